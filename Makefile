@@ -1,0 +1,231 @@
+# iolab - the one Makefile of the course (non-recursive).
+#
+# Each chapter contributes chapters/NN-slug/chapter.mk, which lists its
+# files; the rules for every chapter are generated here by chapter_rules.
+# Everything is built out of tree under build/. Quiet unless V=1.
+#
+# Trees: the tests and benchmarks always come from chapters/ (the course);
+# the code under test comes from TREE, any directory laid out like
+# chapters/ (the skeleton, solutions/, or a student's submission).
+#
+# Organisation: settings, the shared kits, the chapter rules, the grader,
+# the user-facing targets (run `make help`).
+
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+# Keep intermediate objects: they are what incremental builds reuse.
+.SECONDARY:
+SHELL := /bin/bash
+
+# ---- settings ----------------------------------------------------------
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+# V=1 shows every command.
+V ?= 0
+# WERROR=1 turns warnings into errors (the project's own CI and self-test).
+WERROR ?= 0
+# COVERAGE=1 instruments the code under test for gcovr.
+COVERAGE ?= 0
+# TREE: where the code under test comes from; B: where its build goes.
+TREE ?= chapters
+B ?= build/tree/$(subst /,_,$(patsubst /%,%,$(abspath $(TREE))))
+# CH: one chapter (01 or 01-blocking-io); empty means all.
+CH ?=
+# SUBMISSION: for `make grade`, a directory laid out like chapters/.
+SUBMISSION ?=
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wvla -Wformat=2 -Wpointer-arith -Wundef -Wcast-align \
+            -Wwrite-strings -Wold-style-definition
+ifeq ($(strip $(WERROR)),1)
+WARNINGS += -Werror
+endif
+
+BASE_CFLAGS := -std=c11 -pthread -MMD -MP $(WARNINGS)
+BASE_CPPFLAGS := -D_GNU_SOURCE -Ishared/include
+# Tests: unoptimised, debuggable, and no fortified libc wrappers, so that
+# the fault-injection layer sees every call the student makes.
+TEST_CFLAGS := $(BASE_CFLAGS) -O0 -g -U_FORTIFY_SOURCE
+# Benchmarks: optimised, as a user would ship the code.
+BENCH_CFLAGS := $(BASE_CFLAGS) -O2 -g
+COV_CFLAGS := $(if $(filter 1,$(strip $(COVERAGE))),--coverage,)
+CRITERION_LIBS := -lcriterion
+LDLIBS := -pthread
+
+# ---- the shared kits -----------------------------------------------------
+
+KIT_B := build/kit
+TESTKIT_OBJ := $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o
+PERFKIT_OBJ := $(KIT_B)/b/perfkit.o $(KIT_B)/b/die.o
+
+$(KIT_B)/t/%.o: shared/src/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(KIT_B)/b/%.o: shared/src/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(BENCH_CFLAGS) -c -o $@ $<
+
+# ---- chapter rules ---------------------------------------------------------
+
+CHAPTERS :=
+include $(sort $(wildcard chapters/[0-9][0-9]-*/chapter.mk))
+
+# Rejects exercise objects that run code before main or after exit: those
+# would run in the test runner itself, outside any test's sandbox.
+define check_object
+	$(Q)if readelf -SW $(1) | grep -qE '\.(preinit_array|init_array|fini_array|ctors|dtors)'; then \
+	  echo "$(2): constructors and destructors are not allowed in exercise code" >&2; \
+	  rm -f $(1); exit 1; fi
+endef
+
+# $(call chapter_rules,NN-slug) - every rule of one chapter for TREE.
+define chapter_rules
+$(1)_DIR := chapters/$(1)
+$(1)_SRCDIR := $(patsubst %/,%,$(strip $(TREE)))/$(1)/src
+$(1)_B := $(B)/$(1)
+$(1)_CPPFLAGS := $(BASE_CPPFLAGS) -Ichapters/$(1)/include
+$(1)_TSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/t/src/%.fi.o,$$($(1)_SRC))
+$(1)_TEST_OBJ := $$(patsubst %.c,$$($(1)_B)/t/tests/%.o,$$($(1)_TESTS))
+$(1)_BSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/b/src/%.o,$$($(1)_SRC))
+$(1)_BENCH_OBJ := $$(patsubst %.c,$$($(1)_B)/b/bench/%.o,$$($(1)_BENCH))
+
+# The student's code for the tests: compiled, checked, then rewritten so
+# that its read/write/... calls go through the fault-injection layer.
+$$($(1)_B)/t/src/%.o: $$($(1)_SRCDIR)/%.c
+	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) $$(COV_CFLAGS) -c -o $$@ $$<
+	$$(if $$(COV_CFLAGS),,$$(call check_object,$$@,$$<))
+
+$$($(1)_B)/t/src/%.fi.o: $$($(1)_B)/t/src/%.o shared/fault.syms
+	$(Q)objcopy --redefine-syms=shared/fault.syms $$< $$@
+
+$$($(1)_B)/t/tests/%.o: chapters/$(1)/tests/%.c
+	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) -c -o $$@ $$<
+
+$$($(1)_B)/tests: $$($(1)_TEST_OBJ) $$($(1)_TSRC_OBJ) $$(TESTKIT_OBJ)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(COV_CFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$(LDLIBS)
+
+$$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.c
+	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) -c -o $$@ $$<
+	$$(call check_object,$$@,$$<)
+
+$$($(1)_B)/b/bench/%.o: chapters/$(1)/bench/%.c
+	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) -c -o $$@ $$<
+
+$$($(1)_B)/bench: $$($(1)_BENCH_OBJ) $$($(1)_BSRC_OBJ) $$(PERFKIT_OBJ)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) -o $$@ $$^ $$(LDLIBS)
+
+.PHONY: build-$(1)
+build-$(1): $$($(1)_B)/tests $$($(1)_B)/bench
+endef
+
+$(foreach ch,$(CHAPTERS),$(eval $(call chapter_rules,$(ch))))
+
+# ---- the grader ------------------------------------------------------------
+
+GRADER := build/grader/iolab-grade
+GRADER_SRC := $(filter-out grader/main.c,$(wildcard grader/*.c))
+GRADER_OBJ := $(patsubst grader/%.c,build/grader/obj/%.o,$(GRADER_SRC))
+GRADER_TEST_OBJ := $(patsubst grader/tests/%.c,build/grader/tobj/%.o,$(wildcard grader/tests/*.c))
+
+build/grader/obj/%.o: grader/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(BASE_CFLAGS) -O2 -g -c -o $@ $<
+
+build/grader/tobj/%.o: grader/tests/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(TEST_CFLAGS) -c -o $@ $<
+
+$(GRADER): build/grader/obj/main.o $(GRADER_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+
+build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+
+# ---- user-facing targets -----------------------------------------------------
+
+DEPS := grader/deps.sh
+GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
+CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
+
+.PHONY: help deps grade test memcheck coverage calibrate skeletons \
+        format format-check compdb clean grader
+
+help: ## show this list
+	@echo "iolab - efficient IO on Linux, graded. Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	  sed -E 's/^([a-z-]+):.*## (.*)/  make \1|\2/' | column -t -s '|'
+	@echo "Variables: CH=01 (one chapter), SUBMISSION=dir (grade another tree), V=1 (show commands)"
+
+deps: ## check for (and install) Criterion, Valgrind, gcovr and the rest
+	@$(DEPS)
+
+grader: $(GRADER) ## build the grader only
+
+grade: ## grade your work in chapters/ (or SUBMISSION=dir) [CH=01]
+	@$(DEPS) --quiet
+	@$(MAKE) --no-print-directory $(GRADER)
+	@$(GRADER) --tree $(GRADE_TREE) $(CH_ARG) $(GRADE_FLAGS)
+
+test: ## the self-test: solutions full marks, skeletons fail cleanly, grader's own tests
+	@$(DEPS) --quiet
+	@bash grader/selftest.sh
+
+memcheck: ## run the tests under Valgrind, naming each error's test [CH=01]
+	@$(DEPS) --quiet
+	@$(MAKE) --no-print-directory $(GRADER)
+	@$(GRADER) --tree $(GRADE_TREE) $(CH_ARG) --only memcheck $(GRADE_FLAGS)
+
+coverage: ## line coverage of the solutions by the tests (HTML + summary) [CH=01]
+	@$(DEPS) --quiet
+	@bash grader/coverage.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
+
+calibrate: ## the reference's metrics against every threshold, with margins
+	@$(DEPS) --quiet
+	@$(MAKE) --no-print-directory $(GRADER)
+	@$(GRADER) --tree solutions $(CH_ARG) --calibrate
+
+skeletons: ## regenerate chapters/*/src from the marked solutions
+	@for ch in $(CHAPTERS); do \
+	  for f in solutions/$$ch/src/*.c; do \
+	    out=chapters/$$ch/src/$$(basename $$f); \
+	    awk -f grader/gen-skeleton.awk $$f > $$out.tmp && mv $$out.tmp $$out || \
+	      { rm -f $$out.tmp; exit 1; }; \
+	    echo "  GEN    $$out"; \
+	  done; \
+	done
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^chapters/.*/src/')
+
+format: ## reformat the project's C sources with clang-format
+	@clang-format -i $(FORMAT_FILES)
+
+format-check: ## fail if any C source is not formatted
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+compdb: ## write compile_commands.json for editors (clangd)
+	@bash grader/compdb.sh > compile_commands.json && echo "  wrote compile_commands.json"
+
+clean: ## remove build/ and every generated file
+	rm -rf build compile_commands.json
+
+-include $(shell find build -name '*.d' 2>/dev/null)

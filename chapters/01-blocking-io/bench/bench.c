@@ -1,0 +1,273 @@
+/*
+ * bench.c - chapter 01's benchmark. Prints what it does and reports:
+ *
+ *  syscalls_per_mib     (counted) system calls made by nb_read_full and
+ *                       nb_write_full to move 1 MiB each way through
+ *                       regular files, counted in the kernel with ptrace.
+ *                       The kernel moves a whole regular-file request at
+ *                       once, so a full-length loop needs 1 call each way.
+ *  speedup_vs_blocking  (timed ratio) wall time of the given blocking server
+ *                       divided by the wall time of nb_serve, for the same
+ *                       interactive clients, median over --runs pairs.
+ *  busy_cpu_per_wall    (info) CPU time the nb_serve thread used per second
+ *                       of wall time: about 1.0 for a polling server.
+ *
+ * Run by hand: build/grade/chapters/01-blocking-io/bench [--runs N]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "iolab/die.h"
+#include "iolab/perfkit.h"
+#include "nb.h"
+
+#define MIB (1u << 20)
+
+/* The interactive workload: each client sends, waits, thinks, repeats. */
+#define CLIENTS 8       /* concurrent clients */
+#define ROUNDS 12       /* requests per client */
+#define THINK_US 2000   /* think time between a reply and the next request */
+
+/* ===================================================================== */
+/* System calls per MiB                                                   */
+/* ===================================================================== */
+
+static char tmpl[] = "/tmp/iolab-bench-XXXXXX";
+
+static int
+count_rw(void *arg)
+{
+    const char *dir = arg;
+    char in_path[256], out_path[256];
+    char *buf = malloc(MIB);
+
+    if (buf == NULL)
+        return 1;
+    memset(buf, 'x', MIB);
+    snprintf(in_path, sizeof(in_path), "%s/in", dir);
+    snprintf(out_path, sizeof(out_path), "%s/out", dir);
+    int in = open(in_path, O_RDONLY | O_CLOEXEC);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (in == -1 || out == -1)
+        return 1;
+
+    pk_region_begin();
+    ssize_t nr = nb_read_full(in, buf, MIB);
+    ssize_t nw = nb_write_full(out, buf, MIB);
+    pk_region_end();
+
+    close(in);
+    close(out);
+    free(buf);
+    return nr == (ssize_t)MIB && nw == (ssize_t)MIB ? 0 : 1;
+}
+
+static void
+bench_syscalls(void)
+{
+    struct pk_syscalls sc;
+    char path[256];
+    char *buf = calloc(1, MIB);
+
+    if (buf == NULL || mkdtemp(tmpl) == NULL)
+        die_errno("create", tmpl);
+    snprintf(path, sizeof(path), "%s/in", tmpl);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1 || write(fd, buf, MIB) != (ssize_t)MIB)
+        die_errno("write", path);
+    close(fd);
+    free(buf);
+
+    printf("counting system calls for 1 MiB read + 1 MiB written...\n");
+    int err = pk_count_syscalls(count_rw, tmpl, &sc);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/out", tmpl);
+    unlink(path);
+    rmdir(tmpl);
+    if (err != 0) {
+        printf("  not measured: %s\n", err == -ECHILD
+               ? "nb_read_full or nb_write_full did not move 1 MiB"
+               : strerror(-err));
+        return;
+    }
+    pk_metric("syscalls_per_mib", (double)sc.total);
+}
+
+/* ===================================================================== */
+/* Interactive clients: blocking server versus nb_serve                   */
+/* ===================================================================== */
+
+struct run {
+    unsigned short port;
+    pthread_barrier_t start; /* all clients begin together */
+    int failures;            /* clients that saw a wrong reply */
+};
+
+static void
+think(void)
+{
+    struct timespec ts = { .tv_nsec = THINK_US * 1000L };
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static void *
+client_main(void *arg)
+{
+    struct run *r = arg;
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(r->port),
+    };
+    char req[64], got[64];
+    int one = 1;
+
+    pthread_barrier_wait(&r->start);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
+        die_errno("connect", "127.0.0.1");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    for (int i = 0; i < ROUNDS; i++) {
+        int len = snprintf(req, sizeof(req), "request %d\n", i);
+        size_t have = 0;
+        if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len)
+            break;
+        while (have < (size_t)len) {
+            ssize_t n = recv(fd, got + have, (size_t)len - have, 0);
+            if (n <= 0)
+                break;
+            have += (size_t)n;
+        }
+        if (have != (size_t)len || memcmp(got, req, have) != 0) {
+            __atomic_add_fetch(&r->failures, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        think();
+    }
+    close(fd);
+    return NULL;
+}
+
+struct server_arg {
+    int listen_fd, stop_fd;
+    bool blocking;
+    uint64_t cpu_ns; /* CPU the server thread used */
+    int result;
+};
+
+static void *
+server_main(void *arg)
+{
+    struct server_arg *s = arg;
+    uint64_t cpu0 = pk_thread_cpu_ns();
+
+    s->result = s->blocking ? nb_serve_blocking(s->listen_fd, CLIENTS)
+                            : nb_serve(s->listen_fd, s->stop_fd);
+    s->cpu_ns = pk_thread_cpu_ns() - cpu0;
+    return NULL;
+}
+
+/* One run of the workload against one server. Returns wall ns, or 0. */
+static uint64_t
+run_once(bool blocking, double *cpu_per_wall)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    socklen_t alen = sizeof(addr);
+    struct run r = { .failures = 0 };
+    pthread_t clients[CLIENTS], server;
+    int stop[2];
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
+        listen(lfd, 128) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
+        die_errno("listen", "127.0.0.1:0");
+    if (pipe2(stop, O_CLOEXEC) == -1)
+        die_errno("pipe", "stop");
+    r.port = ntohs(addr.sin_port);
+    pthread_barrier_init(&r.start, NULL, CLIENTS + 1);
+
+    struct server_arg sa = { .listen_fd = lfd, .stop_fd = stop[0],
+                             .blocking = blocking };
+    pthread_create(&server, NULL, server_main, &sa);
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_create(&clients[i], NULL, client_main, &r);
+
+    uint64_t t0 = pk_now_ns();
+    pthread_barrier_wait(&r.start);
+    for (int i = 0; i < CLIENTS; i++)
+        pthread_join(clients[i], NULL);
+    uint64_t wall = pk_now_ns() - t0;
+
+    if (write(stop[1], "x", 1) != 1)
+        die_errno("write", "stop pipe");
+    pthread_join(server, NULL);
+    pthread_barrier_destroy(&r.start);
+    close(stop[0]);
+    close(stop[1]);
+    close(lfd);
+    if (cpu_per_wall != NULL)
+        *cpu_per_wall = (double)sa.cpu_ns / (double)wall;
+    if (r.failures > 0 || sa.result != 0) {
+        printf("  %s server: %d clients got wrong replies, result %d\n",
+               blocking ? "blocking" : "nb_serve", r.failures, sa.result);
+        return 0;
+    }
+    return wall;
+}
+
+static void
+bench_serve(int runs)
+{
+    double *ratio = calloc((size_t)runs, sizeof(double));
+    double *busy = calloc((size_t)runs, sizeof(double));
+
+    if (ratio == NULL || busy == NULL)
+        die("out of memory");
+    printf("%d interactive clients x %d requests, %d us think time, %d runs\n",
+           CLIENTS, ROUNDS, THINK_US, runs);
+    for (int i = 0; i < runs; i++) {
+        uint64_t tb = run_once(true, NULL);
+        uint64_t tn = run_once(false, &busy[i]);
+        if (tb == 0 || tn == 0) {
+            printf("  not measured: a server gave wrong replies\n");
+            free(ratio);
+            free(busy);
+            return;
+        }
+        ratio[i] = (double)tb / (double)tn;
+        printf("  run %d: blocking %.1f ms, nb_serve %.1f ms, ratio %.2f\n",
+               i + 1, tb / 1e6, tn / 1e6, ratio[i]);
+    }
+    pk_metric("speedup_vs_blocking", pk_median(ratio, (size_t)runs));
+    pk_metric("busy_cpu_per_wall", pk_median(busy, (size_t)runs));
+    free(ratio);
+    free(busy);
+}
+
+int
+main(int argc, char **argv)
+{
+    die_init(argv[0]);
+    int runs = pk_init(argc, argv, 5);
+
+    bench_syscalls();
+    bench_serve(runs);
+    return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * nb.h - the contract of chapter 01: blocking and non-blocking IO.
+ *
+ * This header is the specification. The skeleton in src/ and the reference
+ * solution implement exactly these functions, and the tests in tests/ use
+ * nothing else. Every sentence tagged [NB-n] is checked by a test whose
+ * description names the same tag.
+ *
+ * Conventions (shared by every chapter):
+ *  - Functions that act return 0 or a non-negative count on success and a
+ *    negative errno value on failure (-EAGAIN, -EBADF, ...). Byte counts
+ *    use ssize_t so that a count can never be confused with an error.
+ *  - EINTR never reaches the caller: it is retried right at the system call.
+ *  - Nothing here installs signal handlers or changes global state.
+ */
+#ifndef IOLAB_NB_H
+#define IOLAB_NB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ===================================================================== */
+/* Exercise 1 (rw): robust full-length read and write                    */
+/* ===================================================================== */
+
+/*
+ * nb_read_full - read exactly len bytes from fd into buf, unless EOF comes
+ * first.
+ *
+ * fd:  any readable descriptor (file, pipe, socket), blocking or not.
+ * buf: at least len bytes; len may be 0.
+ *
+ * Returns:
+ *  - len when every byte was read. [NB-1] A read(2) may return fewer bytes
+ *    than asked for (a short read) at any time; the function keeps reading
+ *    until len bytes have arrived.
+ *  - a count in 0..len-1 when end of file came first: the number of bytes
+ *    read before it. [NB-2] Those bytes are in buf.
+ *  - 0 at once when len is 0, without reading. [NB-3]
+ *  - -errno when a read failed (-EBADF, -EISDIR, -EAGAIN for an empty
+ *    non-blocking descriptor, ...). [NB-4] After an error the position in
+ *    the stream is unknown to the caller: treat the descriptor as failed.
+ *
+ * [NB-5] A read interrupted by a signal (-1 with errno EINTR) is retried,
+ * whether or not the handler was installed with SA_RESTART; the caller
+ * never sees -EINTR.
+ *
+ * Thread safety: safe on distinct descriptors; two threads reading the same
+ * descriptor get interleaved bytes, as with read(2).
+ */
+ssize_t nb_read_full(int fd, void *buf, size_t len);
+
+/*
+ * nb_write_full - write all len bytes of buf to fd.
+ *
+ * Returns:
+ *  - len once every byte was accepted by the kernel. [NB-6] Short writes
+ *    (a pipe or socket taking part of the buffer) are continued from where
+ *    they stopped, never restarted from the beginning.
+ *  - 0 at once when len is 0, without writing. [NB-3]
+ *  - -errno when a write failed (-EPIPE when the reader is gone, -ENOSPC,
+ *    -EBADF, -EAGAIN for a full non-blocking descriptor, ...). [NB-7]
+ *  - -EIO if write(2) ever returns 0 for a non-zero length: the kernel made
+ *    no progress and did not say why, so looping again could spin forever.
+ *    [NB-8]
+ *
+ * [NB-5] EINTR is retried as for nb_read_full.
+ *
+ * The caller should ignore SIGPIPE (or expect to be killed by it) when fd
+ * is a pipe or socket whose reader may go away; this function does not
+ * touch signal dispositions.
+ */
+ssize_t nb_write_full(int fd, const void *buf, size_t len);
+
+/* ===================================================================== */
+/* Exercise 2 (nonblock): non-blocking mode                              */
+/* ===================================================================== */
+
+/*
+ * nb_set_nonblocking - turn O_NONBLOCK on or off for fd.
+ *
+ * Returns 0, or -errno (-EBADF for a descriptor that is not open).
+ * [NB-9]  After the call, O_NONBLOCK is set exactly when on is true.
+ * [NB-10] Every other file status flag (O_APPEND, ...) is preserved.
+ * [NB-11] Calling it twice with the same value is harmless (idempotent).
+ *
+ * Note: O_NONBLOCK belongs to the open file description, not to the
+ * descriptor, so it also changes every dup() of fd and the same pipe or
+ * socket shared with a child process.
+ */
+int nb_set_nonblocking(int fd, bool on);
+
+/*
+ * nb_read_some - one read that tells apart the four things a read can mean.
+ *
+ * Returns:
+ *  - a count in 1..len: that many bytes are now in buf. [NB-12]
+ *  - 0: end of file; the peer closed its end (and len was not 0). [NB-13]
+ *  - -EAGAIN: no data yet on a non-blocking descriptor. EWOULDBLOCK is
+ *    reported as -EAGAIN so callers test one value. [NB-14]
+ *  - another -errno: a real error (-EBADF, -ECONNRESET, ...). [NB-15]
+ * [NB-5] EINTR is retried.
+ *
+ * On a regular file O_NONBLOCK has no effect: a read never returns -EAGAIN
+ * there, however slow the disk. (Chapter 01's README explains why.)
+ */
+ssize_t nb_read_some(int fd, void *buf, size_t len);
+
+/* ===================================================================== */
+/* Exercise 3 (serve): serve many interactive clients                    */
+/* ===================================================================== */
+
+/*
+ * The line protocol. A client sends requests, each a line of text ending
+ * in '\n'. For every complete line the server sends back the same line,
+ * byte for byte, '\n' included. Lines are at most NB_LINE_MAX bytes long
+ * including the newline; a client that sends a longer line is
+ * disconnected. Requests from one client are answered in order.
+ */
+#ifndef NB_LINE_MAX
+#define NB_LINE_MAX 1024 /* one request; enough for the tests' longest */
+#endif
+
+/*
+ * How much reply data the server may hold for one client that is not
+ * reading. Past this the server stops reading that client's requests until
+ * the backlog drains (backpressure), so memory stays bounded.
+ */
+#ifndef NB_OUT_MAX
+#define NB_OUT_MAX (64 * 1024) /* a few dozen replies; bounds memory */
+#endif
+
+/*
+ * nb_serve_blocking - the given baseline: a classic blocking server.
+ *
+ * It accepts one client, answers its lines until that client closes, and
+ * only then accepts the next. One slow client therefore stalls every
+ * other. It stops after serving max_clients clients (0: never stops).
+ * Returns 0, or -errno if accept fails. It is provided complete, to be
+ * measured against.
+ */
+int nb_serve_blocking(int listen_fd, unsigned max_clients);
+
+/*
+ * nb_serve - serve every connected client at once, in one thread, with
+ * non-blocking sockets and no select/poll/epoll (that is chapter 02).
+ *
+ * listen_fd: a listening TCP socket, blocking or not; the server may make
+ *            it non-blocking. Owned by the caller: not closed.
+ * stop_fd:   a descriptor the caller makes readable (writes a byte, or
+ *            closes the other end of a pipe) to ask the server to stop.
+ *            Owned by the caller: not closed. The server may make it
+ *            non-blocking, as it may listen_fd.
+ *
+ * Returns 0 after a stop was requested, or -errno if the server cannot go
+ * on (for example, listen_fd is not a socket).
+ *
+ * [NB-16] Each client gets exactly its own lines back, in order, however
+ *         the bytes were split across reads and writes.
+ * [NB-17] A client that sends half a line and goes quiet, or that never
+ *         sends anything, does not delay the replies to other clients.
+ * [NB-18] A client that disconnects, even abruptly (a reset), is dropped;
+ *         the others are not affected, and SIGPIPE never kills the server.
+ * [NB-19] Reply data a client is not yet reading is kept, never dropped,
+ *         and never blocks the server; past NB_OUT_MAX pending bytes the
+ *         server stops reading from that client until it catches up.
+ * [NB-20] A line longer than NB_LINE_MAX disconnects that client only.
+ * [NB-21] On stop, every client connection the server accepted is closed
+ *         and all memory it allocated is freed.
+ *
+ * This server polls: when nothing is ready it loops and tries again. That
+ * burns a CPU core while idle, which chapter 02 fixes. It may yield the CPU
+ * between passes (sched_yield) but must not sleep: a sleep adds its length
+ * to every reply.
+ */
+int nb_serve(int listen_fd, int stop_fd);
+
+#endif /* IOLAB_NB_H */

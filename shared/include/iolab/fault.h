@@ -1,0 +1,78 @@
+/*
+ * fault.h - deterministic fault injection for the IO calls of student code.
+ *
+ * When a chapter's test binary is linked, the student's object files are
+ * rewritten (objcopy --redefine-syms, see shared/fault.syms) so that their
+ * calls to read, write, readv, writev, send and recv land in this layer
+ * instead of libc. The tests' own calls are untouched. Each call consults
+ * the plan a test set for that operation and then either passes through to
+ * the real call, passes through with a smaller length (a short transfer), or
+ * fails without calling the kernel (-1 with errno EINTR or EAGAIN, ...).
+ *
+ * A plan is a small script, one step per call, for example
+ *
+ *     fi_plan(FI_READ, "short:1 *");           every read gets at most 1 byte
+ *     fi_plan(FI_WRITE, "eintr short:3 *");    alternate EINTR and 3-byte writes
+ *     fi_plan(FI_RECV, "pass eagain");         2nd recv says EAGAIN, then normal
+ *
+ * Steps: pass | short:N (N >= 1) | eintr | eagain | reset (ECONNRESET) |
+ * zero (return 0 and transfer nothing). A final '*' repeats the whole
+ * script forever; without it, calls after the last step pass through.
+ *
+ * The layer is thread-safe: steps are taken in call order across threads.
+ *
+ * A repeating script suits one descriptor driven by one thread. A server
+ * that polls many connections shares one plan among them all, and a
+ * periodic script can then land the same connection on "eagain" on every
+ * pass, forever: that starves it, which no kernel would do. For servers,
+ * use fi_plan_random: seeded faults with no period to alias with.
+ */
+#ifndef IOLAB_FAULT_H
+#define IOLAB_FAULT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+enum fi_op {
+    FI_READ,
+    FI_WRITE,
+    FI_READV,
+    FI_WRITEV,
+    FI_SEND,
+    FI_RECV,
+    FI_NOPS /* number of operations; not an operation */
+};
+
+/*
+ * fi_plan - set the plan for op, replacing any earlier one, and reset the
+ * op's step cursor. Returns 0, or -EINVAL for a malformed script (a bug in
+ * the test, reported with the offending token on stderr).
+ */
+int fi_plan(enum fi_op op, const char *script);
+
+/*
+ * fi_plan_random - each call, independently: cut short to 1..max_short
+ * bytes with probability pct_short %, fail with EAGAIN with pct_eagain %,
+ * with EINTR with pct_eintr %, else pass. The sequence of faults is fixed
+ * by seed. Returns 0, or -EINVAL if the percentages exceed 100 in total.
+ */
+int fi_plan_random(enum fi_op op, uint64_t seed, unsigned pct_short,
+                   size_t max_short, unsigned pct_eagain, unsigned pct_eintr);
+
+/* fi_reset - drop every plan and zero every call counter. */
+void fi_reset(void);
+
+/* fi_calls - how many times student code called op since the last reset. */
+unsigned long fi_calls(enum fi_op op);
+
+/* The replacements that student code is linked against. */
+ssize_t fi_read(int fd, void *buf, size_t len);
+ssize_t fi_write(int fd, const void *buf, size_t len);
+ssize_t fi_readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t fi_writev(int fd, const struct iovec *iov, int iovcnt);
+ssize_t fi_send(int fd, const void *buf, size_t len, int flags);
+ssize_t fi_recv(int fd, void *buf, size_t len, int flags);
+
+#endif /* IOLAB_FAULT_H */

@@ -1,0 +1,68 @@
+/*
+ * perfkit.h - what every chapter's benchmark shares.
+ *
+ * A benchmark prints human-readable progress on stdout and hands its
+ * metrics to the grader through pk_metric(), which writes to the
+ * descriptor named by $IOLAB_METRICS_FD (or to stdout when run by hand).
+ * Metrics are either counted (system calls, bytes, connections: exact and
+ * repeatable) or timed ratios measured in the same run against a baseline,
+ * as the median of several runs. Never an absolute time.
+ */
+#ifndef IOLAB_PERFKIT_H
+#define IOLAB_PERFKIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- clocks and resources --------------------------------------------- */
+
+uint64_t pk_now_ns(void);      /* CLOCK_MONOTONIC */
+uint64_t pk_cpu_ns(void);      /* user + system CPU of this process */
+uint64_t pk_thread_cpu_ns(void); /* user + system CPU of the calling thread */
+long pk_peak_rss_kib(void);    /* VmHWM: the most resident memory so far */
+long pk_rss_kib(void);         /* VmRSS: resident memory now */
+
+/* Median of v[0..n); sorts v in place. n must be at least 1. */
+double pk_median(double *v, size_t n);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+/*
+ * pk_init - reads the bench's options (--runs N) and takes the metrics
+ * descriptor from the environment before any code under test runs.
+ * Returns the number of runs for timed metrics (default def_runs).
+ */
+int pk_init(int argc, char **argv, int def_runs);
+
+/* pk_metric - reports one metric: "name value". */
+void pk_metric(const char *name, double value);
+
+/* ---- system calls, counted at the kernel boundary ----------------------- */
+
+#define PK_MAX_SYSCALL 512 /* syscall numbers at or above this are lumped */
+
+struct pk_syscalls {
+    unsigned long total;                  /* every syscall in the region */
+    unsigned long by_nr[PK_MAX_SYSCALL];  /* per syscall number */
+};
+
+/*
+ * pk_count_syscalls - runs fn(arg) in a child process traced with ptrace,
+ * and counts the system calls made between its pk_region_begin() and
+ * pk_region_end() calls, by every thread of the child. When fn marks no
+ * region, the whole of fn is counted. Stdio, malloc and the library can
+ * hide nothing: the count is taken in the kernel's syscall entry path.
+ *
+ * Returns 0, or -errno if tracing is impossible (then *out is zeroed and
+ * the bench should report the metric as missing, not as zero).
+ * fn's return value becomes the child's exit status; a non-zero status
+ * makes this function return -ECHILD.
+ */
+int pk_count_syscalls(int (*fn)(void *), void *arg, struct pk_syscalls *out);
+
+/* Marks the start and end of the counted region inside fn. */
+void pk_region_begin(void);
+void pk_region_end(void);
+
+#endif /* IOLAB_PERFKIT_H */

@@ -1,0 +1,126 @@
+/*
+ * testkit.h - what every chapter's Criterion tests share.
+ *
+ * - TK_TEST: the only way a graded test is declared. It is Criterion's
+ *   Test() with one addition: the test passes only if its body runs to the
+ *   end. Student code that calls exit() inside a test would otherwise look
+ *   like a pass to Criterion; here it is a failure with a clear message.
+ * - Descriptors: pipes, socketpairs, loopback TCP on a kernel-chosen port.
+ * - Servers under test: run in a thread, stopped through a pipe.
+ * - Deterministic data: a seeded PRNG and buffers filled from it.
+ * - Private temporary directories, removed when the test ends.
+ *
+ * Helpers abort the test (cr_assert_fail) when the machine refuses a resource,
+ * so a test body never has to check them. Timeouts are in milliseconds.
+ */
+#ifndef IOLAB_TESTKIT_H
+#define IOLAB_TESTKIT_H
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The exit status a test body reports when it ran to its end. */
+#define TK_EXIT_DONE 97
+
+/*
+ * TK_TEST(suite, name, .description = "[NB-1] ...", ...) { body }
+ * At least .description must be given; every Criterion option may follow.
+ */
+#define TK_TEST(suite, name, ...)                                          \
+    static void tk_body_##suite##_##name(void);                            \
+    Test(suite, name, .exit_code = TK_EXIT_DONE, __VA_ARGS__)              \
+    {                                                                      \
+        tk_body_##suite##_##name();                                        \
+        tk_done();                                                         \
+    }                                                                      \
+    static void tk_body_##suite##_##name(void)
+
+/* Ends a test that reached its last line: cleans up and exits. */
+_Noreturn void tk_done(void);
+
+/* ---- descriptors ---------------------------------------------------- */
+
+void tk_pipe(int fds[2]);                   /* O_CLOEXEC, blocking */
+void tk_socketpair(int fds[2]);             /* AF_UNIX stream, blocking */
+int tk_listen_tcp(unsigned short *port);    /* 127.0.0.1, port 0, backlog 512 */
+int tk_connect_tcp(unsigned short port);    /* blocking, TCP_NODELAY */
+void tk_reset_close(int fd);                /* close with an RST (SO_LINGER 0) */
+int tk_count_open_fds(void);                /* entries in /proc/self/fd */
+void tk_raise_nofile(unsigned long want);   /* soft limit up to the hard one */
+
+/* Writes all of buf or fails the test. */
+void tk_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Reads exactly len bytes within timeout_ms. Returns len, or the count read
+ * before EOF, or -ETIMEDOUT. Fails the test on other errors.
+ */
+ssize_t tk_read_exact(int fd, void *buf, size_t len, int timeout_ms);
+
+/* True when fd has data or EOF within timeout_ms. */
+bool tk_readable(int fd, int timeout_ms);
+
+/* ---- a server under test, in a thread ------------------------------- */
+
+/* The shape of a server function: serve listen_fd until stop_fd is readable. */
+typedef int (*tk_serve_cb)(int listen_fd, int stop_fd);
+
+struct tk_server {
+    pthread_t thread;       /* runs serve(listen_fd, stop_rd) */
+    tk_serve_cb serve;      /* the function under test */
+    int listen_fd;          /* created by tk_server_start, closed by stop */
+    int stop_rd, stop_wr;   /* the stop pipe; stop_wr is written to stop */
+    unsigned short port;    /* loopback port clients connect to */
+    int result;             /* serve()'s return value, after stop */
+    bool running;           /* thread started and not yet joined */
+};
+
+/*
+ * Starts serve in a thread on a fresh listening socket. The socket listens
+ * before the thread starts, so clients may connect at once: no sleep.
+ */
+void tk_server_start(struct tk_server *srv, tk_serve_cb serve);
+
+/*
+ * Asks the server to stop, waits up to timeout_ms for it to return, and
+ * returns its result. A server that does not stop in time fails the test.
+ */
+int tk_server_stop(struct tk_server *srv, int timeout_ms);
+
+/* ---- deterministic data ---------------------------------------------- */
+
+struct tk_rng {
+    uint64_t state; /* xorshift64* state; never 0 */
+};
+
+void tk_rng_seed(struct tk_rng *rng, uint64_t seed);
+uint64_t tk_rng_next(struct tk_rng *rng);
+uint64_t tk_rng_below(struct tk_rng *rng, uint64_t bound); /* [0, bound) */
+void tk_fill(void *buf, size_t len, uint64_t seed);         /* bytes */
+void *tk_xmalloc(size_t len);                               /* never NULL */
+
+/* ---- files ------------------------------------------------------------ */
+
+/* A private directory removed (with its contents) when the test ends. */
+const char *tk_tmpdir(void);
+
+/* Creates path inside tk_tmpdir() with the given bytes; returns the path. */
+char *tk_make_file(const char *name, const void *data, size_t len);
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* Thread id of the caller (gettid). */
+pid_t tk_gettid(void);
+
+/*
+ * Waits until thread tid is asleep in the kernel (state S in
+ * /proc/self/task/TID/stat), so a signal sent next interrupts a blocked
+ * call instead of racing with it. Fails the test after timeout_ms.
+ */
+void tk_wait_sleeping(pid_t tid, int timeout_ms);
+
+#endif /* IOLAB_TESTKIT_H */

@@ -1,0 +1,314 @@
+/*
+ * fault.c - the fault-injection layer described in iolab/fault.h.
+ *
+ * Organisation: plan parsing, then the step cursor, then one thin
+ * replacement per system call. The replacements never retry anything
+ * themselves: whatever they return is exactly what the kernel might have
+ * returned, which is the point.
+ */
+#include "iolab/fault.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define FI_MAX_STEPS 64 /* longer scripts are a test bug, not a need */
+
+enum fi_kind { FI_PASS, FI_SHORT, FI_EINTR, FI_EAGAIN, FI_RESET, FI_ZERO };
+
+struct fi_step {
+    enum fi_kind kind; /* what this call does */
+    size_t max;        /* FI_SHORT: the most bytes this call may move */
+};
+
+struct fi_plan {
+    struct fi_step steps[FI_MAX_STEPS]; /* steps[0..nsteps) */
+    unsigned nsteps;                    /* 0: no plan, every call passes */
+    unsigned next;                      /* index of the next step to take */
+    bool repeat;                        /* wrap to 0 after the last step */
+    bool random;                        /* draw each step instead */
+    uint64_t rng;                       /* random: xorshift64 state */
+    unsigned pct_short, pct_eagain, pct_eintr; /* random: odds, in % */
+    size_t max_short;                   /* random: longest short transfer */
+    unsigned long calls;                /* calls seen since the last reset */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fi_plan plans[FI_NOPS];
+
+/* ===================================================================== */
+/* Plans                                                                 */
+/* ===================================================================== */
+
+static int
+parse_step(const char *tok, struct fi_step *st)
+{
+    if (strcmp(tok, "pass") == 0) {
+        *st = (struct fi_step){ .kind = FI_PASS };
+    } else if (strcmp(tok, "eintr") == 0) {
+        *st = (struct fi_step){ .kind = FI_EINTR };
+    } else if (strcmp(tok, "eagain") == 0) {
+        *st = (struct fi_step){ .kind = FI_EAGAIN };
+    } else if (strcmp(tok, "reset") == 0) {
+        *st = (struct fi_step){ .kind = FI_RESET };
+    } else if (strcmp(tok, "zero") == 0) {
+        *st = (struct fi_step){ .kind = FI_ZERO };
+    } else if (strncmp(tok, "short:", 6) == 0) {
+        char *end;
+        unsigned long n = strtoul(tok + 6, &end, 10);
+        if (*end != '\0' || n == 0)
+            return -EINVAL;
+        *st = (struct fi_step){ .kind = FI_SHORT, .max = n };
+    } else {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+fi_plan(enum fi_op op, const char *script)
+{
+    struct fi_plan p = { 0 };
+    char copy[1024];
+    char *save = NULL;
+
+    if ((unsigned)op >= FI_NOPS || strlen(script) >= sizeof(copy))
+        return -EINVAL;
+    strcpy(copy, script);
+    for (char *tok = strtok_r(copy, " ,\t", &save); tok != NULL;
+         tok = strtok_r(NULL, " ,\t", &save)) {
+        if (strcmp(tok, "*") == 0) {
+            p.repeat = true;
+            continue;
+        }
+        if (p.repeat || p.nsteps == FI_MAX_STEPS ||
+            parse_step(tok, &p.steps[p.nsteps]) != 0) {
+            fprintf(stderr, "fi_plan: bad step '%s' in \"%s\"\n", tok, script);
+            return -EINVAL;
+        }
+        p.nsteps++;
+    }
+    pthread_mutex_lock(&lock);
+    p.calls = plans[op].calls;
+    plans[op] = p;
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+int
+fi_plan_random(enum fi_op op, uint64_t seed, unsigned pct_short,
+               size_t max_short, unsigned pct_eagain, unsigned pct_eintr)
+{
+    if ((unsigned)op >= FI_NOPS || pct_short + pct_eagain + pct_eintr > 100 ||
+        max_short == 0)
+        return -EINVAL;
+    pthread_mutex_lock(&lock);
+    plans[op] = (struct fi_plan){
+        .calls = plans[op].calls,
+        .random = true,
+        .rng = seed ? seed : 1,
+        .pct_short = pct_short,
+        .pct_eagain = pct_eagain,
+        .pct_eintr = pct_eintr,
+        .max_short = max_short,
+    };
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+/* Draws a random step; called with the lock held. */
+static struct fi_step
+draw_step(struct fi_plan *p)
+{
+    p->rng ^= p->rng << 13;
+    p->rng ^= p->rng >> 7;
+    p->rng ^= p->rng << 17;
+    unsigned roll = (unsigned)(p->rng % 100);
+    if (roll < p->pct_short)
+        return (struct fi_step){ .kind = FI_SHORT,
+                                 .max = 1 + (p->rng >> 32) % p->max_short };
+    roll -= p->pct_short;
+    if (roll < p->pct_eagain)
+        return (struct fi_step){ .kind = FI_EAGAIN };
+    roll -= p->pct_eagain;
+    if (roll < p->pct_eintr)
+        return (struct fi_step){ .kind = FI_EINTR };
+    return (struct fi_step){ .kind = FI_PASS };
+}
+
+void
+fi_reset(void)
+{
+    pthread_mutex_lock(&lock);
+    memset(plans, 0, sizeof(plans));
+    pthread_mutex_unlock(&lock);
+}
+
+unsigned long
+fi_calls(enum fi_op op)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&lock);
+    n = plans[op].calls;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+/* Counts the call and returns the step it must follow. */
+static struct fi_step
+take_step(enum fi_op op)
+{
+    struct fi_plan *p = &plans[op];
+    struct fi_step st = { .kind = FI_PASS };
+
+    pthread_mutex_lock(&lock);
+    p->calls++;
+    if (p->random) {
+        st = draw_step(p);
+    } else if (p->next < p->nsteps) {
+        st = p->steps[p->next++];
+        if (p->next == p->nsteps && p->repeat)
+            p->next = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return st;
+}
+
+/*
+ * Applies a step that does not reach the kernel. Returns true (and sets
+ * *ret and errno) when the call is decided here; false when it must go on
+ * to the real call, with *len reduced for a short step.
+ */
+static bool
+decide(struct fi_step st, size_t *len, ssize_t *ret)
+{
+    switch (st.kind) {
+    case FI_PASS:
+        return false;
+    case FI_SHORT:
+        if (*len > st.max)
+            *len = st.max;
+        return false;
+    case FI_EINTR:
+        errno = EINTR;
+        break;
+    case FI_EAGAIN:
+        errno = EAGAIN;
+        break;
+    case FI_RESET:
+        errno = ECONNRESET;
+        break;
+    case FI_ZERO:
+        *ret = 0;
+        return true;
+    }
+    *ret = -1;
+    return true;
+}
+
+/*
+ * Trims an iovec array to at most max bytes in total, into out[]. Returns
+ * the new count. The caller's array is never modified.
+ */
+static int
+trim_iov(const struct iovec *iov, int iovcnt, size_t max, struct iovec *out)
+{
+    int n = 0;
+
+    for (int i = 0; i < iovcnt && max > 0; i++) {
+        out[n] = iov[i];
+        if (out[n].iov_len > max)
+            out[n].iov_len = max;
+        max -= out[n].iov_len;
+        n++;
+    }
+    return n;
+}
+
+/* ===================================================================== */
+/* Replacements                                                          */
+/* ===================================================================== */
+
+ssize_t
+fi_read(int fd, void *buf, size_t len)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_READ), &len, &ret))
+        return ret;
+    return read(fd, buf, len);
+}
+
+ssize_t
+fi_write(int fd, const void *buf, size_t len)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_WRITE), &len, &ret))
+        return ret;
+    return write(fd, buf, len);
+}
+
+ssize_t
+fi_send(int fd, const void *buf, size_t len, int flags)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_SEND), &len, &ret))
+        return ret;
+    return send(fd, buf, len, flags);
+}
+
+ssize_t
+fi_recv(int fd, void *buf, size_t len, int flags)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_RECV), &len, &ret))
+        return ret;
+    return recv(fd, buf, len, flags);
+}
+
+/* Shared body of readv and writev: the step may trim the vector. */
+static ssize_t
+vector_call(enum fi_op op, int fd, const struct iovec *iov, int iovcnt)
+{
+    struct fi_step st = take_step(op);
+    size_t len = SIZE_MAX;
+    ssize_t ret;
+
+    if (decide(st, &len, &ret))
+        return ret;
+    if (st.kind == FI_SHORT && iovcnt > 0) {
+        struct iovec *cut = calloc((size_t)iovcnt, sizeof(*cut));
+        if (cut == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        int n = trim_iov(iov, iovcnt, st.max, cut);
+        ret = op == FI_READV ? readv(fd, cut, n) : writev(fd, cut, n);
+        int saved = errno;
+        free(cut);
+        errno = saved;
+        return ret;
+    }
+    return op == FI_READV ? readv(fd, iov, iovcnt) : writev(fd, iov, iovcnt);
+}
+
+ssize_t
+fi_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    return vector_call(FI_READV, fd, iov, iovcnt);
+}
+
+ssize_t
+fi_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    return vector_call(FI_WRITEV, fd, iov, iovcnt);
+}

@@ -1,0 +1,387 @@
+/*
+ * testkit.c - the helpers declared in iolab/testkit.h.
+ *
+ * Sections: test end, descriptors, servers in threads, data, files, threads.
+ * Every helper either succeeds or fails the current test with cr_fatal
+ * naming what the machine refused; none returns a half-made resource.
+ */
+#include "iolab/testkit.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[4096]; /* "" until tk_tmpdir() makes one */
+
+/* ===================================================================== */
+/* Test end                                                              */
+/* ===================================================================== */
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+             struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path); /* best effort: a leftover is swept by the grader */
+    return 0;
+}
+
+_Noreturn void
+tk_done(void)
+{
+    if (tmpdir[0] != '\0')
+        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    /* _exit, not exit: the status is the proof the body ran to its end. */
+    _exit(TK_EXIT_DONE);
+}
+
+/* ===================================================================== */
+/* Descriptors                                                           */
+/* ===================================================================== */
+
+void
+tk_pipe(int fds[2])
+{
+    if (pipe2(fds, O_CLOEXEC) == -1)
+        cr_assert_fail("pipe2: %s", strerror(errno));
+}
+
+void
+tk_socketpair(int fds[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == -1)
+        cr_assert_fail("socketpair: %s", strerror(errno));
+}
+
+int
+tk_listen_tcp(unsigned short *port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = 0, /* the kernel picks a free port */
+    };
+    socklen_t alen = sizeof(addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd == -1)
+        cr_assert_fail("socket: %s", strerror(errno));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
+        listen(fd, 512) == -1 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) == -1)
+        cr_assert_fail("listen on 127.0.0.1:0: %s", strerror(errno));
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+int
+tk_connect_tcp(unsigned short port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd == -1)
+        cr_assert_fail("socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
+        cr_assert_fail("connect to 127.0.0.1:%u: %s", port, strerror(errno));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+void
+tk_reset_close(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}
+
+int
+tk_count_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    if (d == NULL)
+        cr_assert_fail("opendir /proc/self/fd: %s", strerror(errno));
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own descriptor */
+}
+
+void
+tk_raise_nofile(unsigned long want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        cr_assert_fail("getrlimit: %s", strerror(errno));
+    if (rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+        cr_skip_test("needs %lu open files; the hard limit is %lu", want,
+                     (unsigned long)rl.rlim_max);
+}
+
+void
+tk_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            cr_assert_fail("test client write: %s", n == 0 ? "wrote 0" : strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+bool
+tk_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    long long deadline = now_ms() + timeout_ms;
+
+    for (;;) {
+        long long left = deadline - now_ms();
+        int n = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            cr_assert_fail("poll: %s", strerror(errno));
+        return n > 0;
+    }
+}
+
+ssize_t
+tk_read_exact(int fd, void *buf, size_t len, int timeout_ms)
+{
+    char *p = buf;
+    size_t got = 0;
+    long long deadline = now_ms() + timeout_ms;
+
+    while (got < len) {
+        long long left = deadline - now_ms();
+        if (left <= 0 || !tk_readable(fd, (int)left))
+            return -ETIMEDOUT;
+        ssize_t n = read(fd, p + got, len - got);
+        if (n == -1 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n == -1 && errno == ECONNRESET)
+            return (ssize_t)got; /* the server dropped us: like EOF */
+        if (n == -1)
+            cr_assert_fail("test client read: %s", strerror(errno));
+        if (n == 0)
+            return (ssize_t)got;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* ===================================================================== */
+/* Servers in threads                                                    */
+/* ===================================================================== */
+
+static void *
+server_main(void *arg)
+{
+    struct tk_server *srv = arg;
+
+    srv->result = srv->serve(srv->listen_fd, srv->stop_rd);
+    return NULL;
+}
+
+void
+tk_server_start(struct tk_server *srv, tk_serve_cb serve)
+{
+    int fds[2];
+
+    *srv = (struct tk_server){ .serve = serve };
+    srv->listen_fd = tk_listen_tcp(&srv->port);
+    tk_pipe(fds);
+    srv->stop_rd = fds[0];
+    srv->stop_wr = fds[1];
+    int err = pthread_create(&srv->thread, NULL, server_main, srv);
+    if (err != 0)
+        cr_assert_fail("pthread_create: %s", strerror(err));
+    srv->running = true;
+}
+
+int
+tk_server_stop(struct tk_server *srv, int timeout_ms)
+{
+    struct timespec until;
+
+    if (!srv->running)
+        return srv->result;
+    tk_write_all(srv->stop_wr, "x", 1);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int err = pthread_timedjoin_np(srv->thread, NULL, &until);
+    if (err != 0)
+        cr_assert_fail("the server did not return within %d ms of the stop "
+                 "request (is it watching stop_fd?)", timeout_ms);
+    srv->running = false;
+    close(srv->listen_fd);
+    close(srv->stop_rd);
+    close(srv->stop_wr);
+    return srv->result;
+}
+
+/* ===================================================================== */
+/* Data                                                                  */
+/* ===================================================================== */
+
+void
+tk_rng_seed(struct tk_rng *rng, uint64_t seed)
+{
+    rng->state = seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+uint64_t
+tk_rng_next(struct tk_rng *rng)
+{
+    uint64_t x = rng->state;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng->state = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+uint64_t
+tk_rng_below(struct tk_rng *rng, uint64_t bound)
+{
+    return bound ? tk_rng_next(rng) % bound : 0;
+}
+
+void
+tk_fill(void *buf, size_t len, uint64_t seed)
+{
+    struct tk_rng rng;
+    unsigned char *p = buf;
+
+    tk_rng_seed(&rng, seed);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (unsigned char)(tk_rng_next(&rng) >> 56);
+}
+
+void *
+tk_xmalloc(size_t len)
+{
+    void *p = malloc(len ? len : 1);
+
+    if (p == NULL)
+        cr_assert_fail("out of memory allocating %zu bytes", len);
+    return p;
+}
+
+/* ===================================================================== */
+/* Files                                                                 */
+/* ===================================================================== */
+
+const char *
+tk_tmpdir(void)
+{
+    if (tmpdir[0] == '\0') {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof(tmpdir), "%s/iolab-test-XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (mkdtemp(tmpdir) == NULL)
+            cr_assert_fail("mkdtemp %s: %s", tmpdir, strerror(errno));
+    }
+    return tmpdir;
+}
+
+char *
+tk_make_file(const char *name, const void *data, size_t len)
+{
+    char *path = tk_xmalloc(strlen(tk_tmpdir()) + strlen(name) + 2);
+
+    sprintf(path, "%s/%s", tk_tmpdir(), name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1)
+        cr_assert_fail("create %s: %s", path, strerror(errno));
+    tk_write_all(fd, data, len);
+    close(fd);
+    return path;
+}
+
+/* ===================================================================== */
+/* Threads                                                               */
+/* ===================================================================== */
+
+pid_t
+tk_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+void
+tk_wait_sleeping(pid_t tid, int timeout_ms)
+{
+    char path[64], buf[512];
+    long long deadline = now_ms() + timeout_ms;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    while (now_ms() < deadline) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd == -1)
+            cr_assert_fail("open %s: %s", path, strerror(errno));
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = '\0';
+            /* The state follows the command name, which ends at the last ')'. */
+            char *paren = strrchr(buf, ')');
+            if (paren != NULL && paren[1] == ' ' && paren[2] == 'S')
+                return;
+        }
+        sched_yield();
+    }
+    cr_assert_fail("thread %d never blocked within %d ms", (int)tid, timeout_ms);
+}
