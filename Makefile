@@ -161,6 +161,12 @@ build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
+# A Criterion binary whose tests fail with hostile messages: the grader's
+# unit tests run it to check the report hook and the parser end to end.
+build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+
 # ---- user-facing targets -----------------------------------------------------
 
 DEPS := grader/deps.sh

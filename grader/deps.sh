@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# deps.sh - makes sure this machine has what iolab needs, installing what
+# is missing on Debian or Ubuntu (apt-get; through sudo when not root).
+# When it cannot install, it prints the exact command and fails.
+#
+# Usage: grader/deps.sh [--quiet]     (make grade and make test run it first)
+set -u
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
+
+# Each check: a test that succeeds when present, and the package that
+# provides it.
+missing=()
+need() { # need <description> <package> <test command...>
+    local what=$1 pkg=$2
+    shift 2
+    if ! "$@" >/dev/null 2>&1; then
+        missing+=("$pkg")
+        [ $quiet = 1 ] || echo "missing: $what (package $pkg)"
+    fi
+}
+has_header() {
+    printf '#include <%s>\nint main(void){return 0;}\n' "$1" |
+        ${CC:-cc} -x c -o /dev/null - ${2:-} 2>/dev/null
+}
+
+need "a C compiler"          gcc             command -v "${CC:-cc}"
+need "GNU make"              make            command -v make
+need "objcopy and readelf"   binutils        command -v objcopy
+need "the C library headers" libc6-dev       has_header stdio.h
+need "Criterion"             libcriterion-dev has_header criterion/criterion.h -lcriterion
+need "Valgrind"              valgrind        command -v valgrind
+need "gcovr"                 gcovr           command -v gcovr
+need "python3"               python3         command -v python3
+
+if [ ${#missing[@]} -eq 0 ]; then
+    [ $quiet = 1 ] || echo "deps: everything iolab needs is installed"
+    exit 0
+fi
+
+# Unique package names, in order.
+pkgs=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
+cmd="apt-get install -y --no-install-recommends $pkgs"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: missing packages: $pkgs" >&2
+    echo "deps: this is not a Debian or Ubuntu machine; install the" \
+         "equivalents with your package manager" >&2
+    exit 1
+fi
+
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1 && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
+    sudo="sudo"
+else
+    echo "deps: missing packages: $pkgs" >&2
+    echo "deps: install them with:  sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi
+
+echo "deps: installing $pkgs"
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo apt-get update -qq || ! $sudo $cmd; then
+    echo "deps: the installation failed; run it yourself:" >&2
+    echo "      sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi
+echo "deps: installed $pkgs"

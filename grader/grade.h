@@ -1,0 +1,40 @@
+/*
+ * grade.h - grading one chapter of one tree: build, tests, benchmark,
+ * memcheck, score. The steps fill in the results fields of struct chapter
+ * (grader.h); the report writers then print them.
+ */
+#ifndef IOLAB_GRADE_H
+#define IOLAB_GRADE_H
+
+#include <stdbool.h>
+
+#include "grader.h"
+
+struct grade_opts {
+    const char *tree;      /* directory laid out like chapters/ */
+    const char *build_dir; /* where this tree's builds and work files go */
+    bool tests;            /* run the tests (needed by everything else) */
+    bool perf;             /* run the benchmark */
+    bool memcheck;         /* run the tests under Valgrind */
+    bool force_memcheck;   /* even when some tests fail (make memcheck) */
+    bool werror;           /* build with -Werror (the project's own CI) */
+    bool progress;         /* print one line per step on stderr */
+};
+
+/*
+ * grade_chapter - grades ch against opts->tree. Returns 0 when grading ran
+ * (whatever the score), or -1 for an author error: a test in the binary
+ * that the manifest does not list, printed on stderr.
+ */
+int grade_chapter(struct chapter *ch, const struct grade_opts *opts);
+
+/*
+ * grade_find_result - finds the line for test name ("suite/test") in the
+ * text of a results file written by the report hook (shared/src/
+ * tk_report.c). On success sets *st and allocates *message and *where
+ * (decoded, NULL when empty) and returns true.
+ */
+bool grade_find_result(const char *results, const char *name,
+                       enum status *st, char **message, char **where);
+
+#endif /* IOLAB_GRADE_H */

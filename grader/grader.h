@@ -1,0 +1,125 @@
+/*
+ * grader.h - the grader's data: what a manifest says, and what grading
+ * found. Shared by the manifest parser, the runner, the grading steps and
+ * the report writers.
+ *
+ * Ownership: a struct chapter owns every string and array hanging from it;
+ * chapter_free() releases them all. Strings are NUL-terminated and may hold
+ * any bytes a test printed (quotes, newlines, "]]>", invalid UTF-8): the
+ * report writers escape them for their format.
+ */
+#ifndef IOLAB_GRADER_H
+#define IOLAB_GRADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ===================================================================== */
+/* The manifest                                                          */
+/* ===================================================================== */
+
+enum item_kind {
+    ITEM_TEST,     /* a Criterion test: points if it passes */
+    ITEM_PERF,     /* a benchmark metric with a threshold: points if met */
+    ITEM_INFO,     /* a benchmark metric that is shown, never scored */
+    ITEM_MEMCHECK, /* every test clean under Valgrind: points */
+};
+
+enum cmp_op { CMP_LE, CMP_GE }; /* value <= threshold, value >= threshold */
+
+enum perf_kind { PERF_COUNTED, PERF_TIMED };
+
+/* Outcome of one item. */
+enum status {
+    ST_PENDING,  /* not graded yet */
+    ST_PASS,     /* full points */
+    ST_FAIL,     /* the test failed, or the metric missed its threshold */
+    ST_CRASH,    /* the test died of a signal */
+    ST_TIMEOUT,  /* killed after its time limit */
+    ST_SKIP,     /* skipped with a reason; left out of the maximum */
+    ST_MISSING,  /* no result came back: scores 0 */
+    ST_BLOCKED,  /* not run: a prerequisite failed (perf, memcheck) */
+    ST_SHOWN,    /* an info metric, measured */
+};
+
+struct item {
+    enum item_kind kind;
+    char *exercise;       /* exercise id; NULL for memcheck */
+    char *name;           /* "suite/test", or the metric name */
+    double points;        /* points when it passes */
+    double timeout;       /* tests: seconds; 0 for none */
+    char *hint;           /* hint id in HINTS.md, or NULL */
+    enum cmp_op op;       /* perf */
+    double threshold;     /* perf */
+    enum perf_kind pkind; /* perf */
+    char *what;           /* info: what the metric shows */
+    int line;             /* manifest line, for messages */
+
+    /* Filled in by grading. */
+    enum status status;
+    double score;         /* points earned */
+    double value;         /* perf and info: the measured value */
+    bool has_value;       /* perf and info: value is valid */
+    char *message;        /* why it failed, or NULL */
+    char *where;          /* file:line of the failing assertion, or NULL */
+    char *memcheck;       /* tests: Valgrind's complaint, or NULL */
+};
+
+struct exercise {
+    char *id;    /* "rw" */
+    char *title; /* "Robust full-length read and write" */
+};
+
+struct chapter {
+    char *dir;               /* "01-blocking-io" */
+    char *title;             /* "Blocking and non-blocking IO" */
+    char *manifest_path;     /* for messages */
+    struct exercise *ex;     /* ex[0..nex) */
+    size_t nex;
+    struct item *items;      /* items[0..nitems), in manifest order */
+    size_t nitems;
+    double memcheck_scale;   /* timeout multiplier under Valgrind */
+    double bench_timeout;    /* seconds for one bench run */
+    int bench_runs;          /* runs for timed metrics */
+
+    /* Filled in by grading. */
+    bool gradable;           /* false: did not build */
+    char *build_log;         /* compiler output when not gradable */
+    char *bench_log;         /* the bench's own output, capped */
+    double score, max_score; /* totals over scored items */
+};
+
+/* ===================================================================== */
+/* Functions                                                             */
+/* ===================================================================== */
+
+/*
+ * manifest_load - parses path into ch. Returns 0, or -1 after printing
+ * "path:line: what is wrong" to stderr for the first malformed line.
+ */
+int manifest_load(const char *path, struct chapter *ch);
+void chapter_free(struct chapter *ch);
+
+/* The exercise an id names, or NULL. */
+const struct exercise *chapter_exercise(const struct chapter *ch,
+                                        const char *id);
+
+const char *status_name(enum status st); /* "pass", "fail", ... */
+
+/* Report writers (report.c). Each returns 0, or -errno for IO errors. */
+struct report_opts {
+    bool color;      /* ANSI colour in the table */
+    bool calibrate;  /* show margins against thresholds */
+};
+void report_table(const struct chapter *chs, size_t n,
+                  const struct report_opts *opts);
+int report_json(const char *path, const struct chapter *chs, size_t n);
+int report_junit(const char *path, const struct chapter *chs, size_t n);
+
+/*
+ * report_grading_table - writes the Markdown grading table of one chapter
+ * (as its README must contain it) to a newly allocated string.
+ */
+char *report_grading_table(const struct chapter *ch);
+
+#endif /* IOLAB_GRADER_H */

@@ -1,0 +1,303 @@
+/*
+ * main.c - iolab-grade, the course's grader: options, chapter discovery,
+ * and the exit status. The work is in grade.c; the reports in report.c.
+ *
+ * Run from the course root (the Makefile does): the grade.manifest of each
+ * chapter says what is graded; --tree says whose code is graded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grade.h"
+#include "grader.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: iolab-grade [options]\n"
+            "  --tree DIR        grade DIR, laid out like chapters/ (default chapters)\n"
+            "  --ch N            only chapter N (01, or 01-blocking-io)\n"
+            "  --json FILE       also write Gradescope's results.json to FILE\n"
+            "  --junit FILE      also write JUnit XML to FILE\n"
+            "  --only WHAT       tests, perf or memcheck (memcheck runs even if tests fail)\n"
+            "  --no-perf         skip the benchmarks\n"
+            "  --no-memcheck     skip Valgrind\n"
+            "  --calibrate       show each metric's margin against its threshold\n"
+            "  --min-score P     exit 1 unless the total reaches P percent\n"
+            "  --strict          exit 1 if any chapter is not gradable\n"
+            "  --werror          build with -Werror\n"
+            "  --color WHEN      auto (default), always or never\n"
+            "  --quiet           no progress lines\n"
+            "  --check-readme    check each README's grading table against its manifest\n"
+            "  --print-table     print each chapter's grading table (Markdown)\n"
+            "Exit status: 0 when grading ran; 1 for --min-score or --strict;\n"
+            "2 for bad usage or a broken manifest; 3 for a manifest that\n"
+            "misses a compiled-in test.\n");
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Chapter directories under chapters/ with a manifest, sorted. */
+static size_t
+find_chapters(const char *only, char ***out)
+{
+    DIR *d = opendir("chapters");
+    char **v = NULL;
+    size_t n = 0;
+
+    if (d == NULL) {
+        fprintf(stderr, "iolab-grade: no chapters/ here: run me from the "
+                "course root (make grade does)\n");
+        exit(2);
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[512];
+        struct stat st;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (only && *only && strncmp(e->d_name, only, strlen(only)) != 0)
+            continue;
+        snprintf(path, sizeof(path), "chapters/%s/grade.manifest", e->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        v = realloc(v, (n + 1) * sizeof(*v));
+        v[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(v, n, sizeof(*v), cmp_str);
+    *out = v;
+    return n;
+}
+
+/* A build directory name for a tree: chapters, solutions, or its path. */
+static char *
+build_dir_for(const char *tree)
+{
+    char real[4096], cwd[4096], *tag;
+
+    if (realpath(tree, real) == NULL || getcwd(cwd, sizeof(cwd)) == NULL)
+        return NULL;
+    size_t clen = strlen(cwd);
+    const char *rel = strncmp(real, cwd, clen) == 0 && real[clen] == '/'
+                          ? real + clen + 1
+                          : real + 1;
+    if (asprintf(&tag, "build/grade/%s", rel) < 0)
+        return NULL;
+    for (char *p = tag + strlen("build/grade/"); *p; p++)
+        if (*p == '/')
+            *p = '_';
+    return tag;
+}
+
+/* Compares the README's table (between the markers) with the manifest's. */
+static int
+check_readme(const struct chapter *ch)
+{
+    static const char begin[] = "<!-- grading-table:begin -->\n";
+    static const char end[] = "<!-- grading-table:end -->";
+    char path[512];
+    char *want = report_grading_table(ch);
+    int rc = -1;
+
+    snprintf(path, sizeof(path), "chapters/%s/README.md", ch->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+        free(want);
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    ssize_t n = getdelim(&text, &len, '\0', f);
+    fclose(f);
+    char *b = n > 0 ? strstr(text, begin) : NULL;
+    char *e = b ? strstr(b, end) : NULL;
+    if (e == NULL) {
+        fprintf(stderr, "%s: no '%s' ... '%s' markers\n", path,
+                "<!-- grading-table:begin -->", end);
+    } else {
+        b += strlen(begin);
+        if ((size_t)(e - b) == strlen(want) && strncmp(b, want, (size_t)(e - b)) == 0)
+            rc = 0;
+        else
+            fprintf(stderr, "%s: the grading table differs from grade.manifest; "
+                    "the table should read:\n%s", path, want);
+    }
+    free(text);
+    free(want);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "tree", required_argument, NULL, 't' },
+        { "ch", required_argument, NULL, 'c' },
+        { "json", required_argument, NULL, 'j' },
+        { "junit", required_argument, NULL, 'x' },
+        { "only", required_argument, NULL, 'o' },
+        { "no-perf", no_argument, NULL, 'P' },
+        { "no-memcheck", no_argument, NULL, 'M' },
+        { "calibrate", no_argument, NULL, 'C' },
+        { "min-score", required_argument, NULL, 'm' },
+        { "strict", no_argument, NULL, 's' },
+        { "werror", no_argument, NULL, 'W' },
+        { "color", required_argument, NULL, 'k' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "check-readme", no_argument, NULL, 'R' },
+        { "print-table", no_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct grade_opts o = { .tree = "chapters", .tests = true, .perf = true,
+                            .memcheck = true, .progress = true };
+    struct report_opts ro = { .color = isatty(STDOUT_FILENO) };
+    const char *only_ch = NULL, *json = NULL, *junit = NULL;
+    double min_score = -1;
+    bool strict = false, readme = false, table = false;
+    int c;
+
+    /* A make that runs us must not hand its jobserver to our make. */
+    unsetenv("MAKEFLAGS");
+    unsetenv("MFLAGS");
+    unsetenv("MAKELEVEL");
+    if (getenv("NO_COLOR") != NULL)
+        ro.color = false;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': o.tree = optarg; break;
+        case 'c': only_ch = optarg; break;
+        case 'j': json = optarg; break;
+        case 'x': junit = optarg; break;
+        case 'P': o.perf = false; break;
+        case 'M': o.memcheck = false; break;
+        case 'C': ro.calibrate = true; o.memcheck = false; break;
+        case 's': strict = true; break;
+        case 'W': o.werror = true; break;
+        case 'q': o.progress = false; break;
+        case 'R': readme = true; break;
+        case 'T': table = true; break;
+        case 'm': min_score = atof(optarg); break;
+        case 'o':
+            if (strcmp(optarg, "tests") == 0) {
+                o.perf = o.memcheck = false;
+            } else if (strcmp(optarg, "perf") == 0) {
+                o.memcheck = false;
+            } else if (strcmp(optarg, "memcheck") == 0) {
+                o.perf = false;
+                o.force_memcheck = true;
+            } else {
+                fprintf(stderr, "iolab-grade: --only takes tests, perf or memcheck\n");
+                return 2;
+            }
+            break;
+        case 'k':
+            if (strcmp(optarg, "always") == 0)
+                ro.color = true;
+            else if (strcmp(optarg, "never") == 0)
+                ro.color = false;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    char **dirs;
+    size_t n = find_chapters(only_ch, &dirs);
+    if (n == 0) {
+        fprintf(stderr, "iolab-grade: no chapter matches '%s'\n",
+                only_ch ? only_ch : "");
+        return 2;
+    }
+    struct chapter *chs = calloc(n, sizeof(*chs));
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "chapters/%s/grade.manifest", dirs[i]);
+        if (manifest_load(path, &chs[i]) != 0)
+            return 2;
+        if (strcmp(chs[i].dir, dirs[i]) != 0) {
+            fprintf(stderr, "%s: the chapter line names '%s'\n", path, chs[i].dir);
+            return 2;
+        }
+    }
+
+    if (readme || table) {
+        int bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (table) {
+                char *t = report_grading_table(&chs[i]);
+                printf("%s", t);
+                free(t);
+            } else if (check_readme(&chs[i]) != 0) {
+                bad++;
+            }
+        }
+        return bad ? 1 : 0;
+    }
+
+    struct stat st;
+    if (stat(o.tree, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "iolab-grade: %s: not a directory (expected a tree "
+                "laid out like chapters/)\n", o.tree);
+        return 2;
+    }
+    char *bdir = build_dir_for(o.tree);
+    if (bdir == NULL) {
+        fprintf(stderr, "iolab-grade: %s: %s\n", o.tree, strerror(errno));
+        return 2;
+    }
+    o.build_dir = bdir;
+
+    int author_errors = 0;
+    bool ungradable = false;
+    double score = 0, max = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o.progress)
+            fprintf(stderr, "grading %s\n", chs[i].dir);
+        if (grade_chapter(&chs[i], &o) != 0)
+            author_errors++;
+        ungradable |= !chs[i].gradable;
+        score += chs[i].score;
+        max += chs[i].max_score;
+    }
+    report_table(chs, n, &ro);
+    int rc = 0;
+    if (json && report_json(json, chs, n) != 0) {
+        fprintf(stderr, "iolab-grade: cannot write %s\n", json);
+        rc = 2;
+    }
+    if (junit && report_junit(junit, chs, n) != 0) {
+        fprintf(stderr, "iolab-grade: cannot write %s\n", junit);
+        rc = 2;
+    }
+    if (author_errors)
+        rc = 3;
+    else if (rc == 0 && min_score >= 0 && (max <= 0 || 100 * score / max < min_score))
+        rc = 1;
+    else if (rc == 0 && strict && ungradable)
+        rc = 1;
+    for (size_t i = 0; i < n; i++) {
+        chapter_free(&chs[i]);
+        free(dirs[i]);
+    }
+    free(chs);
+    free(dirs);
+    free(bdir);
+    return rc;
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# selftest.sh - `make test`: the course checks itself.
+#
+#  1. the grader builds without warnings, and its own unit tests pass;
+#  2. every manifest parses and every README's grading table matches it;
+#  3. every skeleton is what the generator makes from its solution,
+#     compiles without warnings, and fails its tests cleanly (no hang,
+#     no crash);
+#  4. every reference solution earns full marks: tests, perf, memcheck;
+#  5. every fixture submission (grader/fixtures) gets exactly its score;
+#  6. line coverage of the solutions by the tests is reported.
+#
+# Each check prints PASS or FAIL with its name; the last line is
+# "N passed, N failed", and the exit status is non-zero on any failure.
+# Reports of the solutions' grading land in build/selftest/.
+set -u
+cd "$(dirname "$0")/.."
+
+out=build/selftest
+rm -rf "$out"
+mkdir -p "$out"
+passed=0
+failed=0
+grader=build/grader/iolab-grade
+
+ok()   { passed=$((passed + 1)); printf 'PASS  %s\n' "$1"; }
+bad()  { failed=$((failed + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && sed 's/^/      /' "$2" | tail -n 60; }
+check() { # check <name> <command...>: PASS if the command succeeds
+    local name=$1 log
+    shift
+    log="$out/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+    if "$@" >"$log" 2>&1; then ok "$name"; else bad "$name" "$log"; fi
+}
+score_of() { # the total score in a grader table: "Total: 79 / 100"
+    sed -n 's/.*TOTAL[^0-9]*\([0-9.]*\) *\/ *\([0-9.]*\).*/\1/p' "$1" | tail -n 1
+}
+max_of() {
+    sed -n 's/.*TOTAL[^0-9]*\([0-9.]*\) *\/ *\([0-9.]*\).*/\2/p' "$1" | tail -n 1
+}
+
+chapters=$(ls -d chapters/[0-9][0-9]-*/ | xargs -n1 basename)
+echo "== iolab self-test: $(echo $chapters | wc -w) chapter(s)"
+
+# 1. The grader.
+check "grader builds with -Werror" make -s --no-print-directory WERROR=1 $grader build/grader/unit-tests build/grader/hook-probe
+check "grader unit tests" build/grader/unit-tests -j2
+
+# 2. Manifests and README tables.
+check "README grading tables match the manifests" $grader --check-readme
+
+# 3. Skeletons.
+for ch in $chapters; do
+    stale=0
+    for f in solutions/$ch/src/*.c; do
+        if ! awk -f grader/gen-skeleton.awk "$f" | cmp -s - "chapters/$ch/src/$(basename "$f")"; then
+            echo "chapters/$ch/src/$(basename "$f") is not what 'make skeletons' generates" >>"$out/skel-$ch.log"
+            stale=1
+        fi
+    done
+    for f in chapters/$ch/src/*.c; do
+        [ -e "solutions/$ch/src/$(basename "$f")" ] ||
+            { echo "$f has no reference solution" >>"$out/skel-$ch.log"; stale=1; }
+    done
+    if [ $stale = 0 ]; then ok "$ch: skeleton is current"; else bad "$ch: skeleton is current" "$out/skel-$ch.log"; fi
+
+    check "$ch: skeleton compiles without warnings" \
+        make -s --no-print-directory TREE=chapters B=$out/skel-build WERROR=1 build-$ch
+
+    log="$out/skeleton-$ch.txt"
+    $grader --tree chapters --ch "$ch" --no-memcheck --no-color --quiet >"$log" 2>&1
+    if [ "$(score_of "$log")" = 0 ] && ! grep -qE 'TIMEOUT|CRASH|MISSING' "$log"; then
+        ok "$ch: skeleton scores 0 and fails cleanly"
+    else
+        bad "$ch: skeleton scores 0 and fails cleanly" "$log"
+    fi
+done
+
+# 4. Reference solutions: full marks, with memcheck and the benchmarks.
+log="$out/solutions.txt"
+$grader --tree solutions --werror --no-color --quiet \
+    --json "$out/solutions.json" --junit "$out/solutions.xml" >"$log" 2>&1
+s=$(score_of "$log")
+m=$(max_of "$log")
+if [ -n "$s" ] && [ "$s" = "$m" ]; then
+    ok "solutions: full marks ($s / $m)"
+else
+    bad "solutions: full marks (${s:-?} / ${m:-?})" "$log"
+fi
+check "solutions: results.json is valid JSON with Gradescope's fields" \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["score"]==d["max_score"]>0; assert all({"name","score","max_score","status","output","visibility"}<=set(t) for t in d["tests"])' "$out/solutions.json"
+check "solutions: JUnit XML is well formed" \
+    python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' "$out/solutions.xml"
+
+# 5. Fixtures: wrong, leaky, crashing, hanging, slow, exiting, not compiling.
+for expect in grader/fixtures/*.expect; do
+    name=$(basename "$expect" .expect)
+    tree="$out/fixture-$name"
+    log="$out/fixture-$name.txt"
+    rm -rf "$tree"
+    mkdir -p "$tree"
+    cp -r solutions/. "$tree/"
+    if ! (cd "$tree" && patch -s -p1 <"../../../grader/fixtures/$name.patch") >"$log" 2>&1; then
+        bad "fixture $name: patch applies" "$log"
+        continue
+    fi
+    flags=$(sed -n 's/^flags: //p' "$expect")
+    want=$(sed -n 's/^score: //p' "$expect")
+    # shellcheck disable=SC2086
+    $grader --tree "$tree" --ch 01 --quiet $flags --json "$tree/results.json" >"$log" 2>&1
+    got=$(score_of "$log")
+    missing=""
+    while IFS= read -r needle; do
+        grep -qF -- "$needle" "$log" || missing="$missing [$needle]"
+    done < <(sed -n 's/^contains: //p' "$expect")
+    json_ok=1
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tree/results.json" 2>>"$log" || json_ok=0
+    if [ "$got" = "$want" ] && [ -z "$missing" ] && [ $json_ok = 1 ]; then
+        ok "fixture $name: scores $want"
+    else
+        echo "expected score $want, got ${got:-none}; missing:${missing:- nothing}; json ok: $json_ok" >>"$log"
+        bad "fixture $name: scores $want" "$log"
+    fi
+done
+
+# 6. Coverage of the solutions by the tests.
+check "coverage of the solutions (report in build/coverage/)" bash grader/coverage.sh solutions
+grep -E '^(TOTAL|lines)' "$out/coverage_of_the_solutions__report_in_build_coverage__.log" 2>/dev/null | sed 's/^/      /'
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]

@@ -1,0 +1,253 @@
+/*
+ * test_grader.c - the grader's own tests: the manifest parser, the child
+ * runner (timeouts, process groups, output caps, the metrics channel), and
+ * the report hook read back through the grader's parser.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "grade.h"
+#include "grader.h"
+#include "iolab/testkit.h"
+#include "run.h"
+
+/* ---- manifest --------------------------------------------------------- */
+
+static const char good_manifest[] =
+    "# a comment\n"
+    "chapter 09-demo  A demo chapter\n"
+    "exercise ex1 The first one\n"
+    "test ex1 s/one 3 timeout=7 hint=H1\n"
+    "test ex1 s/two 2\n"
+    "perf ex1 calls <= 4 5 kind=counted\n"
+    "info ex1 cpu what it shows\n"
+    "memcheck 10 timeout_scale=15\n"
+    "bench timeout=60 runs=3\n";
+
+TK_TEST(manifest, parses_every_kind, .description = "a well-formed manifest loads")
+{
+    char *path = tk_make_file("m", good_manifest, sizeof(good_manifest) - 1);
+    struct chapter ch;
+
+    cr_assert_eq(manifest_load(path, &ch), 0);
+    cr_assert_str_eq(ch.dir, "09-demo");
+    cr_assert_str_eq(ch.title, "A demo chapter");
+    cr_assert_eq(ch.nex, 1);
+    cr_assert_eq(ch.nitems, 5);
+    cr_assert_str_eq(ch.items[0].name, "s/one");
+    cr_assert_eq(ch.items[0].timeout, 7);
+    cr_assert_str_eq(ch.items[0].hint, "H1");
+    cr_assert_eq(ch.items[1].timeout, 10, "the default test timeout is 10 s");
+    cr_assert_eq(ch.items[2].kind, ITEM_PERF);
+    cr_assert_eq(ch.items[2].op, CMP_LE);
+    cr_assert_eq(ch.items[2].threshold, 4);
+    cr_assert_eq(ch.items[2].points, 5);
+    cr_assert_str_eq(ch.items[3].what, "what it shows");
+    cr_assert_eq(ch.items[4].kind, ITEM_MEMCHECK);
+    cr_assert_eq(ch.memcheck_scale, 15);
+    cr_assert_eq(ch.bench_runs, 3);
+    cr_assert_eq(ch.bench_timeout, 60);
+    chapter_free(&ch);
+}
+
+/* Loads text as a manifest, expecting an error that names line. */
+static void
+expect_bad(const char *text, int line, const char *needle)
+{
+    char *path = tk_make_file("bad", text, strlen(text));
+    char *errpath = tk_make_file("err", "", 0);
+    struct chapter ch;
+
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    FILE *err = freopen(errpath, "w", stderr);
+    cr_assert_not_null(err);
+    int rc = manifest_load(path, &ch);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    chapter_free(&ch);
+
+    FILE *f = fopen(errpath, "r");
+    char msg[512] = "";
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(msg, sizeof(msg), f));
+    fclose(f);
+    char want[600];
+    snprintf(want, sizeof(want), "%s:%d: ", path, line);
+    cr_assert_eq(rc, -1, "a malformed manifest must not load");
+    cr_assert(strncmp(msg, want, strlen(want)) == 0,
+              "expected the error to start with '%s', got '%s'", want, msg);
+    cr_assert(strstr(msg, needle) != NULL, "expected '%s' in '%s'", needle, msg);
+}
+
+TK_TEST(manifest, errors_name_file_and_line,
+        .description = "each malformed line is reported as path:line: reason")
+{
+    expect_bad("chapter 09-x T\nbogus line\n", 2, "unknown keyword");
+    expect_bad("chapter 09-x T\ntest nope s/a 1\n", 2, "not declared");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a many\n", 3, "points");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e noslash 1\n", 3, "suite/name");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1\ntest e s/a 2\n", 4, "twice");
+    expect_bad("chapter 09-x T\nexercise e E\nperf e m == 1 2 kind=counted\n", 3, "<= or >=");
+    expect_bad("chapter 09-x T\nexercise e E\nperf e m <= 1 2 kind=fast\n", 3, "counted or timed");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1 colour=red\n", 3, "unknown option");
+    expect_bad("exercise e E\n", 1, "no 'chapter' line");
+}
+
+/* ---- the runner ---------------------------------------------------------- */
+
+static long long
+ms_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+TK_TEST(runner, timeout_kills_the_group,
+        .description = "a hung child and its background children die at the timeout")
+{
+    const char *argv[] = { "sh", "-c", "sleep 100 & echo $!; wait", NULL };
+    struct run_spec spec = { .argv = argv, .timeout = 0.5, .out_cap = 4096 };
+    struct run_result r;
+    long long t0 = ms_now();
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    long long took = ms_now() - t0;
+    cr_assert(r.timed_out, "the child should have been killed");
+    cr_assert_lt(took, 4000, "the kill took %lld ms", took);
+    pid_t bg = (pid_t)atoi(r.output);
+    cr_assert_gt(bg, 0, "no background pid in '%s'", r.output);
+    /* The background sleep was in the group: gone, or a zombie. */
+    char path[64], stat[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bg);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        cr_assert_not_null(fgets(stat, sizeof(stat), f));
+        fclose(f);
+        cr_assert(strstr(stat, ") Z") != NULL, "the background child survived: %s", stat);
+    }
+    run_result_free(&r);
+}
+
+TK_TEST(runner, output_is_capped,
+        .description = "only out_cap bytes of output are kept")
+{
+    const char *argv[] = { "sh", "-c", "yes | head -c 1000000", NULL };
+    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 1000 };
+    struct run_result r;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert(r.truncated);
+    cr_assert_eq(strlen(r.output), 1000);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    run_result_free(&r);
+}
+
+TK_TEST(runner, metrics_travel_apart_from_output,
+        .description = "only fd 3 carries metrics; printed lines never do")
+{
+    const char *argv[] = { "sh", "-c",
+                           "echo 'metric fake 9'; echo \"metric real 3 $IOLAB_METRICS_FD\" >&3",
+                           NULL };
+    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 4096,
+                             .metrics = true };
+    struct run_result r;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert_str_eq(r.metrics, "metric real 3 3\n");
+    cr_assert_str_eq(r.output, "metric fake 9\n");
+    run_result_free(&r);
+}
+
+TK_TEST(runner, missing_program,
+        .description = "a program that cannot start exits 127 with a message")
+{
+    const char *argv[] = { "/nonexistent/program", NULL };
+    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 4096 };
+    struct run_result r;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127);
+    cr_assert(strstr(r.output, "cannot run") != NULL);
+    run_result_free(&r);
+}
+
+/* ---- the report hook, read back ------------------------------------------ */
+
+/* Runs one probe test through the real hook; returns the results text. */
+static char *
+probe(const char *name)
+{
+    char *path = NULL, *env = NULL;
+    const char *bin = "build/grader/hook-probe";
+
+    cr_assert_geq(asprintf(&path, "%s/results-%d", tk_tmpdir(), rand()), 0);
+    cr_assert_geq(asprintf(&env, "IOLAB_RESULTS=%s", path), 0);
+    cr_assert_eq(access(bin, X_OK), 0, "build the probe first (make test does)");
+    const char *argv[] = { bin, "--filter", name, "-j1", NULL };
+    const char *envv[] = { env, NULL };
+    struct run_spec spec = { .argv = argv, .env = envv, .timeout = 30,
+                             .out_cap = 65536 };
+    struct run_result r;
+    cr_assert_eq(run_child(&spec, &r), 0);
+    run_result_free(&r);
+
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "the hook wrote no results file");
+    char *text = NULL;
+    size_t len = 0;
+    cr_assert_gt(getdelim(&text, &len, '\0', f), 0);
+    fclose(f);
+    return text;
+}
+
+TK_TEST(hook, hostile_message_survives,
+        .description = "quotes, newlines, ]]>, control and non-UTF-8 bytes arrive intact")
+{
+    char *res = probe("probe/hostile_message");
+    enum status st;
+    char *msg, *where;
+
+    cr_assert(grade_find_result(res, "probe/hostile_message", &st, &msg, &where));
+    cr_assert_eq(st, ST_FAIL);
+    cr_assert_str_eq(msg, "say \"hi\"\nline two\t]]> end \x01 100% \xff");
+    cr_assert(strstr(where, "hook_probe.c:") != NULL, "where = %s", where);
+}
+
+TK_TEST(hook, every_outcome_is_told_apart,
+        .description = "pass, crash, early exit and skip each read back as such")
+{
+    static const struct {
+        const char *name;
+        enum status st;
+        const char *in_msg;
+    } cases[] = {
+        { "probe/passes", ST_PASS, NULL },
+        { "probe/crashes", ST_CRASH, "signal 11" },
+        { "probe/exits_early", ST_FAIL, "exit status 0" },
+        { "probe/skips", ST_SKIP, NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *res = probe(cases[i].name);
+        enum status st;
+        char *msg, *where;
+        cr_assert(grade_find_result(res, cases[i].name, &st, &msg, &where),
+                  "no result for %s in:\n%s", cases[i].name, res);
+        cr_assert_eq(st, cases[i].st, "%s: status %s, expected %s",
+                     cases[i].name, status_name(st), status_name(cases[i].st));
+        if (cases[i].in_msg)
+            cr_assert(msg && strstr(msg, cases[i].in_msg),
+                      "%s: message '%s' lacks '%s'", cases[i].name,
+                      msg ? msg : "(none)", cases[i].in_msg);
+    }
+}
