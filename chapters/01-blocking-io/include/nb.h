@@ -163,9 +163,15 @@ int nb_serve_blocking(int listen_fd, unsigned max_clients);
  * [NB-18] A client that disconnects, even abruptly (a reset), is dropped;
  *         the others are not affected, and SIGPIPE never kills the server.
  * [NB-19] Reply data a client is not yet reading is kept, never dropped,
- *         and never blocks the server; past NB_OUT_MAX pending bytes the
- *         server stops reading from that client until it catches up.
- * [NB-20] A line longer than NB_LINE_MAX disconnects that client only.
+ *         and never blocks the server; once NB_OUT_MAX bytes are pending
+ *         the server stops reading from that client until it catches up.
+ *         (One read may overshoot: pending bytes never exceed NB_OUT_MAX +
+ *         NB_LINE_MAX.)
+ * [NB-20] A line longer than NB_LINE_MAX disconnects that client only:
+ *         once NB_LINE_MAX bytes have arrived without a newline, the
+ *         server closes the connection. Replies not yet sent to it may be
+ *         lost, and since its input was not all read, the client may see
+ *         a reset (ECONNRESET) rather than EOF.
  * [NB-21] On stop, every client connection the server accepted is closed
  *         and all memory it allocated is freed.
  *
