@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #define BENCH_OUT_CAP (32 * 1024)
 #define KILL_SLACK 5.0          /* seconds past Criterion's own timeout */
 #define VG_LOG_LINES 40         /* lines of a Valgrind complaint kept */
+#define VG_JOBS_MAX 4           /* Valgrind runs at once, at most */
 
 /* ===================================================================== */
 /* Helpers                                                               */
@@ -271,8 +273,9 @@ valgrind_complaint(const char *dir)
             size_t olen = 0;
             FILE *m = open_memstream(&out, &olen);
             int kept = 0;
-            for (char *line = strtok(log, "\n"); line && kept < VG_LOG_LINES;
-                 line = strtok(NULL, "\n")) {
+            char *save = NULL;
+            for (char *line = strtok_r(log, "\n", &save);
+                 line && kept < VG_LOG_LINES; line = strtok_r(NULL, "\n", &save)) {
                 char *body = line;
                 if (line[0] == '=' && line[1] == '=') {
                     body = strstr(line + 2, "== ");
@@ -541,6 +544,29 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
 /* Memcheck and scoring                                                  */
 /* ===================================================================== */
 
+/* Valgrind makes each test 20 to 50 times slower; run them side by side. */
+struct vg_pool {
+    struct chapter *ch;
+    const char *bin, *work;
+    const struct grade_opts *o;
+    size_t next; /* index of the next item to take; atomic */
+};
+
+static void *
+vg_worker(void *arg)
+{
+    struct vg_pool *p = arg;
+
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->ch->nitems)
+            return NULL;
+        struct item *it = &p->ch->items[i];
+        if (it->kind == ITEM_TEST && it->status != ST_SKIP)
+            run_test(p->ch, it, p->bin, p->work, true, p->o);
+    }
+}
+
 static void
 run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
              const char *work, const struct grade_opts *o)
@@ -550,14 +576,24 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         set_str(&mc->message, xasprintf("needs every test passing first"));
         return;
     }
+    struct vg_pool pool = { .ch = ch, .bin = bin, .work = work, .o = o };
+    pthread_t th[VG_JOBS_MAX];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = cpus < 1 ? 1 : cpus > VG_JOBS_MAX ? VG_JOBS_MAX : (int)cpus;
+    int started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, vg_worker, &pool) != 0)
+            break;
+    if (started == 0)
+        vg_worker(&pool);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+
     int dirty = 0;
     const char *first = NULL;
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
-        if (it->kind != ITEM_TEST || it->status == ST_SKIP)
-            continue;
-        run_test(ch, it, bin, work, true, o);
-        if (it->memcheck != NULL && dirty++ == 0)
+        if (it->kind == ITEM_TEST && it->memcheck != NULL && dirty++ == 0)
             first = it->name;
     }
     mc->status = dirty ? ST_FAIL : ST_PASS;

@@ -34,6 +34,7 @@ usage(FILE *f)
             "  --strict          exit 1 if any chapter is not gradable\n"
             "  --werror          build with -Werror\n"
             "  --color WHEN      auto (default), always or never\n"
+            "  --no-color        the same as --color never\n"
             "  --quiet           no progress lines\n"
             "  --check-readme    check each README's grading table against its manifest\n"
             "  --print-table     print each chapter's grading table (Markdown)\n"
@@ -155,6 +156,7 @@ main(int argc, char **argv)
         { "strict", no_argument, NULL, 's' },
         { "werror", no_argument, NULL, 'W' },
         { "color", required_argument, NULL, 'k' },
+        { "no-color", no_argument, NULL, 'N' },
         { "quiet", no_argument, NULL, 'q' },
         { "check-readme", no_argument, NULL, 'R' },
         { "print-table", no_argument, NULL, 'T' },
@@ -187,6 +189,7 @@ main(int argc, char **argv)
         case 's': strict = true; break;
         case 'W': o.werror = true; break;
         case 'q': o.progress = false; break;
+        case 'N': ro.color = false; break;
         case 'R': readme = true; break;
         case 'T': table = true; break;
         case 'm': min_score = atof(optarg); break;

@@ -170,7 +170,7 @@ static void
 sb_free(struct sbuf *sb)
 {
     free(sb->buf);
-    *sb = (struct sbuf){ 0 };
+    *sb = (struct sbuf){0};
 }
 
 /* ===================================================================== */
@@ -582,16 +582,53 @@ item_label(struct sbuf *sb, const struct item *it)
     }
 }
 
+/* True when s is one line of text: it can stand in a summary line. */
+static bool
+one_line(const char *s)
+{
+    return s != NULL && s[0] != '\0' && strpbrk(s, "\r\n") == NULL;
+}
+
+/*
+ * True when an item's message says only what its summary line already
+ * shows, so that every report says it once. The grader words the message
+ * of a perf or memcheck item that way ("measured 8, needs <= 4"; "needs
+ * every test passing first"); a blocked item's one-line message becomes
+ * its summary, since the grader knows best why it did not run ("not run
+ * this time" under --no-memcheck is not "needs every test passing").
+ */
+static bool
+message_in_summary(const struct item *it)
+{
+    char plain[160];
+
+    if (it->message == NULL || it->kind == ITEM_TEST || it->kind == ITEM_INFO)
+        return false;
+    if (it->status == ST_BLOCKED)
+        return one_line(it->message);
+    if (it->kind == ITEM_PERF && it->has_value) {
+        /* The summary may print more digits than this %g version. */
+        snprintf(plain, sizeof(plain), "measured %g, needs %s %g", it->value,
+                 op_text(it->op), it->threshold);
+        if (strcmp(it->message, plain) == 0)
+            return true;
+    }
+    return false;
+}
+
 /*
  * Appends the one line that says what an item measured or needs, or
  * nothing for a test (its name says it all):
  *   perf      "measured 8, needs <= 4", or "scores once the rw tests pass"
  *   info      "0.98 (shown, not graded): CPU seconds per wall second"
  *   memcheck  "every test clean under Valgrind", or what it waits for
+ * A blocked item says why in the grader's words when it gave a one-line
+ * message, and in the sentences above when it gave none.
  */
 static void
 item_summary(struct sbuf *sb, const struct item *it)
 {
+    bool blocked_why = it->status == ST_BLOCKED && message_in_summary(it);
     char v[64];
 
     switch (it->kind) {
@@ -604,7 +641,9 @@ item_summary(struct sbuf *sb, const struct item *it)
         } else if (it->status != ST_BLOCKED) {
             sb_puts(sb, "not measured, ");
         }
-        if (it->status == ST_BLOCKED) {
+        if (blocked_why) {
+            sb_puts(sb, it->message);
+        } else if (it->status == ST_BLOCKED) {
             sb_puts(sb, "scores once the ");
             sb_puts(sb, str_or(it->exercise, "exercise's"));
             sb_puts(sb, " tests pass");
@@ -621,7 +660,9 @@ item_summary(struct sbuf *sb, const struct item *it)
         sb_puts(sb, str_or(it->what, ""));
         break;
     case ITEM_MEMCHECK:
-        if (it->status == ST_BLOCKED)
+        if (blocked_why)
+            sb_puts(sb, it->message);
+        else if (it->status == ST_BLOCKED)
             sb_puts(sb, "needs every test passing first");
         else
             sb_puts(sb, "every test clean under Valgrind");
@@ -638,7 +679,8 @@ static void
 item_why(struct sbuf *sb, const struct item *it)
 {
     if (it->message != NULL && it->message[0] != '\0') {
-        sb_puts(sb, it->message);
+        if (!message_in_summary(it))
+            sb_puts(sb, it->message);
         return;
     }
     if (it->kind == ITEM_INFO)
@@ -659,8 +701,7 @@ item_why(struct sbuf *sb, const struct item *it)
         break;
     case ST_TIMEOUT:
         if (it->timeout > 0)
-            sb_printf(sb, "killed after its time limit of %g s",
-                      it->timeout);
+            sb_printf(sb, "killed after its time limit of %g s", it->timeout);
         else
             sb_puts(sb, "killed after its time limit");
         break;
@@ -676,6 +717,26 @@ item_why(struct sbuf *sb, const struct item *it)
     }
 }
 
+/*
+ * True when a metric should have been measured and was not: the bench's
+ * own output is then the only clue, and the reports show it.
+ */
+static bool
+metric_lost(const struct item *it)
+{
+    return (it->kind == ITEM_PERF || it->kind == ITEM_INFO) && !it->has_value &&
+           it->status != ST_BLOCKED && it->status != ST_SKIP;
+}
+
+static bool
+chapter_lost_metric(const struct chapter *ch)
+{
+    for (size_t i = 0; i < ch->nitems; i++)
+        if (metric_lost(&ch->items[i]))
+            return true;
+    return false;
+}
+
 /* Appends "hint: H1.2 in chapters/DIR/HINTS.md". */
 static void
 item_hint(struct sbuf *sb, const struct chapter *ch, const struct item *it)
@@ -687,24 +748,17 @@ item_hint(struct sbuf *sb, const struct chapter *ch, const struct item *it)
     sb_puts(sb, "/HINTS.md");
 }
 
-/* Appends "\n" unless sb is empty: joins the lines of item_text. */
-static void
-sb_newline(struct sbuf *sb)
-{
-    if (sb->len > 0)
-        sb_putc(sb, '\n');
-}
-
 /*
  * Appends everything the machine-readable reports say about an item, one
- * part per line: the summary, why it did not pass, where, the hint, and
- * Valgrind's complaint. Empty for a test that passed cleanly.
+ * part per line: the summary, why it did not pass, where, the hint,
+ * Valgrind's complaint, and for a metric that was never measured the
+ * bench's own output. Empty for a test that passed cleanly.
  */
 static void
 item_text(struct sbuf *sb, const struct chapter *ch, const struct item *it)
 {
     size_t start = sb->len;
-    struct sbuf part = { 0 };
+    struct sbuf part = {0};
 
     item_summary(sb, it);
     if (it->status != ST_PASS && it->status != ST_SHOWN) {
@@ -733,6 +787,12 @@ item_text(struct sbuf *sb, const struct chapter *ch, const struct item *it)
             sb_putc(sb, '\n');
         sb_puts(sb, "valgrind:\n");
         sb_puts(sb, it->memcheck);
+    }
+    if (metric_lost(it) && ch->bench_log != NULL && ch->bench_log[0] != '\0') {
+        if (sb->len > start)
+            sb_putc(sb, '\n');
+        sb_puts(sb, "benchmark output:\n");
+        sb_puts(sb, ch->bench_log);
     }
     if (part.oom)
         sb->oom = true;
@@ -807,7 +867,7 @@ put_block(FILE *out, const char *indent, const char *s, size_t max)
         fprintf(out, "%s... (%zu more lines)\n", indent, total - shown);
 }
 
-/* Writes " margin 2.50x", flagged LOW below 2 (the design's minimum). */
+/* Writes "  [margin 2.50x]", flagged LOW below 2x (the design's minimum). */
 static void
 put_margin(FILE *out, const struct item *it, const struct report_opts *o)
 {
@@ -845,7 +905,7 @@ table_item(FILE *out, const struct chapter *ch, const struct item *it,
            const struct report_opts *o)
 {
     const char *word = status_word(it), *colour = status_colour(it->status);
-    struct sbuf sb = { 0 };
+    struct sbuf sb = {0};
     char pts[80];
 
     if (it->kind == ITEM_INFO)
@@ -936,7 +996,7 @@ static void
 table_next_step(FILE *out, const struct chapter *ch)
 {
     const struct item *it = next_step_item(ch);
-    struct sbuf sb = { 0 };
+    struct sbuf sb = {0};
 
     fputs("  next step: ", out);
     if (it == NULL) {
@@ -996,7 +1056,8 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
         fprintf(out, "  total: 0 / %g (not gradable)", ch->max_score);
         paint_off(out, o, C_BOLD);
         fputs("\n  next step: make it compile: fix the first error in the "
-              "log above\n\n", out);
+              "log above\n\n",
+              out);
         return;
     }
 
@@ -1023,6 +1084,11 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
             table_item(out, ch, it, o);
         }
     }
+    if (chapter_lost_metric(ch) && ch->bench_log != NULL &&
+        ch->bench_log[0] != '\0') {
+        fputs("\nbenchmark output (a metric is missing):\n", out);
+        put_block(out, "    ", ch->bench_log, REPORT_LOG_LINES);
+    }
     fputc('\n', out);
     paint_on(out, o, C_BOLD);
     fprintf(out, "  total: %g / %g", ch->score, ch->max_score);
@@ -1036,7 +1102,7 @@ void
 report_table(const struct chapter *chs, size_t n,
              const struct report_opts *opts)
 {
-    const struct report_opts plain = { 0 };
+    const struct report_opts plain = {0};
     const struct report_opts *o = opts != NULL ? opts : &plain;
     double score = 0, max = 0;
     size_t broken = 0;
@@ -1125,7 +1191,8 @@ json_test(struct sbuf *sb, bool first, const char *name, double score,
     json_number(sb, score);
     sb_puts(sb, ", \"max_score\": ");
     json_number(sb, max);
-    sb_puts(sb, passed ? ", \"status\": \"passed\"" : ", \"status\": \"failed\"");
+    sb_puts(sb,
+            passed ? ", \"status\": \"passed\"" : ", \"status\": \"failed\"");
     sb_puts(sb, ", \"output\": ");
     json_string(sb, output);
     sb_puts(sb, ", \"visibility\": \"visible\"}");
@@ -1133,8 +1200,8 @@ json_test(struct sbuf *sb, bool first, const char *name, double score,
 
 /* The one-line summary: "62 / 100 points: 01-blocking-io 62/100; ..." */
 static void
-json_summary(struct sbuf *sb, const struct chapter *chs, size_t n,
-             double score, double max)
+json_summary(struct sbuf *sb, const struct chapter *chs, size_t n, double score,
+             double max)
 {
     sb_printf(sb, "%g / %g points", score, max);
     if (n == 0) {
@@ -1153,7 +1220,7 @@ json_summary(struct sbuf *sb, const struct chapter *chs, size_t n,
 int
 report_json(const char *path, const struct chapter *chs, size_t n)
 {
-    struct sbuf sb = { 0 }, name = { 0 }, text = { 0 };
+    struct sbuf sb = {0}, name = {0}, text = {0};
     double score = 0, max = 0;
     bool first = true;
     int rc;
@@ -1272,9 +1339,10 @@ junit_count(const struct chapter *ch, struct junit_counts *k)
 static void
 junit_counts_attrs(struct sbuf *sb, const struct junit_counts *k)
 {
-    sb_printf(sb, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-                  "skipped=\"%zu\"", k->tests, k->failures, k->errors,
-              k->skipped);
+    sb_printf(sb,
+              " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+              "skipped=\"%zu\"",
+              k->tests, k->failures, k->errors, k->skipped);
 }
 
 /* The first line of text: what a viewer shows beside a failure. */
@@ -1288,7 +1356,7 @@ static void
 junit_item(struct sbuf *sb, const struct chapter *ch, const struct item *it)
 {
     enum junit_kind kind = junit_kind(it);
-    struct sbuf text = { 0 }, cls = { 0 }, msg = { 0 };
+    struct sbuf text = {0}, cls = {0}, msg = {0};
     static const char *const element[] = {
         [JU_FAILURE] = "failure",
         [JU_ERROR] = "error",
@@ -1302,7 +1370,8 @@ junit_item(struct sbuf *sb, const struct chapter *ch, const struct item *it)
     sb_puts(sb, "    <testcase");
     xml_attr(sb, "classname", sb_str(&cls), REPORT_TEXT_MAX);
     xml_attr(sb, "name", str_or(it->name, "?"), REPORT_TEXT_MAX);
-    bool out = it->kind == ITEM_PERF || it->kind == ITEM_INFO ||
+    bool out = it->kind == ITEM_INFO ||
+               (it->kind == ITEM_PERF && it->has_value) ||
                (kind == JU_OK && text.len > 0);
     if (kind == JU_OK && !out) {
         sb_puts(sb, "/>\n");
@@ -1353,7 +1422,7 @@ out_free:
 static void
 junit_chapter(struct sbuf *sb, const struct chapter *ch)
 {
-    struct junit_counts k = { 0 };
+    struct junit_counts k = {0};
     const char *dir = str_or(ch->dir, "?");
 
     junit_count(ch, &k);
@@ -1378,8 +1447,8 @@ junit_chapter(struct sbuf *sb, const struct chapter *ch)
 int
 report_junit(const char *path, const struct chapter *chs, size_t n)
 {
-    struct sbuf sb = { 0 };
-    struct junit_counts all = { 0 };
+    struct sbuf sb = {0};
+    struct junit_counts all = {0};
     int rc;
 
     for (size_t i = 0; i < n; i++)
@@ -1419,7 +1488,7 @@ md_cell(struct sbuf *sb, const char *s)
 char *
 report_grading_table(const struct chapter *ch)
 {
-    struct sbuf sb = { 0 };
+    struct sbuf sb = {0};
     double total = 0;
 
     sb_puts(&sb, "| Exercise | Item | Kind | Points |\n|---|---|---|---|\n");
@@ -1451,8 +1520,10 @@ report_grading_table(const struct chapter *ch)
             sb_puts(&sb, "` | shown, not graded | " EN_DASH " |\n");
             break;
         case ITEM_MEMCHECK:
-            sb_printf(&sb, "memcheck: every test clean under Valgrind | "
-                           "memcheck | %g |\n", it->points);
+            sb_printf(&sb,
+                      "memcheck: every test clean under Valgrind | "
+                      "memcheck | %g |\n",
+                      it->points);
             total += it->points;
             break;
         }

@@ -33,5 +33,5 @@ TK_TEST(probe, exits_early, .description = "calls _exit(0) mid-test")
 
 TK_TEST(probe, skips, .description = "skips with a reason")
 {
-    cr_skip_test("no such kernel feature");
+    tk_skip("no such kernel feature");
 }

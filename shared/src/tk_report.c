@@ -51,6 +51,23 @@ status_of(const struct criterion_test_stats *st)
     }
 }
 
+/* The reason tk_skip left beside the results file, or "" if none. */
+static void
+skip_reason(char *buf, size_t len)
+{
+    char path[4096];
+    const char *results = getenv("IOLAB_RESULTS");
+
+    buf[0] = '\0';
+    snprintf(path, sizeof(path), "%s.skip", results);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
 static void
 report_test(FILE *f, const struct criterion_test_stats *st)
 {
@@ -63,9 +80,16 @@ report_test(FILE *f, const struct criterion_test_stats *st)
             bad = a;
             break;
         }
+    char skipped[512] = "";
+    if (st->test_status == CR_STATUS_FAILED && bad == NULL && !st->crashed &&
+        !st->timed_out && st->exit_code != TK_EXIT_DONE)
+        skip_reason(skipped, sizeof(skipped));
+
     fprintf(f, "%s/%s\t%s\t", st->test->category, st->test->name,
-            status_of(st));
-    if (st->timed_out) {
+            skipped[0] ? "skip" : status_of(st));
+    if (skipped[0]) {
+        put_escaped(f, skipped);
+    } else if (st->timed_out) {
         put_escaped(f, "timed out");
     } else if (st->crashed) {
         snprintf(msg, sizeof(msg), "crashed: %s (signal %d)",
