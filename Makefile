@@ -60,6 +60,10 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O0 -g -U_FORTIFY_SOURCE
 # Benchmarks: optimised, as a user would ship the code.
 BENCH_CFLAGS := $(BASE_CFLAGS) -O2 -g
 COV_CFLAGS := $(if $(filter 1,$(strip $(COVERAGE))),--coverage,)
+# tk_done flushes gcov through a weak reference, which alone would not pull
+# __gcov_dump out of libgcov.a: ask the linker for it.
+comma := ,
+COV_LDFLAGS := $(if $(COV_CFLAGS),--coverage -Wl$(comma)--undefined=__gcov_dump,)
 CRITERION_LIBS := -lcriterion
 LDLIBS := -pthread
 
@@ -117,7 +121,7 @@ $$($(1)_B)/t/tests/%.o: chapters/$(1)/tests/%.c
 
 $$($(1)_B)/tests: $$($(1)_TEST_OBJ) $$($(1)_TSRC_OBJ) $$(TESTKIT_OBJ)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(COV_CFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(COV_LDFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$(LDLIBS)
 
 $$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)

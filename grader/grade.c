@@ -648,8 +648,9 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
         if (it->status == ST_PENDING) {
-            it->status = ch->gradable ? ST_BLOCKED : ST_FAIL;
-            set_str(&it->message, xasprintf(ch->gradable ? "not run this time"
+            it->status = ch->gradable ? ST_NOTRUN : ST_FAIL;
+            set_str(&it->message, xasprintf(ch->gradable ? "not run this time "
+                                            "(left out by an option)"
                                                          : "does not compile"));
         }
     }

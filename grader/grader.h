@@ -40,6 +40,7 @@ enum status {
     ST_MISSING,  /* no result came back: scores 0 */
     ST_BLOCKED,  /* not run: a prerequisite failed (perf, memcheck) */
     ST_SHOWN,    /* an info metric, measured */
+    ST_NOTRUN,   /* not run: an option left it out (--no-perf, ...) */
 };
 
 struct item {

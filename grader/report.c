@@ -455,6 +455,8 @@ status_name(enum status st)
         return "blocked";
     case ST_SHOWN:
         return "shown";
+    case ST_NOTRUN:
+        return "not run";
     }
     return "unknown"; /* a value outside the enum: memory corruption */
 }
@@ -482,6 +484,8 @@ status_word(const struct item *it)
         return "BLOCKED";
     case ST_SHOWN:
         return "INFO";
+    case ST_NOTRUN:
+        return "NOT RUN";
     }
     return "UNKNOWN";
 }
@@ -494,6 +498,7 @@ status_colour(enum status st)
         return C_GREEN;
     case ST_SKIP:
     case ST_BLOCKED:
+    case ST_NOTRUN:
         return C_YELLOW;
     case ST_SHOWN:
         return "";
@@ -725,7 +730,8 @@ static bool
 metric_lost(const struct item *it)
 {
     return (it->kind == ITEM_PERF || it->kind == ITEM_INFO) && !it->has_value &&
-           it->status != ST_BLOCKED && it->status != ST_SKIP;
+           it->status != ST_BLOCKED && it->status != ST_SKIP &&
+           it->status != ST_NOTRUN;
 }
 
 static bool
@@ -976,7 +982,7 @@ needs_work(enum status st)
 static const struct item *
 next_step_item(const struct chapter *ch)
 {
-    const struct item *blocked = NULL;
+    const struct item *blocked = NULL, *notrun = NULL;
 
     for (size_t g = 0; g <= ch->nex + 1; g++) {
         for (size_t i = 0; i < ch->nitems; i++) {
@@ -987,9 +993,11 @@ next_step_item(const struct chapter *ch)
                 return it;
             if (it->status == ST_BLOCKED && blocked == NULL)
                 blocked = it;
+            if (it->status == ST_NOTRUN && notrun == NULL)
+                notrun = it;
         }
     }
-    return blocked;
+    return blocked != NULL ? blocked : notrun;
 }
 
 static void
@@ -1011,6 +1019,8 @@ table_next_step(FILE *out, const struct chapter *ch)
         sb_puts(&sb, " in chapters/");
         sb_puts(&sb, str_or(ch->dir, "?"));
         sb_puts(&sb, "/HINTS.md");
+    } else if (it->status == ST_NOTRUN) {
+        sb_puts(&sb, "everything that ran is done; a full `make grade` runs the rest");
     } else if (it->status == ST_BLOCKED && it->kind == ITEM_MEMCHECK) {
         sb_puts(&sb, "make every test pass first");
     } else if (it->status == ST_BLOCKED) {
@@ -1300,6 +1310,7 @@ junit_kind(const struct item *it)
     case ST_CRASH:
         return JU_ERROR;
     case ST_SKIP:
+    case ST_NOTRUN:
         return JU_SKIPPED;
     default:
         return JU_FAILURE; /* fail, timeout, missing, blocked, pending */

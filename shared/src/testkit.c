@@ -28,6 +28,9 @@
 #include <unistd.h>
 
 static char tmpdir[4096]; /* "" until tk_tmpdir() makes one */
+static struct tk_server *live_server; /* the one started, not yet stopped */
+
+#define WAIT_SLICE_MS 50 /* how often waits check on the server under test */
 
 /* ===================================================================== */
 /* Test end                                                              */
@@ -205,6 +208,19 @@ now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Fails the test if the server under test returned on its own. */
+static void
+check_server(void)
+{
+    struct tk_server *srv = live_server;
+
+    if (srv != NULL && !srv->stopping &&
+        __atomic_load_n(&srv->exited, __ATOMIC_ACQUIRE))
+        cr_assert_fail("the server returned %d (%s) before the test asked it "
+                       "to stop", srv->result,
+                       srv->result < 0 ? strerror(-srv->result) : "no error");
+}
+
 bool
 tk_readable(int fd, int timeout_ms)
 {
@@ -213,12 +229,17 @@ tk_readable(int fd, int timeout_ms)
 
     for (;;) {
         long long left = deadline - now_ms();
-        int n = poll(&p, 1, left > 0 ? (int)left : 0);
+        int slice = left > WAIT_SLICE_MS ? WAIT_SLICE_MS : left > 0 ? (int)left : 0;
+        int n = poll(&p, 1, slice);
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
             cr_assert_fail("poll: %s", strerror(errno));
-        return n > 0;
+        if (n > 0)
+            return true;
+        check_server();
+        if (left <= WAIT_SLICE_MS)
+            return false;
     }
 }
 
@@ -257,6 +278,7 @@ server_main(void *arg)
     struct tk_server *srv = arg;
 
     srv->result = srv->serve(srv->listen_fd, srv->stop_rd);
+    __atomic_store_n(&srv->exited, true, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -274,6 +296,7 @@ tk_server_start(struct tk_server *srv, tk_serve_cb serve)
     if (err != 0)
         cr_assert_fail("pthread_create: %s", strerror(err));
     srv->running = true;
+    live_server = srv;
 }
 
 int
@@ -283,6 +306,7 @@ tk_server_stop(struct tk_server *srv, int timeout_ms)
 
     if (!srv->running)
         return srv->result;
+    srv->stopping = true;
     tk_write_all(srv->stop_wr, "x", 1);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += timeout_ms / 1000;
@@ -296,6 +320,8 @@ tk_server_stop(struct tk_server *srv, int timeout_ms)
         cr_assert_fail("the server did not return within %d ms of the stop "
                  "request (is it watching stop_fd?)", timeout_ms);
     srv->running = false;
+    if (live_server == srv)
+        live_server = NULL;
     close(srv->listen_fd);
     close(srv->stop_rd);
     close(srv->stop_wr);

@@ -35,7 +35,7 @@
 #define MIB (1u << 20)
 
 /* The interactive workload: each client sends, waits, thinks, repeats. */
-#define CLIENTS 8       /* concurrent clients */
+#define CLIENTS 16      /* concurrent clients */
 #define ROUNDS 12       /* requests per client */
 #define THINK_US 2000   /* think time between a reply and the next request */
 

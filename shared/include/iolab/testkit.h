@@ -86,11 +86,15 @@ struct tk_server {
     unsigned short port;    /* loopback port clients connect to */
     int result;             /* serve()'s return value, after stop */
     bool running;           /* thread started and not yet joined */
+    bool exited;            /* serve() returned (atomic: set by the thread) */
+    bool stopping;          /* the test asked it to stop */
 };
 
 /*
  * Starts serve in a thread on a fresh listening socket. The socket listens
  * before the thread starts, so clients may connect at once: no sleep.
+ * While it runs, every wait of tk_read_exact and tk_readable fails the
+ * test at once if serve returns before the test asked it to stop.
  */
 void tk_server_start(struct tk_server *srv, tk_serve_cb serve);
 
