@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
@@ -38,6 +39,7 @@
 #define CLIENTS 16      /* concurrent clients */
 #define ROUNDS 12       /* requests per client */
 #define THINK_US 2000   /* think time between a reply and the next request */
+#define REPLY_TIMEOUT_S 5 /* a reply later than this means the server is gone */
 
 /* ===================================================================== */
 /* System calls per MiB                                                   */
@@ -140,6 +142,9 @@ client_main(void *arg)
     if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
         die_errno("connect", "127.0.0.1");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* A server that died must not hang the bench: give up on a reply. */
+    struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(req, sizeof(req), "request %d\n", i);
         size_t have = 0;

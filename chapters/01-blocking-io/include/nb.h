@@ -39,8 +39,10 @@
  *    read before it. [NB-2] Those bytes are in buf.
  *  - 0 at once when len is 0, without reading. [NB-3]
  *  - -errno when a read failed (-EBADF, -EISDIR, -EAGAIN for an empty
- *    non-blocking descriptor, ...). [NB-4] After an error the position in
- *    the stream is unknown to the caller: treat the descriptor as failed.
+ *    non-blocking descriptor, ...). [NB-4] The error wins even when some
+ *    bytes were read before it: those bytes are in buf, but their count is
+ *    not returned, so after an error treat the stream as failed. (On a
+ *    non-blocking descriptor that means: use nb_read_some instead.)
  *
  * [NB-5] A read interrupted by a signal (-1 with errno EINTR) is retried,
  * whether or not the handler was installed with SA_RESTART; the caller
@@ -61,6 +63,7 @@ ssize_t nb_read_full(int fd, void *buf, size_t len);
  *  - 0 at once when len is 0, without writing. [NB-3]
  *  - -errno when a write failed (-EPIPE when the reader is gone, -ENOSPC,
  *    -EBADF, -EAGAIN for a full non-blocking descriptor, ...). [NB-7]
+ *    As for reads, the error wins over bytes already written.
  *  - -EIO if write(2) ever returns 0 for a non-zero length: the kernel made
  *    no progress and did not say why, so looping again could spin forever.
  *    [NB-8]
@@ -94,9 +97,12 @@ int nb_set_nonblocking(int fd, bool on);
 /*
  * nb_read_some - one read that tells apart the four things a read can mean.
  *
+ * len must be at least 1: a read of 0 bytes returns 0 whether or not the
+ * peer is gone, so it cannot tell end of file from anything.
+ *
  * Returns:
  *  - a count in 1..len: that many bytes are now in buf. [NB-12]
- *  - 0: end of file; the peer closed its end (and len was not 0). [NB-13]
+ *  - 0: end of file; the peer closed its end. [NB-13]
  *  - -EAGAIN: no data yet on a non-blocking descriptor. EWOULDBLOCK is
  *    reported as -EAGAIN so callers test one value. [NB-14]
  *  - another -errno: a real error (-EBADF, -ECONNRESET, ...). [NB-15]
@@ -151,13 +157,20 @@ int nb_serve_blocking(int listen_fd, unsigned max_clients);
  * stop_fd:   a descriptor the caller makes readable (writes a byte, or
  *            closes the other end of a pipe) to ask the server to stop.
  *            Owned by the caller: not closed. The server may make it
- *            non-blocking, as it may listen_fd.
+ *            non-blocking, as it may listen_fd, and may consume what it
+ *            reads from it.
  *
  * Returns 0 after a stop was requested, or -errno if the server cannot go
- * on (for example, listen_fd is not a socket).
+ * on [NB-22]: -ENOTSOCK when listen_fd is not a socket, -EINVAL when it is
+ * not listening, -EBADF when it is not open. Transient accept errors
+ * (ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM) are not fatal: the
+ * server keeps serving and accepts again on a later pass.
  *
  * [NB-16] Each client gets exactly its own lines back, in order, however
- *         the bytes were split across reads and writes.
+ *         the bytes were split across reads and writes. When a client
+ *         sends EOF (shutdown or close of its write side), the replies
+ *         still owed to it are sent, then the server closes the
+ *         connection; an unfinished line at EOF gets no reply.
  * [NB-17] A client that sends half a line and goes quiet, or that never
  *         sends anything, does not delay the replies to other clients.
  * [NB-18] A client that disconnects, even abruptly (a reset), is dropped;
