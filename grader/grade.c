@@ -28,13 +28,13 @@
 
 #include "run.h"
 
-#define BUILD_TIMEOUT 600       /* seconds for make: a cold build is ~10 s */
+#define BUILD_TIMEOUT 600 /* seconds for make: a cold build is ~10 s */
 #define BUILD_LOG_CAP (64 * 1024)
 #define TEST_OUT_CAP (16 * 1024) /* what a failing test may show */
 #define BENCH_OUT_CAP (32 * 1024)
-#define KILL_SLACK 5.0          /* seconds past Criterion's own timeout */
-#define VG_LOG_LINES 40         /* lines of a Valgrind complaint kept */
-#define VG_JOBS_MAX 4           /* Valgrind runs at once, at most */
+#define KILL_SLACK 5.0  /* seconds past Criterion's own timeout */
+#define VG_LOG_LINES 40 /* lines of a Valgrind complaint kept */
+#define VG_JOBS_MAX 4   /* Valgrind runs at once, at most */
 
 /* ===================================================================== */
 /* Helpers                                                               */
@@ -122,7 +122,7 @@ unescape(char *s)
 
     for (char *r = s; *r; r++) {
         if (r[0] == '%' && r[1] && r[2]) {
-            char hex[3] = { r[1], r[2], '\0' };
+            char hex[3] = {r[1], r[2], '\0'};
             *w++ = (char)strtol(hex, NULL, 16);
             r += 2;
         } else {
@@ -167,17 +167,27 @@ build(struct chapter *ch, const struct grade_opts *o, const char *bdir)
     char *b_arg = xasprintf("B=%s", bdir);
     char *tests = xasprintf("%s/%s/tests", bdir, ch->dir);
     char *bench = xasprintf("%s/%s/bench", bdir, ch->dir);
-    const char *argv[] = { "make", "-s", "--no-print-directory", "-j2", tree_arg,
-                     b_arg, o->werror ? "WERROR=1" : "WERROR=0", tests,
-                     bench, NULL };
-    struct run_spec spec = { .argv = argv, .timeout = BUILD_TIMEOUT,
-                             .out_cap = BUILD_LOG_CAP, .limits = true };
+    const char *argv[] = {"make",
+                          "-s",
+                          "--no-print-directory",
+                          "-j2",
+                          tree_arg,
+                          b_arg,
+                          o->werror ? "WERROR=1" : "WERROR=0",
+                          tests,
+                          bench,
+                          NULL};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = BUILD_TIMEOUT,
+                            .out_cap = BUILD_LOG_CAP,
+                            .limits = true};
     struct run_result r;
     bool ok = false;
 
     progress(o, "  building %s from %s\n", ch->dir, o->tree);
     if (run_child(&spec, &r) != 0) {
-        set_str(&ch->build_log, xasprintf("cannot run make: %s", strerror(errno)));
+        set_str(&ch->build_log,
+                xasprintf("cannot run make: %s", strerror(errno)));
     } else {
         ok = !r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
         if (!ok)
@@ -203,9 +213,11 @@ parse_status(const char *s)
     static const struct {
         const char *name;
         enum status st;
-    } map[] = { { "pass", ST_PASS },   { "fail", ST_FAIL },
-                { "crash", ST_CRASH }, { "timeout", ST_TIMEOUT },
-                { "skip", ST_SKIP } };
+    } map[] = {{"pass", ST_PASS},
+               {"fail", ST_FAIL},
+               {"crash", ST_CRASH},
+               {"timeout", ST_TIMEOUT},
+               {"skip", ST_SKIP}};
 
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(s, map[i].name) == 0)
@@ -215,7 +227,7 @@ parse_status(const char *s)
 
 bool
 grade_find_result(const char *results, const char *name, enum status *st,
-            char **message, char **where)
+                  char **message, char **where)
 {
     size_t nlen = strlen(name);
     bool found = false;
@@ -223,9 +235,10 @@ grade_find_result(const char *results, const char *name, enum status *st,
     for (const char *line = results; line && *line;) {
         const char *end = strchr(line, '\n');
         size_t llen = end ? (size_t)(end - line) : strlen(line);
-        if (llen > nlen && strncmp(line, name, nlen) == 0 && line[nlen] == '\t') {
+        if (llen > nlen && strncmp(line, name, nlen) == 0 &&
+            line[nlen] == '\t') {
             char *copy = xasprintf("%.*s", (int)llen, line);
-            char *f[4] = { NULL };
+            char *f[4] = {NULL};
             char *p = copy;
             for (int i = 0; i < 4; i++) {
                 f[i] = p;
@@ -275,7 +288,8 @@ valgrind_complaint(const char *dir)
             int kept = 0;
             char *save = NULL;
             for (char *line = strtok_r(log, "\n", &save);
-                 line && kept < VG_LOG_LINES; line = strtok_r(NULL, "\n", &save)) {
+                 line && kept < VG_LOG_LINES;
+                 line = strtok_r(NULL, "\n", &save)) {
                 char *body = line;
                 if (line[0] == '=' && line[1] == '=') {
                     body = strstr(line + 2, "== ");
@@ -283,8 +297,9 @@ valgrind_complaint(const char *dir)
                 }
                 if (*body == '\0' || strstr(body, "Copyright") ||
                     strstr(body, "Memcheck, a memory") ||
-                    strstr(body, "Using Valgrind") || strstr(body, "Command:") ||
-                    strstr(body, "rerun with") || strstr(body, "For lists of"))
+                    strstr(body, "Using Valgrind") ||
+                    strstr(body, "Command:") || strstr(body, "rerun with") ||
+                    strstr(body, "For lists of"))
                     continue;
                 fprintf(m, "%s\n", body);
                 kept++;
@@ -303,8 +318,8 @@ valgrind_complaint(const char *dir)
  * test, optionally under Valgrind. Fills it->status, message and where.
  */
 static void
-run_test(struct chapter *ch, struct item *it, const char *bin,
-         const char *work, bool valgrind, const struct grade_opts *o)
+run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
+         bool valgrind, const struct grade_opts *o)
 {
     double scale = valgrind ? ch->memcheck_scale : 1.0;
     double limit = it->timeout * scale;
@@ -316,18 +331,32 @@ run_test(struct chapter *ch, struct item *it, const char *bin,
     char *timeout = xasprintf("%g", limit);
     char *env_results = xasprintf("IOLAB_RESULTS=%s", results);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
-    const char *env[] = { env_results, env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL };
+    const char *env[] = {env_results, env_tmp, "CRITERION_NO_EARLY_EXIT=1",
+                         NULL};
     char *supp = xasprintf("--suppressions=%s", "grader/valgrind.supp");
-    const char *plain[] = { bin, "--filter", it->name, "-j1", "--timeout",
-                      timeout, NULL };
-    const char *vg[] = { "valgrind", "--trace-children=yes", "--leak-check=full",
-                   "--errors-for-leak-kinds=definite,indirect",
-                   "--show-leak-kinds=definite,indirect", "--num-callers=20",
-                   "--fair-sched=try", supp, vglog, bin, "--filter",
-                   it->name, "-j1", "--timeout", timeout, NULL };
-    struct run_spec spec = { .argv = valgrind ? vg : plain, .env = env,
-                             .timeout = limit + KILL_SLACK * scale,
-                             .out_cap = TEST_OUT_CAP, .limits = true };
+    const char *plain[] = {bin,         "--filter", it->name, "-j1",
+                           "--timeout", timeout,    NULL};
+    const char *vg[] = {"valgrind",
+                        "--trace-children=yes",
+                        "--leak-check=full",
+                        "--errors-for-leak-kinds=definite,indirect",
+                        "--show-leak-kinds=definite,indirect",
+                        "--num-callers=20",
+                        "--fair-sched=try",
+                        supp,
+                        vglog,
+                        bin,
+                        "--filter",
+                        it->name,
+                        "-j1",
+                        "--timeout",
+                        timeout,
+                        NULL};
+    struct run_spec spec = {.argv = valgrind ? vg : plain,
+                            .env = env,
+                            .timeout = limit + KILL_SLACK * scale,
+                            .out_cap = TEST_OUT_CAP,
+                            .limits = true};
     struct run_result r;
 
     rm_tree(dir);
@@ -342,12 +371,14 @@ run_test(struct chapter *ch, struct item *it, const char *bin,
         msg = xasprintf("cannot start the test binary: %s", strerror(errno));
     } else {
         char *res = read_file(results);
-        if (res != NULL && grade_find_result(res, it->name, &st, &msg, &where)) {
+        if (res != NULL &&
+            grade_find_result(res, it->name, &st, &msg, &where)) {
             /* Criterion's verdict stands. */
         } else if (r.timed_out) {
             st = ST_TIMEOUT;
             msg = xasprintf("killed after %g s: the test (or the code it "
-                            "calls) hangs", limit + KILL_SLACK * scale);
+                            "calls) hangs",
+                            limit + KILL_SLACK * scale);
         } else {
             char how[96];
             run_describe(r.status, how, sizeof(how));
@@ -362,9 +393,10 @@ run_test(struct chapter *ch, struct item *it, const char *bin,
     if (valgrind) {
         char *complaint = valgrind_complaint(vgdir);
         if (st != ST_PASS && complaint == NULL)
-            complaint = xasprintf("the test did not pass under Valgrind: "
-                                  "%s%s%s", status_name(st), msg ? ": " : "",
-                                  msg ? msg : "");
+            complaint =
+                xasprintf("the test did not pass under Valgrind: "
+                          "%s%s%s",
+                          status_name(st), msg ? ": " : "", msg ? msg : "");
         set_str(&it->memcheck, complaint);
         free(msg);
         free(where);
@@ -392,10 +424,13 @@ run_test(struct chapter *ch, struct item *it, const char *bin,
 static int
 check_listed(const struct chapter *ch, const char *bin)
 {
-    const char *argv[] = { bin, "--list", NULL };
-    const char *env[] = { "LANG=C", NULL };
-    struct run_spec spec = { .argv = argv, .env = env, .timeout = 30,
-                             .out_cap = 256 * 1024, .limits = true };
+    const char *argv[] = {bin, "--list", NULL};
+    const char *env[] = {"LANG=C", NULL};
+    struct run_spec spec = {.argv = argv,
+                            .env = env,
+                            .timeout = 30,
+                            .out_cap = 256 * 1024,
+                            .limits = true};
     struct run_result r;
     char suite[256] = "";
     int errors = 0;
@@ -417,12 +452,14 @@ check_listed(const struct chapter *ch, const char *bin)
         char *full = xasprintf("%s/%s", suite, name);
         bool listed = false;
         for (size_t i = 0; i < ch->nitems; i++)
-            if (ch->items[i].kind == ITEM_TEST && strcmp(ch->items[i].name, full) == 0)
+            if (ch->items[i].kind == ITEM_TEST &&
+                strcmp(ch->items[i].name, full) == 0)
                 listed = true;
         if (!listed) {
-            fprintf(stderr, "%s: test '%s' is compiled in but not listed: add "
-                    "it to the manifest with its points\n", ch->manifest_path,
-                    full);
+            fprintf(stderr,
+                    "%s: test '%s' is compiled in but not listed: add "
+                    "it to the manifest with its points\n",
+                    ch->manifest_path, full);
             errors++;
         }
         free(full);
@@ -489,7 +526,8 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
         if (!exercise_passed(ch, it->exercise)) {
             it->status = ST_BLOCKED;
             set_str(&it->message, xasprintf("scores once every '%s' test "
-                                            "passes", it->exercise));
+                                            "passes",
+                                            it->exercise));
         } else {
             wanted = true;
         }
@@ -498,10 +536,12 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
         return; /* nothing could score: spare the student the wait */
 
     char *runs = xasprintf("%d", ch->bench_runs);
-    const char *argv[] = { bin, "--runs", runs, NULL };
-    struct run_spec spec = { .argv = argv, .timeout = ch->bench_timeout,
-                             .out_cap = BENCH_OUT_CAP, .limits = true,
-                             .metrics = true };
+    const char *argv[] = {bin, "--runs", runs, NULL};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = ch->bench_timeout,
+                            .out_cap = BENCH_OUT_CAP,
+                            .limits = true,
+                            .metrics = true};
     struct run_result r;
 
     progress(o, "  bench %s (%d runs)\n", ch->dir, ch->bench_runs);
@@ -512,7 +552,8 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
         set_str(&ch->bench_log,
                 xasprintf("%s%s%s", r.output,
                           r.timed_out ? "\n(the benchmark timed out)\n" : "",
-                          WIFEXITED(r.status) && !WEXITSTATUS(r.status) ? "" : how));
+                          WIFEXITED(r.status) && !WEXITSTATUS(r.status) ? ""
+                                                                        : how));
         run_result_free(&r);
     }
     free(runs);
@@ -524,8 +565,9 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
             continue;
         if (!it->has_value) {
             it->status = ST_MISSING;
-            set_str(&it->message, xasprintf("the benchmark reported no value "
-                                            "(see its output below the table)"));
+            set_str(&it->message,
+                    xasprintf("the benchmark reported no value "
+                              "(see its output below the table)"));
         } else if (it->kind == ITEM_INFO) {
             it->status = ST_SHOWN;
         } else {
@@ -533,9 +575,10 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
                                        : it->value >= it->threshold;
             it->status = ok ? ST_PASS : ST_FAIL;
             if (!ok)
-                set_str(&it->message,
-                        xasprintf("measured %g, needs %s %g", it->value,
-                                  it->op == CMP_LE ? "<=" : ">=", it->threshold));
+                set_str(
+                    &it->message,
+                    xasprintf("measured %g, needs %s %g", it->value,
+                              it->op == CMP_LE ? "<=" : ">=", it->threshold));
         }
     }
 }
@@ -576,7 +619,7 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         set_str(&mc->message, xasprintf("needs every test passing first"));
         return;
     }
-    struct vg_pool pool = { .ch = ch, .bin = bin, .work = work, .o = o };
+    struct vg_pool pool = {.ch = ch, .bin = bin, .work = work, .o = o};
     pthread_t th[VG_JOBS_MAX];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = cpus < 1 ? 1 : cpus > VG_JOBS_MAX ? VG_JOBS_MAX : (int)cpus;
@@ -649,9 +692,10 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
         struct item *it = &ch->items[i];
         if (it->status == ST_PENDING) {
             it->status = ch->gradable ? ST_NOTRUN : ST_FAIL;
-            set_str(&it->message, xasprintf(ch->gradable ? "not run this time "
-                                            "(left out by an option)"
-                                                         : "does not compile"));
+            set_str(&it->message,
+                    xasprintf(ch->gradable ? "not run this time "
+                                             "(left out by an option)"
+                                           : "does not compile"));
         }
     }
     score(ch);

@@ -34,7 +34,7 @@ int grade_chapter(struct chapter *ch, const struct grade_opts *opts);
  * tk_report.c). On success sets *st and allocates *message and *where
  * (decoded, NULL when empty) and returns true.
  */
-bool grade_find_result(const char *results, const char *name,
-                       enum status *st, char **message, char **where);
+bool grade_find_result(const char *results, const char *name, enum status *st,
+                       char **message, char **where);
 
 #endif /* IOLAB_GRADE_H */

@@ -31,16 +31,16 @@ enum perf_kind { PERF_COUNTED, PERF_TIMED };
 
 /* Outcome of one item. */
 enum status {
-    ST_PENDING,  /* not graded yet */
-    ST_PASS,     /* full points */
-    ST_FAIL,     /* the test failed, or the metric missed its threshold */
-    ST_CRASH,    /* the test died of a signal */
-    ST_TIMEOUT,  /* killed after its time limit */
-    ST_SKIP,     /* skipped with a reason; left out of the maximum */
-    ST_MISSING,  /* no result came back: scores 0 */
-    ST_BLOCKED,  /* not run: a prerequisite failed (perf, memcheck) */
-    ST_SHOWN,    /* an info metric, measured */
-    ST_NOTRUN,   /* not run: an option left it out (--no-perf, ...) */
+    ST_PENDING, /* not graded yet */
+    ST_PASS,    /* full points */
+    ST_FAIL,    /* the test failed, or the metric missed its threshold */
+    ST_CRASH,   /* the test died of a signal */
+    ST_TIMEOUT, /* killed after its time limit */
+    ST_SKIP,    /* skipped with a reason; left out of the maximum */
+    ST_MISSING, /* no result came back: scores 0 */
+    ST_BLOCKED, /* not run: a prerequisite failed (perf, memcheck) */
+    ST_SHOWN,   /* an info metric, measured */
+    ST_NOTRUN,  /* not run: an option left it out (--no-perf, ...) */
 };
 
 struct item {
@@ -58,12 +58,12 @@ struct item {
 
     /* Filled in by grading. */
     enum status status;
-    double score;         /* points earned */
-    double value;         /* perf and info: the measured value */
-    bool has_value;       /* perf and info: value is valid */
-    char *message;        /* why it failed, or NULL */
-    char *where;          /* file:line of the failing assertion, or NULL */
-    char *memcheck;       /* tests: Valgrind's complaint, or NULL */
+    double score;   /* points earned */
+    double value;   /* perf and info: the measured value */
+    bool has_value; /* perf and info: value is valid */
+    char *message;  /* why it failed, or NULL */
+    char *where;    /* file:line of the failing assertion, or NULL */
+    char *memcheck; /* tests: Valgrind's complaint, or NULL */
 };
 
 struct exercise {
@@ -72,16 +72,16 @@ struct exercise {
 };
 
 struct chapter {
-    char *dir;               /* "01-blocking-io" */
-    char *title;             /* "Blocking and non-blocking IO" */
-    char *manifest_path;     /* for messages */
-    struct exercise *ex;     /* ex[0..nex) */
+    char *dir;           /* "01-blocking-io" */
+    char *title;         /* "Blocking and non-blocking IO" */
+    char *manifest_path; /* for messages */
+    struct exercise *ex; /* ex[0..nex) */
     size_t nex;
-    struct item *items;      /* items[0..nitems), in manifest order */
+    struct item *items; /* items[0..nitems), in manifest order */
     size_t nitems;
-    double memcheck_scale;   /* timeout multiplier under Valgrind */
-    double bench_timeout;    /* seconds for one bench run */
-    int bench_runs;          /* runs for timed metrics */
+    double memcheck_scale; /* timeout multiplier under Valgrind */
+    double bench_timeout;  /* seconds for one bench run */
+    int bench_runs;        /* runs for timed metrics */
 
     /* Filled in by grading. */
     bool gradable;           /* false: did not build */
@@ -109,8 +109,8 @@ const char *status_name(enum status st); /* "pass", "fail", ... */
 
 /* Report writers (report.c). Each returns 0, or -errno for IO errors. */
 struct report_opts {
-    bool color;      /* ANSI colour in the table */
-    bool calibrate;  /* show margins against thresholds */
+    bool color;     /* ANSI colour in the table */
+    bool calibrate; /* show margins against thresholds */
 };
 void report_table(const struct chapter *chs, size_t n,
                   const struct report_opts *opts);

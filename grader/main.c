@@ -20,27 +20,31 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: iolab-grade [options]\n"
-            "  --tree DIR        grade DIR, laid out like chapters/ (default chapters)\n"
-            "  --ch N            only chapter N (01, or 01-blocking-io)\n"
-            "  --json FILE       also write Gradescope's results.json to FILE\n"
-            "  --junit FILE      also write JUnit XML to FILE\n"
-            "  --only WHAT       tests, perf or memcheck (memcheck runs even if tests fail)\n"
-            "  --no-perf         skip the benchmarks\n"
-            "  --no-memcheck     skip Valgrind\n"
-            "  --calibrate       show each metric's margin against its threshold\n"
-            "  --min-score P     exit 1 unless the total reaches P percent\n"
-            "  --strict          exit 1 if any chapter is not gradable\n"
-            "  --werror          build with -Werror\n"
-            "  --color WHEN      auto (default), always or never\n"
-            "  --no-color        the same as --color never\n"
-            "  --quiet           no progress lines\n"
-            "  --check-readme    check each README's grading table against its manifest\n"
-            "  --print-table     print each chapter's grading table (Markdown)\n"
-            "Exit status: 0 when grading ran; 1 for --min-score or --strict;\n"
-            "2 for bad usage or a broken manifest; 3 for a manifest that\n"
-            "misses a compiled-in test.\n");
+    fprintf(
+        f,
+        "usage: iolab-grade [options]\n"
+        "  --tree DIR        grade DIR, laid out like chapters/ (default "
+        "chapters)\n"
+        "  --ch N            only chapter N (01, or 01-blocking-io)\n"
+        "  --json FILE       also write Gradescope's results.json to FILE\n"
+        "  --junit FILE      also write JUnit XML to FILE\n"
+        "  --only WHAT       tests, perf or memcheck (memcheck runs even if "
+        "tests fail)\n"
+        "  --no-perf         skip the benchmarks\n"
+        "  --no-memcheck     skip Valgrind\n"
+        "  --calibrate       show each metric's margin against its threshold\n"
+        "  --min-score P     exit 1 unless the total reaches P percent\n"
+        "  --strict          exit 1 if any chapter is not gradable\n"
+        "  --werror          build with -Werror\n"
+        "  --color WHEN      auto (default), always or never\n"
+        "  --no-color        the same as --color never\n"
+        "  --quiet           no progress lines\n"
+        "  --check-readme    check each README's grading table against its "
+        "manifest\n"
+        "  --print-table     print each chapter's grading table (Markdown)\n"
+        "Exit status: 0 when grading ran; 1 for --min-score or --strict;\n"
+        "2 for bad usage or a broken manifest; 3 for a manifest that\n"
+        "misses a compiled-in test.\n");
 }
 
 static int
@@ -59,7 +63,7 @@ find_chapters(const char *only, char ***out)
 
     if (d == NULL) {
         fprintf(stderr, "iolab-grade: no chapters/ here: run me from the "
-                "course root (make grade does)\n");
+                        "course root (make grade does)\n");
         exit(2);
     }
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
@@ -129,11 +133,14 @@ check_readme(const struct chapter *ch)
                 "<!-- grading-table:begin -->", end);
     } else {
         b += strlen(begin);
-        if ((size_t)(e - b) == strlen(want) && strncmp(b, want, (size_t)(e - b)) == 0)
+        if ((size_t)(e - b) == strlen(want) &&
+            strncmp(b, want, (size_t)(e - b)) == 0)
             rc = 0;
         else
-            fprintf(stderr, "%s: the grading table differs from grade.manifest; "
-                    "the table should read:\n%s", path, want);
+            fprintf(stderr,
+                    "%s: the grading table differs from grade.manifest; "
+                    "the table should read:\n%s",
+                    path, want);
     }
     free(text);
     free(want);
@@ -144,28 +151,31 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "tree", required_argument, NULL, 't' },
-        { "ch", required_argument, NULL, 'c' },
-        { "json", required_argument, NULL, 'j' },
-        { "junit", required_argument, NULL, 'x' },
-        { "only", required_argument, NULL, 'o' },
-        { "no-perf", no_argument, NULL, 'P' },
-        { "no-memcheck", no_argument, NULL, 'M' },
-        { "calibrate", no_argument, NULL, 'C' },
-        { "min-score", required_argument, NULL, 'm' },
-        { "strict", no_argument, NULL, 's' },
-        { "werror", no_argument, NULL, 'W' },
-        { "color", required_argument, NULL, 'k' },
-        { "no-color", no_argument, NULL, 'N' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "check-readme", no_argument, NULL, 'R' },
-        { "print-table", no_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"tree", required_argument, NULL, 't'},
+        {"ch", required_argument, NULL, 'c'},
+        {"json", required_argument, NULL, 'j'},
+        {"junit", required_argument, NULL, 'x'},
+        {"only", required_argument, NULL, 'o'},
+        {"no-perf", no_argument, NULL, 'P'},
+        {"no-memcheck", no_argument, NULL, 'M'},
+        {"calibrate", no_argument, NULL, 'C'},
+        {"min-score", required_argument, NULL, 'm'},
+        {"strict", no_argument, NULL, 's'},
+        {"werror", no_argument, NULL, 'W'},
+        {"color", required_argument, NULL, 'k'},
+        {"no-color", no_argument, NULL, 'N'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"check-readme", no_argument, NULL, 'R'},
+        {"print-table", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    struct grade_opts o = { .tree = "chapters", .tests = true, .perf = true,
-                            .memcheck = true, .progress = true };
-    struct report_opts ro = { .color = isatty(STDOUT_FILENO) };
+    struct grade_opts o = {.tree = "chapters",
+                           .tests = true,
+                           .perf = true,
+                           .memcheck = true,
+                           .progress = true};
+    struct report_opts ro = {.color = isatty(STDOUT_FILENO)};
     const char *only_ch = NULL, *json = NULL, *junit = NULL;
     double min_score = -1;
     bool strict = false, readme = false, table = false;
@@ -179,20 +189,49 @@ main(int argc, char **argv)
         ro.color = false;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': o.tree = optarg; break;
-        case 'c': only_ch = optarg; break;
-        case 'j': json = optarg; break;
-        case 'x': junit = optarg; break;
-        case 'P': o.perf = false; break;
-        case 'M': o.memcheck = false; break;
-        case 'C': ro.calibrate = true; o.memcheck = false; break;
-        case 's': strict = true; break;
-        case 'W': o.werror = true; break;
-        case 'q': o.progress = false; break;
-        case 'N': ro.color = false; break;
-        case 'R': readme = true; break;
-        case 'T': table = true; break;
-        case 'm': min_score = atof(optarg); break;
+        case 't':
+            o.tree = optarg;
+            break;
+        case 'c':
+            only_ch = optarg;
+            break;
+        case 'j':
+            json = optarg;
+            break;
+        case 'x':
+            junit = optarg;
+            break;
+        case 'P':
+            o.perf = false;
+            break;
+        case 'M':
+            o.memcheck = false;
+            break;
+        case 'C':
+            ro.calibrate = true;
+            o.memcheck = false;
+            break;
+        case 's':
+            strict = true;
+            break;
+        case 'W':
+            o.werror = true;
+            break;
+        case 'q':
+            o.progress = false;
+            break;
+        case 'N':
+            ro.color = false;
+            break;
+        case 'R':
+            readme = true;
+            break;
+        case 'T':
+            table = true;
+            break;
+        case 'm':
+            min_score = atof(optarg);
+            break;
         case 'o':
             if (strcmp(optarg, "tests") == 0) {
                 o.perf = o.memcheck = false;
@@ -202,7 +241,8 @@ main(int argc, char **argv)
                 o.perf = false;
                 o.force_memcheck = true;
             } else {
-                fprintf(stderr, "iolab-grade: --only takes tests, perf or memcheck\n");
+                fprintf(stderr,
+                        "iolab-grade: --only takes tests, perf or memcheck\n");
                 return 2;
             }
             break;
@@ -212,8 +252,12 @@ main(int argc, char **argv)
             else if (strcmp(optarg, "never") == 0)
                 ro.color = false;
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -235,7 +279,8 @@ main(int argc, char **argv)
         if (manifest_load(path, &chs[i]) != 0)
             return 2;
         if (strcmp(chs[i].dir, dirs[i]) != 0) {
-            fprintf(stderr, "%s: the chapter line names '%s'\n", path, chs[i].dir);
+            fprintf(stderr, "%s: the chapter line names '%s'\n", path,
+                    chs[i].dir);
             return 2;
         }
     }
@@ -256,8 +301,10 @@ main(int argc, char **argv)
 
     struct stat st;
     if (stat(o.tree, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "iolab-grade: %s: not a directory (expected a tree "
-                "laid out like chapters/)\n", o.tree);
+        fprintf(stderr,
+                "iolab-grade: %s: not a directory (expected a tree "
+                "laid out like chapters/)\n",
+                o.tree);
         return 2;
     }
     char *bdir = build_dir_for(o.tree);
@@ -291,7 +338,8 @@ main(int argc, char **argv)
     }
     if (author_errors)
         rc = 3;
-    else if (rc == 0 && min_score >= 0 && (max <= 0 || 100 * score / max < min_score))
+    else if (rc == 0 && min_score >= 0 &&
+             (max <= 0 || 100 * score / max < min_score))
         rc = 1;
     else if (rc == 0 && strict && ungradable)
         rc = 1;

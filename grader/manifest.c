@@ -100,7 +100,7 @@ new_item(struct parse *ps, enum item_kind kind)
 
     ch->items = xgrow(ch->items, ch->nitems, sizeof(*ch->items));
     struct item *it = &ch->items[ch->nitems++];
-    *it = (struct item){ .kind = kind, .line = ps->line };
+    *it = (struct item){.kind = kind, .line = ps->line};
     return it;
 }
 
@@ -161,8 +161,10 @@ static int
 need_exercise(struct parse *ps, const char *id)
 {
     if (chapter_exercise(ps->ch, id) == NULL)
-        return bad(ps, "exercise '%s' is not declared (add an 'exercise' line "
-                   "before it)", id);
+        return bad(ps,
+                   "exercise '%s' is not declared (add an 'exercise' line "
+                   "before it)",
+                   id);
     return 0;
 }
 
@@ -190,14 +192,14 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         if (chapter_exercise(ch, f[1]) != NULL)
             return bad(ps, "exercise '%s' is declared twice", f[1]);
         ch->ex = xgrow(ch->ex, ch->nex, sizeof(*ch->ex));
-        ch->ex[ch->nex++] = (struct exercise){ .id = xstrdup(f[1]),
-                                               .title = xstrdup(rest_after(line, 2)) };
+        ch->ex[ch->nex++] = (struct exercise){
+            .id = xstrdup(f[1]), .title = xstrdup(rest_after(line, 2))};
         return 0;
     }
     if (strcmp(kw, "test") == 0) {
         if (n < 4)
             return bad(ps, "usage: test <exercise> <suite/name> <points> "
-                       "[timeout=S] [hint=ID]");
+                           "[timeout=S] [hint=ID]");
         if (need_exercise(ps, f[1]) != 0)
             return -1;
         if (strchr(f[2], '/') == NULL)
@@ -205,9 +207,12 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         if (!parse_number(f[3], &num) || num <= 0)
             return bad(ps, "points must be a positive number, not '%s'", f[3]);
         it = new_item(ps, ITEM_TEST);
-        *it = (struct item){ .kind = ITEM_TEST, .line = ps->line,
-                             .exercise = xstrdup(f[1]), .name = xstrdup(f[2]),
-                             .points = num, .timeout = 10 };
+        *it = (struct item){.kind = ITEM_TEST,
+                            .line = ps->line,
+                            .exercise = xstrdup(f[1]),
+                            .name = xstrdup(f[2]),
+                            .points = num,
+                            .timeout = 10};
         if (item_exists(ch, ITEM_TEST, f[2]))
             return bad(ps, "test '%s' is listed twice", f[2]);
         return parse_options(ps, f, 4, n, it, " timeout hint ");
@@ -215,7 +220,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     if (strcmp(kw, "perf") == 0) {
         if (n < 7)
             return bad(ps, "usage: perf <exercise> <metric> <= or >= "
-                       "<threshold> <points> kind=counted|timed");
+                           "<threshold> <points> kind=counted|timed");
         if (need_exercise(ps, f[1]) != 0)
             return -1;
         it = new_item(ps, ITEM_PERF);
@@ -233,7 +238,8 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
             return bad(ps, "points must be a positive number, not '%s'", f[5]);
         if (strncmp(f[6], "kind=", 5) != 0)
             return bad(ps, "perf needs kind=counted or kind=timed");
-        if (item_exists(ch, ITEM_PERF, f[2]) || item_exists(ch, ITEM_INFO, f[2]))
+        if (item_exists(ch, ITEM_PERF, f[2]) ||
+            item_exists(ch, ITEM_INFO, f[2]))
             return bad(ps, "metric '%s' is listed twice", f[2]);
         return parse_options(ps, f, 6, n, it, " kind ");
     }
@@ -246,7 +252,8 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         it->exercise = xstrdup(f[1]);
         it->name = xstrdup(f[2]);
         it->what = xstrdup(rest_after(line, 3));
-        if (item_exists(ch, ITEM_PERF, f[2]) || item_exists(ch, ITEM_INFO, f[2]))
+        if (item_exists(ch, ITEM_PERF, f[2]) ||
+            item_exists(ch, ITEM_INFO, f[2]))
             return bad(ps, "metric '%s' is listed twice", f[2]);
         return 0;
     }
@@ -263,20 +270,24 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     }
     if (strcmp(kw, "bench") == 0)
         return parse_options(ps, f, 1, n, NULL, " timeout runs ");
-    return bad(ps, "unknown keyword '%s' (expected chapter, exercise, test, "
-               "perf, info, memcheck or bench)", kw);
+    return bad(ps,
+               "unknown keyword '%s' (expected chapter, exercise, test, "
+               "perf, info, memcheck or bench)",
+               kw);
 }
 
 int
 manifest_load(const char *path, struct chapter *ch)
 {
-    struct parse ps = { .path = path, .ch = ch };
+    struct parse ps = {.path = path, .ch = ch};
     char line[4096];
     int rc = 0;
     FILE *f = fopen(path, "r");
 
-    *ch = (struct chapter){ .memcheck_scale = 20, .bench_timeout = 120,
-                            .bench_runs = 5, .gradable = true };
+    *ch = (struct chapter){.memcheck_scale = 20,
+                           .bench_timeout = 120,
+                           .bench_runs = 5,
+                           .gradable = true};
     ch->manifest_path = xstrdup(path);
     if (f == NULL) {
         fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
@@ -341,5 +352,5 @@ chapter_free(struct chapter *ch)
     free(ch->manifest_path);
     free(ch->build_log);
     free(ch->bench_log);
-    *ch = (struct chapter){ 0 };
+    *ch = (struct chapter){0};
 }

@@ -1020,7 +1020,9 @@ table_next_step(FILE *out, const struct chapter *ch)
         sb_puts(&sb, str_or(ch->dir, "?"));
         sb_puts(&sb, "/HINTS.md");
     } else if (it->status == ST_NOTRUN) {
-        sb_puts(&sb, "everything that ran is done; a full `make grade` runs the rest");
+        sb_puts(
+            &sb,
+            "everything that ran is done; a full `make grade` runs the rest");
     } else if (it->status == ST_BLOCKED && it->kind == ITEM_MEMCHECK) {
         sb_puts(&sb, "make every test pass first");
     } else if (it->status == ST_BLOCKED) {

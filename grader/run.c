@@ -19,11 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define METRICS_CAP (64 * 1024)      /* metrics are a few short lines */
-#define DRAIN_AFTER_KILL_MS 2000     /* a setsid()'d grandchild may hold the pipe */
-#define LIMIT_FSIZE (4ULL << 30)     /* tests may write big files: 4 GiB */
-#define LIMIT_NPROC 4096             /* processes and threads of the user */
-#define LIMIT_NOFILE 65536           /* chapter 02 opens thousands of sockets */
+#define METRICS_CAP (64 * 1024) /* metrics are a few short lines */
+/* After a kill, how long a setsid()'d grandchild may hold the pipe. */
+#define DRAIN_AFTER_KILL_MS 2000
+#define LIMIT_FSIZE (4ULL << 30) /* tests may write big files: 4 GiB */
+#define LIMIT_NPROC 4096         /* processes and threads of the user */
+#define LIMIT_NOFILE 65536       /* chapter 02 opens thousands of sockets */
 
 /* ===================================================================== */
 /* Limits                                                                */
@@ -47,7 +48,7 @@ cap_limit(int resource, rlim_t max)
 static void
 apply_limits(double timeout)
 {
-    struct rlimit none = { 0, 0 };
+    struct rlimit none = {0, 0};
 
     setrlimit(RLIMIT_CORE, &none);
     cap_limit(RLIMIT_FSIZE, LIMIT_FSIZE);
@@ -103,8 +104,8 @@ child(const struct run_spec *spec, int out_w, int met_w)
 /* ===================================================================== */
 
 struct sink {
-    int fd;         /* read end, -1 once closed */
-    char *buf;      /* kept bytes, NUL-terminated */
+    int fd;    /* read end, -1 once closed */
+    char *buf; /* kept bytes, NUL-terminated */
     size_t len, cap;
     bool truncated; /* bytes were discarded */
 };
@@ -112,7 +113,7 @@ struct sink {
 static int
 sink_init(struct sink *s, int fd, size_t cap)
 {
-    *s = (struct sink){ .fd = fd, .cap = cap, .buf = malloc(cap + 1) };
+    *s = (struct sink){.fd = fd, .cap = cap, .buf = malloc(cap + 1)};
     if (s->buf == NULL)
         return -ENOMEM;
     s->buf[0] = '\0';
@@ -155,10 +156,10 @@ now_ms(void)
 int
 run_child(const struct run_spec *spec, struct run_result *res)
 {
-    int outp[2], metp[2] = { -1, -1 };
-    struct sink out, met = { .fd = -1 };
+    int outp[2], metp[2] = {-1, -1};
+    struct sink out, met = {.fd = -1};
 
-    *res = (struct run_result){ 0 };
+    *res = (struct run_result){0};
     fflush(NULL);
     if (pipe2(outp, O_CLOEXEC) == -1)
         return -errno;
@@ -193,12 +194,11 @@ run_child(const struct run_spec *spec, struct run_result *res)
         return -ENOMEM;
     }
 
-    long long deadline = spec->timeout > 0
-                             ? now_ms() + (long long)(spec->timeout * 1000)
-                             : -1;
+    long long deadline =
+        spec->timeout > 0 ? now_ms() + (long long)(spec->timeout * 1000) : -1;
     while (out.fd >= 0 || met.fd >= 0) {
-        struct pollfd p[2] = { { .fd = out.fd, .events = POLLIN },
-                               { .fd = met.fd, .events = POLLIN } };
+        struct pollfd p[2] = {{.fd = out.fd, .events = POLLIN},
+                              {.fd = met.fd, .events = POLLIN}};
         int wait_ms = -1;
         if (deadline >= 0) {
             long long left = deadline - now_ms();
@@ -236,7 +236,7 @@ run_child(const struct run_spec *spec, struct run_result *res)
             res->timed_out = true;
             kill(-pid, SIGKILL);
         }
-        struct timespec ts = { .tv_nsec = 5 * 1000000L };
+        struct timespec ts = {.tv_nsec = 5 * 1000000L};
         nanosleep(&ts, NULL);
     }
     kill(-pid, SIGKILL); /* leftovers of the group: servers, grandchildren */
@@ -256,7 +256,7 @@ run_result_free(struct run_result *res)
 {
     free(res->output);
     free(res->metrics);
-    *res = (struct run_result){ 0 };
+    *res = (struct run_result){0};
 }
 
 void

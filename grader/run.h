@@ -16,19 +16,19 @@
 
 struct run_spec {
     const char *const *argv; /* argv[0] is looked up in PATH */
-    const char *const *env;  /* "NAME=value" added to the environment, or NULL */
-    double timeout;        /* seconds before the group is killed; 0: none */
-    size_t out_cap;        /* bytes of output kept; the rest is discarded */
-    bool limits;           /* apply the limits for untrusted code */
-    bool metrics;          /* give the child a metrics pipe as fd 3 */
+    const char *const *env; /* "NAME=value" added to the environment, or NULL */
+    double timeout;         /* seconds before the group is killed; 0: none */
+    size_t out_cap;         /* bytes of output kept; the rest is discarded */
+    bool limits;            /* apply the limits for untrusted code */
+    bool metrics;           /* give the child a metrics pipe as fd 3 */
 };
 
 struct run_result {
-    int status;            /* waitpid status of the child */
-    bool timed_out;        /* killed by the timeout */
-    char *output;          /* stdout and stderr, interleaved, capped */
-    bool truncated;        /* output went past out_cap */
-    char *metrics;         /* what the child wrote to fd 3 (capped) */
+    int status;     /* waitpid status of the child */
+    bool timed_out; /* killed by the timeout */
+    char *output;   /* stdout and stderr, interleaved, capped */
+    bool truncated; /* output went past out_cap */
+    char *metrics;  /* what the child wrote to fd 3 (capped) */
 };
 
 /*

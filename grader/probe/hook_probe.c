@@ -14,7 +14,10 @@
  * byte, a percent sign and a byte that is not UTF-8. */
 #define HOSTILE "say \"hi\"\nline two\t]]> end \x01 100% \xff"
 
-TK_TEST(probe, passes, .description = "passes") { cr_assert(1); }
+TK_TEST(probe, passes, .description = "passes")
+{
+    cr_assert(1);
+}
 
 TK_TEST(probe, hostile_message, .description = "fails with a hostile message")
 {

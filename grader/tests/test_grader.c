@@ -19,18 +19,18 @@
 
 /* ---- manifest --------------------------------------------------------- */
 
-static const char good_manifest[] =
-    "# a comment\n"
-    "chapter 09-demo  A demo chapter\n"
-    "exercise ex1 The first one\n"
-    "test ex1 s/one 3 timeout=7 hint=H1\n"
-    "test ex1 s/two 2\n"
-    "perf ex1 calls <= 4 5 kind=counted\n"
-    "info ex1 cpu what it shows\n"
-    "memcheck 10 timeout_scale=15\n"
-    "bench timeout=60 runs=3\n";
+static const char good_manifest[] = "# a comment\n"
+                                    "chapter 09-demo  A demo chapter\n"
+                                    "exercise ex1 The first one\n"
+                                    "test ex1 s/one 3 timeout=7 hint=H1\n"
+                                    "test ex1 s/two 2\n"
+                                    "perf ex1 calls <= 4 5 kind=counted\n"
+                                    "info ex1 cpu what it shows\n"
+                                    "memcheck 10 timeout_scale=15\n"
+                                    "bench timeout=60 runs=3\n";
 
-TK_TEST(manifest, parses_every_kind, .description = "a well-formed manifest loads")
+TK_TEST(manifest, parses_every_kind,
+        .description = "a well-formed manifest loads")
 {
     char *path = tk_make_file("m", good_manifest, sizeof(good_manifest) - 1);
     struct chapter ch;
@@ -84,7 +84,8 @@ expect_bad(const char *text, int line, const char *needle)
     cr_assert_eq(rc, -1, "a malformed manifest must not load");
     cr_assert(strncmp(msg, want, strlen(want)) == 0,
               "expected the error to start with '%s', got '%s'", want, msg);
-    cr_assert(strstr(msg, needle) != NULL, "expected '%s' in '%s'", needle, msg);
+    cr_assert(strstr(msg, needle) != NULL, "expected '%s' in '%s'", needle,
+              msg);
 }
 
 TK_TEST(manifest, errors_name_file_and_line,
@@ -93,11 +94,16 @@ TK_TEST(manifest, errors_name_file_and_line,
     expect_bad("chapter 09-x T\nbogus line\n", 2, "unknown keyword");
     expect_bad("chapter 09-x T\ntest nope s/a 1\n", 2, "not declared");
     expect_bad("chapter 09-x T\nexercise e E\ntest e s/a many\n", 3, "points");
-    expect_bad("chapter 09-x T\nexercise e E\ntest e noslash 1\n", 3, "suite/name");
-    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1\ntest e s/a 2\n", 4, "twice");
-    expect_bad("chapter 09-x T\nexercise e E\nperf e m == 1 2 kind=counted\n", 3, "<= or >=");
-    expect_bad("chapter 09-x T\nexercise e E\nperf e m <= 1 2 kind=fast\n", 3, "counted or timed");
-    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1 colour=red\n", 3, "unknown option");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e noslash 1\n", 3,
+               "suite/name");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1\ntest e s/a 2\n", 4,
+               "twice");
+    expect_bad("chapter 09-x T\nexercise e E\nperf e m == 1 2 kind=counted\n",
+               3, "<= or >=");
+    expect_bad("chapter 09-x T\nexercise e E\nperf e m <= 1 2 kind=fast\n", 3,
+               "counted or timed");
+    expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1 colour=red\n", 3,
+               "unknown option");
     expect_bad("exercise e E\n", 1, "no 'chapter' line");
 }
 
@@ -113,10 +119,11 @@ ms_now(void)
 }
 
 TK_TEST(runner, timeout_kills_the_group,
-        .description = "a hung child and its background children die at the timeout")
+        .description =
+            "a hung child and its background children die at the timeout")
 {
-    const char *argv[] = { "sh", "-c", "sleep 100 & echo $!; wait", NULL };
-    struct run_spec spec = { .argv = argv, .timeout = 0.5, .out_cap = 4096 };
+    const char *argv[] = {"sh", "-c", "sleep 100 & echo $!; wait", NULL};
+    struct run_spec spec = {.argv = argv, .timeout = 0.5, .out_cap = 4096};
     struct run_result r;
     long long t0 = ms_now();
 
@@ -142,7 +149,7 @@ TK_TEST(runner, timeout_kills_the_group,
         if (fgets(stat, sizeof(stat), f) != NULL && strstr(stat, ") Z") != NULL)
             dead = true;
         fclose(f);
-        struct timespec ts = { .tv_nsec = 10 * 1000000L };
+        struct timespec ts = {.tv_nsec = 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
     cr_assert(dead, "the background child survived: %s", stat);
@@ -152,8 +159,8 @@ TK_TEST(runner, timeout_kills_the_group,
 TK_TEST(runner, output_is_capped,
         .description = "only out_cap bytes of output are kept")
 {
-    const char *argv[] = { "sh", "-c", "yes | head -c 1000000", NULL };
-    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 1000 };
+    const char *argv[] = {"sh", "-c", "yes | head -c 1000000", NULL};
+    struct run_spec spec = {.argv = argv, .timeout = 10, .out_cap = 1000};
     struct run_result r;
 
     cr_assert_eq(run_child(&spec, &r), 0);
@@ -166,11 +173,12 @@ TK_TEST(runner, output_is_capped,
 TK_TEST(runner, metrics_travel_apart_from_output,
         .description = "only fd 3 carries metrics; printed lines never do")
 {
-    const char *argv[] = { "sh", "-c",
-                           "echo 'metric fake 9'; echo \"metric real 3 $IOLAB_METRICS_FD\" >&3",
-                           NULL };
-    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 4096,
-                             .metrics = true };
+    const char *argv[] = {
+        "sh", "-c",
+        "echo 'metric fake 9'; echo \"metric real 3 $IOLAB_METRICS_FD\" >&3",
+        NULL};
+    struct run_spec spec = {
+        .argv = argv, .timeout = 10, .out_cap = 4096, .metrics = true};
     struct run_result r;
 
     cr_assert_eq(run_child(&spec, &r), 0);
@@ -182,8 +190,8 @@ TK_TEST(runner, metrics_travel_apart_from_output,
 TK_TEST(runner, missing_program,
         .description = "a program that cannot start exits 127 with a message")
 {
-    const char *argv[] = { "/nonexistent/program", NULL };
-    struct run_spec spec = { .argv = argv, .timeout = 10, .out_cap = 4096 };
+    const char *argv[] = {"/nonexistent/program", NULL};
+    struct run_spec spec = {.argv = argv, .timeout = 10, .out_cap = 4096};
     struct run_result r;
 
     cr_assert_eq(run_child(&spec, &r), 0);
@@ -203,11 +211,12 @@ probe(const char *name)
 
     cr_assert_geq(asprintf(&path, "%s/results-%d", tk_tmpdir(), rand()), 0);
     cr_assert_geq(asprintf(&env, "IOLAB_RESULTS=%s", path), 0);
-    cr_assert_eq(access(bin, X_OK), 0, "build the probe first (make test does)");
-    const char *argv[] = { bin, "--filter", name, "-j1", NULL };
-    const char *envv[] = { env, NULL };
-    struct run_spec spec = { .argv = argv, .env = envv, .timeout = 30,
-                             .out_cap = 65536 };
+    cr_assert_eq(access(bin, X_OK), 0,
+                 "build the probe first (make test does)");
+    const char *argv[] = {bin, "--filter", name, "-j1", NULL};
+    const char *envv[] = {env, NULL};
+    struct run_spec spec = {
+        .argv = argv, .env = envv, .timeout = 30, .out_cap = 65536};
     struct run_result r;
     cr_assert_eq(run_child(&spec, &r), 0);
     run_result_free(&r);
@@ -222,30 +231,33 @@ probe(const char *name)
 }
 
 TK_TEST(hook, hostile_message_survives,
-        .description = "quotes, newlines, ]]>, control and non-UTF-8 bytes arrive intact")
+        .description =
+            "quotes, newlines, ]]>, control and non-UTF-8 bytes arrive intact")
 {
     char *res = probe("probe/hostile_message");
     enum status st;
     char *msg, *where;
 
-    cr_assert(grade_find_result(res, "probe/hostile_message", &st, &msg, &where));
+    cr_assert(
+        grade_find_result(res, "probe/hostile_message", &st, &msg, &where));
     cr_assert_eq(st, ST_FAIL);
     cr_assert_str_eq(msg, "say \"hi\"\nline two\t]]> end \x01 100% \xff");
     cr_assert(strstr(where, "hook_probe.c:") != NULL, "where = %s", where);
 }
 
-TK_TEST(hook, every_outcome_is_told_apart,
-        .description = "pass, crash, early exit and skip each read back as such")
+TK_TEST(
+    hook, every_outcome_is_told_apart,
+    .description = "pass, crash, early exit and skip each read back as such")
 {
     static const struct {
         const char *name;
         enum status st;
         const char *in_msg;
     } cases[] = {
-        { "probe/passes", ST_PASS, NULL },
-        { "probe/crashes", ST_CRASH, "signal 11" },
-        { "probe/exits_early", ST_FAIL, "exit status 0" },
-        { "probe/skips", ST_SKIP, "no such kernel feature" },
+        {"probe/passes", ST_PASS, NULL},
+        {"probe/crashes", ST_CRASH, "signal 11"},
+        {"probe/exits_early", ST_FAIL, "exit status 0"},
+        {"probe/skips", ST_SKIP, "no such kernel feature"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

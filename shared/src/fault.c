@@ -34,8 +34,8 @@ struct fi_plan {
     bool random;                        /* draw each step instead */
     uint64_t rng;                       /* random: xorshift64 state */
     unsigned pct_short, pct_eagain, pct_eintr; /* random: odds, in % */
-    size_t max_short;                   /* random: longest short transfer */
-    unsigned long calls;                /* calls seen since the last reset */
+    size_t max_short;    /* random: longest short transfer */
+    unsigned long calls; /* calls seen since the last reset */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,21 +49,21 @@ static int
 parse_step(const char *tok, struct fi_step *st)
 {
     if (strcmp(tok, "pass") == 0) {
-        *st = (struct fi_step){ .kind = FI_PASS };
+        *st = (struct fi_step){.kind = FI_PASS};
     } else if (strcmp(tok, "eintr") == 0) {
-        *st = (struct fi_step){ .kind = FI_EINTR };
+        *st = (struct fi_step){.kind = FI_EINTR};
     } else if (strcmp(tok, "eagain") == 0) {
-        *st = (struct fi_step){ .kind = FI_EAGAIN };
+        *st = (struct fi_step){.kind = FI_EAGAIN};
     } else if (strcmp(tok, "reset") == 0) {
-        *st = (struct fi_step){ .kind = FI_RESET };
+        *st = (struct fi_step){.kind = FI_RESET};
     } else if (strcmp(tok, "zero") == 0) {
-        *st = (struct fi_step){ .kind = FI_ZERO };
+        *st = (struct fi_step){.kind = FI_ZERO};
     } else if (strncmp(tok, "short:", 6) == 0) {
         char *end;
         unsigned long n = strtoul(tok + 6, &end, 10);
         if (*end != '\0' || n == 0)
             return -EINVAL;
-        *st = (struct fi_step){ .kind = FI_SHORT, .max = n };
+        *st = (struct fi_step){.kind = FI_SHORT, .max = n};
     } else {
         return -EINVAL;
     }
@@ -73,7 +73,7 @@ parse_step(const char *tok, struct fi_step *st)
 int
 fi_plan(enum fi_op op, const char *script)
 {
-    struct fi_plan p = { 0 };
+    struct fi_plan p = {0};
     char copy[1024];
     char *save = NULL;
 
@@ -130,15 +130,15 @@ draw_step(struct fi_plan *p)
     p->rng ^= p->rng << 17;
     unsigned roll = (unsigned)(p->rng % 100);
     if (roll < p->pct_short)
-        return (struct fi_step){ .kind = FI_SHORT,
-                                 .max = 1 + (p->rng >> 32) % p->max_short };
+        return (struct fi_step){.kind = FI_SHORT,
+                                .max = 1 + (p->rng >> 32) % p->max_short};
     roll -= p->pct_short;
     if (roll < p->pct_eagain)
-        return (struct fi_step){ .kind = FI_EAGAIN };
+        return (struct fi_step){.kind = FI_EAGAIN};
     roll -= p->pct_eagain;
     if (roll < p->pct_eintr)
-        return (struct fi_step){ .kind = FI_EINTR };
-    return (struct fi_step){ .kind = FI_PASS };
+        return (struct fi_step){.kind = FI_EINTR};
+    return (struct fi_step){.kind = FI_PASS};
 }
 
 void
@@ -165,7 +165,7 @@ static struct fi_step
 take_step(enum fi_op op)
 {
     struct fi_plan *p = &plans[op];
-    struct fi_step st = { .kind = FI_PASS };
+    struct fi_step st = {.kind = FI_PASS};
 
     pthread_mutex_lock(&lock);
     p->calls++;

@@ -174,7 +174,7 @@ traced_child(int (*fn)(void *), void *arg)
 int
 pk_count_syscalls(int (*fn)(void *), void *arg, struct pk_syscalls *out)
 {
-    struct pk_syscalls all = { 0 };   /* whole run, if no region is marked */
+    struct pk_syscalls all = {0}; /* whole run, if no region is marked */
     bool marked = false, inside = false;
     int status, result = 0;
     pid_t pid;

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmpdir[4096]; /* "" until tk_tmpdir() makes one */
+static char tmpdir[4096];             /* "" until tk_tmpdir() makes one */
 static struct tk_server *live_server; /* the one started, not yet stopped */
 
 #define WAIT_SLICE_MS 50 /* how often waits check on the server under test */
@@ -37,8 +37,7 @@ static struct tk_server *live_server; /* the one started, not yet stopped */
 /* ===================================================================== */
 
 static int
-remove_entry(const char *path, const struct stat *st, int flag,
-             struct FTW *ftw)
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -147,7 +146,7 @@ tk_connect_tcp(unsigned short port)
 void
 tk_reset_close(int fd)
 {
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(fd);
@@ -180,7 +179,7 @@ tk_raise_nofile(unsigned long want)
     rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
         tk_skip("needs %lu open files; the hard limit is %lu", want,
-                     (unsigned long)rl.rlim_max);
+                (unsigned long)rl.rlim_max);
 }
 
 void
@@ -193,7 +192,8 @@ tk_write_all(int fd, const void *buf, size_t len)
         if (n == -1 && errno == EINTR)
             continue;
         if (n <= 0)
-            cr_assert_fail("test client write: %s", n == 0 ? "wrote 0" : strerror(errno));
+            cr_assert_fail("test client write: %s",
+                           n == 0 ? "wrote 0" : strerror(errno));
         p += n;
         len -= (size_t)n;
     }
@@ -217,19 +217,22 @@ check_server(void)
     if (srv != NULL && !srv->stopping &&
         __atomic_load_n(&srv->exited, __ATOMIC_ACQUIRE))
         cr_assert_fail("the server returned %d (%s) before the test asked it "
-                       "to stop", srv->result,
+                       "to stop",
+                       srv->result,
                        srv->result < 0 ? strerror(-srv->result) : "no error");
 }
 
 bool
 tk_readable(int fd, int timeout_ms)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct pollfd p = {.fd = fd, .events = POLLIN};
     long long deadline = now_ms() + timeout_ms;
 
     for (;;) {
         long long left = deadline - now_ms();
-        int slice = left > WAIT_SLICE_MS ? WAIT_SLICE_MS : left > 0 ? (int)left : 0;
+        int slice = left > WAIT_SLICE_MS ? WAIT_SLICE_MS
+                    : left > 0           ? (int)left
+                                         : 0;
         int n = poll(&p, 1, slice);
         if (n == -1 && errno == EINTR)
             continue;
@@ -287,7 +290,7 @@ tk_server_start(struct tk_server *srv, tk_serve_cb serve)
 {
     int fds[2];
 
-    *srv = (struct tk_server){ .serve = serve };
+    *srv = (struct tk_server){.serve = serve};
     srv->listen_fd = tk_listen_tcp(&srv->port);
     tk_pipe(fds);
     srv->stop_rd = fds[0];
@@ -318,7 +321,8 @@ tk_server_stop(struct tk_server *srv, int timeout_ms)
     int err = pthread_timedjoin_np(srv->thread, NULL, &until);
     if (err != 0)
         cr_assert_fail("the server did not return within %d ms of the stop "
-                 "request (is it watching stop_fd?)", timeout_ms);
+                       "request (is it watching stop_fd?)",
+                       timeout_ms);
     srv->running = false;
     if (live_server == srv)
         live_server = NULL;
@@ -433,12 +437,14 @@ tk_wait_sleeping(pid_t tid, int timeout_ms)
         close(fd);
         if (n > 0) {
             buf[n] = '\0';
-            /* The state follows the command name, which ends at the last ')'. */
+            /* The state follows the command name, which ends at the last ')'.
+             */
             char *paren = strrchr(buf, ')');
             if (paren != NULL && paren[1] == ' ' && paren[2] == 'S')
                 return;
         }
         sched_yield();
     }
-    cr_assert_fail("thread %d never blocked within %d ms", (int)tid, timeout_ms);
+    cr_assert_fail("thread %d never blocked within %d ms", (int)tid,
+                   timeout_ms);
 }

@@ -36,10 +36,11 @@
 #define MIB (1u << 20)
 
 /* The interactive workload: each client sends, waits, thinks, repeats. */
-#define CLIENTS 16      /* concurrent clients */
-#define ROUNDS 12       /* requests per client */
-#define THINK_US 2000   /* think time between a reply and the next request */
-#define REPLY_TIMEOUT_S 5 /* a reply later than this means the server is gone */
+#define CLIENTS 16    /* concurrent clients */
+#define ROUNDS 12     /* requests per client */
+#define THINK_US 2000 /* think time between a reply and the next request */
+/* A reply later than this means the server is gone. */
+#define REPLY_TIMEOUT_S 5
 
 /* ===================================================================== */
 /* System calls per MiB                                                   */
@@ -98,9 +99,10 @@ bench_syscalls(void)
     unlink(path);
     rmdir(tmpl);
     if (err != 0) {
-        printf("  not measured: %s\n", err == -ECHILD
-               ? "nb_read_full or nb_write_full did not move 1 MiB"
-               : strerror(-err));
+        printf("  not measured: %s\n",
+               err == -ECHILD
+                   ? "nb_read_full or nb_write_full did not move 1 MiB"
+                   : strerror(-err));
         return;
     }
     pk_metric("syscalls_per_mib", (double)sc.total);
@@ -119,7 +121,7 @@ struct run {
 static void
 think(void)
 {
-    struct timespec ts = { .tv_nsec = THINK_US * 1000L };
+    struct timespec ts = {.tv_nsec = THINK_US * 1000L};
 
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
@@ -143,7 +145,7 @@ client_main(void *arg)
         die_errno("connect", "127.0.0.1");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* A server that died must not hang the bench: give up on a reply. */
-    struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(req, sizeof(req), "request %d\n", i);
@@ -194,7 +196,7 @@ run_once(bool blocking, double *cpu_per_wall)
         .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
     };
     socklen_t alen = sizeof(addr);
-    struct run r = { .failures = 0 };
+    struct run r = {.failures = 0};
     pthread_t clients[CLIENTS], server;
     int stop[2];
 
@@ -208,8 +210,8 @@ run_once(bool blocking, double *cpu_per_wall)
     r.port = ntohs(addr.sin_port);
     pthread_barrier_init(&r.start, NULL, CLIENTS + 1);
 
-    struct server_arg sa = { .listen_fd = lfd, .stop_fd = stop[0],
-                             .blocking = blocking };
+    struct server_arg sa = {
+        .listen_fd = lfd, .stop_fd = stop[0], .blocking = blocking};
     pthread_create(&server, NULL, server_main, &sa);
     for (int i = 0; i < CLIENTS; i++)
         pthread_create(&clients[i], NULL, client_main, &r);

@@ -31,11 +31,13 @@ TK_TEST(nonblock, set_and_clear,
     cr_assert_eq(nb_set_nonblocking(p[0], true), 0);
     cr_assert(is_nonblocking(p[0]), "O_NONBLOCK is not set after on=true");
     cr_assert_eq(nb_set_nonblocking(p[0], false), 0);
-    cr_assert_not(is_nonblocking(p[0]), "O_NONBLOCK is still set after on=false");
+    cr_assert_not(is_nonblocking(p[0]),
+                  "O_NONBLOCK is still set after on=false");
 }
 
 TK_TEST(nonblock, preserves_other_flags,
-        .description = "[NB-10] other status flags (O_APPEND) survive both directions")
+        .description =
+            "[NB-10] other status flags (O_APPEND) survive both directions")
 {
     char *path = tk_make_file("log", "", 0);
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -47,7 +49,8 @@ TK_TEST(nonblock, preserves_other_flags,
               "with F_GETFL and change only the one bit");
     cr_assert(is_nonblocking(fd));
     cr_assert_eq(nb_set_nonblocking(fd, false), 0);
-    cr_assert(fcntl(fd, F_GETFL) & O_APPEND, "O_APPEND was lost when O_NONBLOCK was cleared");
+    cr_assert(fcntl(fd, F_GETFL) & O_APPEND,
+              "O_APPEND was lost when O_NONBLOCK was cleared");
     cr_assert_not(is_nonblocking(fd));
     close(fd);
     free(path);
@@ -61,10 +64,12 @@ TK_TEST(nonblock, idempotent,
     tk_pipe(p);
     cr_assert_eq(nb_set_nonblocking(p[1], true), 0);
     cr_assert_eq(nb_set_nonblocking(p[1], true), 0);
-    cr_assert(is_nonblocking(p[1]), "two calls with on=true must leave it on (no toggling)");
+    cr_assert(is_nonblocking(p[1]),
+              "two calls with on=true must leave it on (no toggling)");
     cr_assert_eq(nb_set_nonblocking(p[1], false), 0);
     cr_assert_eq(nb_set_nonblocking(p[1], false), 0);
-    cr_assert_not(is_nonblocking(p[1]), "two calls with on=false must leave it off");
+    cr_assert_not(is_nonblocking(p[1]),
+                  "two calls with on=false must leave it off");
 }
 
 TK_TEST(nonblock, bad_descriptor,
@@ -94,8 +99,10 @@ TK_TEST(nonblock, read_some_data_and_eof,
     cr_assert_eq(n, 0, "the writer closed: expected 0 (EOF), got %zd", n);
 }
 
-TK_TEST(nonblock, read_some_would_block,
-        .description = "[NB-14] an empty non-blocking pipe or socket gives -EAGAIN, then data")
+TK_TEST(
+    nonblock, read_some_would_block,
+    .description =
+        "[NB-14] an empty non-blocking pipe or socket gives -EAGAIN, then data")
 {
     char buf[16];
     int p[2], sp[2];
@@ -103,7 +110,8 @@ TK_TEST(nonblock, read_some_would_block,
     tk_pipe(p);
     cr_assert_eq(nb_set_nonblocking(p[0], true), 0);
     ssize_t n = nb_read_some(p[0], buf, sizeof(buf));
-    cr_assert_eq(n, -EAGAIN, "empty non-blocking pipe: expected -EAGAIN, got %zd", n);
+    cr_assert_eq(n, -EAGAIN,
+                 "empty non-blocking pipe: expected -EAGAIN, got %zd", n);
     tk_write_all(p[1], "x", 1);
     cr_assert_eq(nb_read_some(p[0], buf, sizeof(buf)), 1,
                  "after -EAGAIN, the descriptor must still work");
@@ -111,11 +119,13 @@ TK_TEST(nonblock, read_some_would_block,
     tk_socketpair(sp);
     cr_assert_eq(nb_set_nonblocking(sp[0], true), 0);
     n = nb_read_some(sp[0], buf, sizeof(buf));
-    cr_assert_eq(n, -EAGAIN, "empty non-blocking socket: expected -EAGAIN, got %zd", n);
+    cr_assert_eq(n, -EAGAIN,
+                 "empty non-blocking socket: expected -EAGAIN, got %zd", n);
 }
 
 TK_TEST(nonblock, read_some_errors,
-        .description = "[NB-15] real errors: EBADF, and ECONNRESET from a reset peer")
+        .description =
+            "[NB-15] real errors: EBADF, and ECONNRESET from a reset peer")
 {
     char buf[16];
     unsigned short port;
@@ -128,7 +138,8 @@ TK_TEST(nonblock, read_some_errors,
     tk_reset_close(sfd); /* SO_LINGER 0: the peer gets RST, not FIN */
     cr_assert(tk_readable(cfd, 2000), "the reset never arrived");
     ssize_t n = nb_read_some(cfd, buf, sizeof(buf));
-    cr_assert_eq(n, -ECONNRESET, "a reset peer should give -ECONNRESET, got %zd", n);
+    cr_assert_eq(n, -ECONNRESET,
+                 "a reset peer should give -ECONNRESET, got %zd", n);
     close(cfd);
     close(lfd);
 }

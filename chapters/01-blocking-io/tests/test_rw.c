@@ -33,17 +33,21 @@ TK_TEST(rw, read_full_short_reads,
     cr_assert_eq(fi_plan(FI_READ, "short:7 *"), 0);
 
     ssize_t n = nb_read_full(p[0], dst, sizeof(dst));
-    cr_assert_eq(n, 1000, "nb_read_full returned %zd while every read was cut "
+    cr_assert_eq(n, 1000,
+                 "nb_read_full returned %zd while every read was cut "
                  "to 7 bytes; expected 1000: a short read is not the end",
                  n);
-    cr_assert_arr_eq(dst, src, sizeof(src), "the bytes read differ from the bytes written");
-    cr_assert_geq(fi_calls(FI_READ), 143, "expected at least 143 read() calls "
+    cr_assert_arr_eq(dst, src, sizeof(src),
+                     "the bytes read differ from the bytes written");
+    cr_assert_geq(fi_calls(FI_READ), 143,
+                  "expected at least 143 read() calls "
                   "(1000 bytes, 7 at a time); got %lu: read through read(2)",
                   fi_calls(FI_READ));
 }
 
-TK_TEST(rw, read_full_eof_returns_count,
-        .description = "[NB-2] at EOF nb_read_full returns the count read so far")
+TK_TEST(
+    rw, read_full_eof_returns_count,
+    .description = "[NB-2] at EOF nb_read_full returns the count read so far")
 {
     char src[100], dst[300];
     int p[2];
@@ -55,8 +59,10 @@ TK_TEST(rw, read_full_eof_returns_count,
     cr_assert_eq(fi_plan(FI_READ, "short:30 *"), 0);
 
     ssize_t n = nb_read_full(p[0], dst, sizeof(dst));
-    cr_assert_eq(n, 100, "asked for 300 bytes from a pipe holding 100 and then "
-                 "EOF: expected 100, got %zd", n);
+    cr_assert_eq(n, 100,
+                 "asked for 300 bytes from a pipe holding 100 and then "
+                 "EOF: expected 100, got %zd",
+                 n);
     cr_assert_arr_eq(dst, src, sizeof(src));
 
     n = nb_read_full(p[0], dst, sizeof(dst));
@@ -70,8 +76,10 @@ TK_TEST(rw, zero_length_does_nothing,
     int p[2];
 
     tk_pipe(p);
-    cr_assert_eq(nb_read_full(p[0], &c, 0), 0, "nb_read_full(len 0) must return 0 at once");
-    cr_assert_eq(nb_write_full(p[1], &c, 0), 0, "nb_write_full(len 0) must return 0 at once");
+    cr_assert_eq(nb_read_full(p[0], &c, 0), 0,
+                 "nb_read_full(len 0) must return 0 at once");
+    cr_assert_eq(nb_write_full(p[1], &c, 0), 0,
+                 "nb_write_full(len 0) must return 0 at once");
     cr_assert_eq(fi_calls(FI_READ) + fi_calls(FI_WRITE), 0,
                  "a zero length must return at once, without calling "
                  "read() or write()");
@@ -109,8 +117,10 @@ TK_TEST(rw, read_full_retries_eintr,
     cr_assert_eq(fi_plan(FI_READ, "eintr eintr short:50 eintr *"), 0);
 
     ssize_t n = nb_read_full(p[0], dst, sizeof(dst));
-    cr_assert_eq(n, 500, "with EINTR injected before reads, expected 500, got %zd "
-                 "(%s)", n, n < 0 ? strerror((int)-n) : "short");
+    cr_assert_eq(n, 500,
+                 "with EINTR injected before reads, expected 500, got %zd "
+                 "(%s)",
+                 n, n < 0 ? strerror((int)-n) : "short");
     cr_assert_arr_eq(dst, src, sizeof(src));
 }
 
@@ -126,9 +136,9 @@ on_signal(int sig)
 }
 
 struct signaller {
-    pthread_t reader;  /* the thread blocked in nb_read_full */
-    pid_t reader_tid;  /* its kernel thread id, to watch its state */
-    int wfd;           /* write end of the pipe it reads */
+    pthread_t reader; /* the thread blocked in nb_read_full */
+    pid_t reader_tid; /* its kernel thread id, to watch its state */
+    int wfd;          /* write end of the pipe it reads */
 };
 
 /* Interrupts the blocked reader three times, then sends it the data. */
@@ -150,9 +160,10 @@ signaller_main(void *arg)
 }
 
 TK_TEST(rw, read_full_real_signal,
-        .description = "[NB-5] a real signal without SA_RESTART does not surface as EINTR")
+        .description =
+            "[NB-5] a real signal without SA_RESTART does not surface as EINTR")
 {
-    struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART */
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
     char want[64], got[64];
     int p[2];
     pthread_t th;
@@ -160,16 +171,17 @@ TK_TEST(rw, read_full_real_signal,
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
     tk_pipe(p);
-    struct signaller s = { .reader = pthread_self(), .reader_tid = tk_gettid(),
-                           .wfd = p[1] };
+    struct signaller s = {
+        .reader = pthread_self(), .reader_tid = tk_gettid(), .wfd = p[1]};
     pthread_create(&th, NULL, signaller_main, &s);
 
     ssize_t n = nb_read_full(p[0], got, sizeof(got));
     pthread_join(th, NULL);
     cr_assert_eq(signals_seen, 3, "the test's signals did not all arrive");
-    cr_assert_eq(n, 64, "a read interrupted by a signal (no SA_RESTART) must be "
-                 "retried; expected 64, got %zd (%s)", n,
-                 n < 0 ? strerror((int)-n) : "short");
+    cr_assert_eq(n, 64,
+                 "a read interrupted by a signal (no SA_RESTART) must be "
+                 "retried; expected 64, got %zd (%s)",
+                 n, n < 0 ? strerror((int)-n) : "short");
     tk_fill(want, sizeof(want), 6);
     cr_assert_arr_eq(got, want, sizeof(want));
 }
@@ -177,7 +189,8 @@ TK_TEST(rw, read_full_real_signal,
 /* ---- writes ------------------------------------------------------------ */
 
 TK_TEST(rw, write_full_short_writes,
-        .description = "[NB-6] nb_write_full continues short writes where they stopped")
+        .description =
+            "[NB-6] nb_write_full continues short writes where they stopped")
 {
     char src[10000], dst[10000];
     int p[2];
@@ -210,10 +223,12 @@ TK_TEST(rw, write_full_retries_eintr,
     cr_assert_arr_eq(dst, src, sizeof(src));
 }
 
-TK_TEST(rw, write_full_reports_errors,
-        .description = "[NB-7] a failed write returns -errno: EPIPE, ENOSPC, EAGAIN, EBADF")
+TK_TEST(
+    rw, write_full_reports_errors,
+    .description =
+        "[NB-7] a failed write returns -errno: EPIPE, ENOSPC, EAGAIN, EBADF")
 {
-    char buf[4096] = { 0 };
+    char buf[4096] = {0};
     int p[2];
 
     signal(SIGPIPE, SIG_IGN);
@@ -240,17 +255,19 @@ TK_TEST(rw, write_full_reports_errors,
                  "a full non-blocking pipe should give -EAGAIN");
 }
 
-TK_TEST(rw, write_full_zero_is_eio,
-        .description = "[NB-8] write() returning 0 gives -EIO instead of spinning")
+TK_TEST(
+    rw, write_full_zero_is_eio,
+    .description = "[NB-8] write() returning 0 gives -EIO instead of spinning")
 {
-    char buf[32] = { 0 };
+    char buf[32] = {0};
     int p[2];
 
     tk_pipe(p);
     cr_assert_eq(fi_plan(FI_WRITE, "zero *"), 0);
     ssize_t n = nb_write_full(p[1], buf, sizeof(buf));
     cr_assert_eq(n, -EIO, "when write() returns 0, expected -EIO, got %zd", n);
-    cr_assert_leq(fi_calls(FI_WRITE), 1, "write() returned 0 and was called "
+    cr_assert_leq(fi_calls(FI_WRITE), 1,
+                  "write() returned 0 and was called "
                   "again %lu times: it will never make progress",
                   fi_calls(FI_WRITE) - 1);
 }
@@ -274,8 +291,10 @@ big_reader_main(void *arg)
     return NULL;
 }
 
-TK_TEST(rw, large_transfer_socketpair,
-        .description = "[NB-1][NB-6] 8 MiB through a socketpair: real short reads and writes")
+TK_TEST(
+    rw, large_transfer_socketpair,
+    .description =
+        "[NB-1][NB-6] 8 MiB through a socketpair: real short reads and writes")
 {
     char *src = tk_xmalloc(BIG), *dst = tk_xmalloc(BIG);
     int sp[2];
@@ -283,7 +302,7 @@ TK_TEST(rw, large_transfer_socketpair,
 
     tk_fill(src, BIG, 9);
     tk_socketpair(sp);
-    struct big_reader r = { .fd = sp[1], .buf = dst };
+    struct big_reader r = {.fd = sp[1], .buf = dst};
     pthread_create(&th, NULL, big_reader_main, &r);
 
     ssize_t n = nb_write_full(sp[0], src, BIG);

@@ -35,7 +35,8 @@ echo_ok(int fd, const char *line, const char *who)
     ssize_t n = tk_read_exact(fd, got, len, REPLY_MS);
     cr_assert_eq(n, (ssize_t)len, "%s: sent %zu bytes, got %s%zd back", who,
                  len, n == -ETIMEDOUT ? "no reply within 5 s, " : "", n);
-    cr_assert_arr_eq(got, line, len, "%s: the reply differs from the request", who);
+    cr_assert_arr_eq(got, line, len, "%s: the reply differs from the request",
+                     who);
     free(got);
 }
 
@@ -46,9 +47,11 @@ expect_closed(int fd, const char *why)
     char buf[4096];
     ssize_t n;
 
-    while ((n = tk_read_exact(fd, buf, sizeof(buf), REPLY_MS)) == (ssize_t)sizeof(buf))
+    while ((n = tk_read_exact(fd, buf, sizeof(buf), REPLY_MS)) ==
+           (ssize_t)sizeof(buf))
         ;
-    cr_assert_neq(n, -ETIMEDOUT, "%s: the server kept the connection open", why);
+    cr_assert_neq(n, -ETIMEDOUT, "%s: the server kept the connection open",
+                  why);
 }
 
 TK_TEST(serve, one_client_echo,
@@ -61,11 +64,13 @@ TK_TEST(serve, one_client_echo,
     echo_ok(fd, "hello, server\n", "client");
     echo_ok(fd, "second line\n", "client");
     close(fd);
-    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0, "nb_serve should return 0 after a stop");
+    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0,
+                 "nb_serve should return 0 after a stop");
 }
 
 TK_TEST(serve, split_and_batched_lines,
-        .description = "[NB-16] replies only for complete lines, however bytes are split")
+        .description =
+            "[NB-16] replies only for complete lines, however bytes are split")
 {
     struct tk_server srv;
     char got[64];
@@ -74,7 +79,8 @@ TK_TEST(serve, split_and_batched_lines,
     int fd = tk_connect_tcp(srv.port);
 
     tk_write_all(fd, "hel", 3);
-    cr_assert_not(tk_readable(fd, 100), "the server replied to a partial line "
+    cr_assert_not(tk_readable(fd, 100),
+                  "the server replied to a partial line "
                   "(no '\\n' yet): keep it until the line is complete");
     tk_write_all(fd, "lo\n", 3);
     cr_assert_eq(tk_read_exact(fd, got, 6, REPLY_MS), 6);
@@ -82,7 +88,8 @@ TK_TEST(serve, split_and_batched_lines,
 
     const char *batch = "a\nbb\nccc\n";
     tk_write_all(fd, batch, strlen(batch));
-    cr_assert_eq(tk_read_exact(fd, got, strlen(batch), REPLY_MS), (ssize_t)strlen(batch),
+    cr_assert_eq(tk_read_exact(fd, got, strlen(batch), REPLY_MS),
+                 (ssize_t)strlen(batch),
                  "three lines in one write should get three replies");
     cr_assert_arr_eq(got, batch, strlen(batch));
 
@@ -94,8 +101,9 @@ TK_TEST(serve, split_and_batched_lines,
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
 }
 
-TK_TEST(serve, idle_client_blocks_nobody,
-        .description = "[NB-17] silent and half-line clients do not delay others")
+TK_TEST(
+    serve, idle_client_blocks_nobody,
+    .description = "[NB-17] silent and half-line clients do not delay others")
 {
     struct tk_server srv;
 
@@ -154,8 +162,10 @@ complete_prefix(const struct stream_client *c)
     return n;
 }
 
-TK_TEST(serve, many_clients_interleaved,
-        .description = "[NB-16][NB-17] 20 clients, random splits, every byte echoed in order")
+TK_TEST(
+    serve, many_clients_interleaved,
+    .description =
+        "[NB-16][NB-17] 20 clients, random splits, every byte echoed in order")
 {
     struct tk_server srv;
     struct stream_client cl[NCLIENTS];
@@ -165,8 +175,8 @@ TK_TEST(serve, many_clients_interleaved,
     tk_rng_seed(&rng, 42);
     tk_server_start(&srv, nb_serve);
     for (int i = 0; i < NCLIENTS; i++) {
-        cl[i] = (struct stream_client){ .fd = tk_connect_tcp(srv.port),
-                                        .stream = tk_xmalloc(STREAM) };
+        cl[i] = (struct stream_client){.fd = tk_connect_tcp(srv.port),
+                                       .stream = tk_xmalloc(STREAM)};
         make_lines(cl[i].stream, STREAM, &rng);
     }
     for (bool busy = true; busy;) {
@@ -184,8 +194,10 @@ TK_TEST(serve, many_clients_interleaved,
             struct stream_client *c = &cl[i];
             size_t want = complete_prefix(c) - c->received;
             ssize_t n = tk_read_exact(c->fd, got, want, REPLY_MS);
-            cr_assert_eq(n, (ssize_t)want, "client %d: expected %zu bytes of "
-                         "replies, got %zd", i, want, n);
+            cr_assert_eq(n, (ssize_t)want,
+                         "client %d: expected %zu bytes of "
+                         "replies, got %zd",
+                         i, want, n);
             cr_assert_arr_eq(got, c->stream + c->received, want,
                              "client %d: replies differ from its requests", i);
             c->received += want;
@@ -199,10 +211,12 @@ TK_TEST(serve, many_clients_interleaved,
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
 }
 
-/* ---- disconnects ---------------------------------------------------------- */
+/* ---- disconnects ----------------------------------------------------------
+ */
 
 TK_TEST(serve, abrupt_disconnects,
-        .description = "[NB-18] resets and vanished readers hurt nobody; no SIGPIPE")
+        .description =
+            "[NB-18] resets and vanished readers hurt nobody; no SIGPIPE")
 {
     struct tk_server srv;
     char *lines = tk_xmalloc(256 * 1024);
@@ -228,14 +242,16 @@ TK_TEST(serve, abrupt_disconnects,
     tk_write_all(c, "gone\n", 5);
     close(c);
 
-    echo_ok(keep, "after\n", "the surviving client, after three others vanished");
+    echo_ok(keep, "after\n",
+            "the surviving client, after three others vanished");
     echo_ok(tk_connect_tcp(srv.port), "newcomer\n", "a new client");
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
     free(lines);
 }
 
 TK_TEST(serve, long_line_disconnects,
-        .description = "[NB-20] a line over NB_LINE_MAX disconnects that client only")
+        .description =
+            "[NB-20] a line over NB_LINE_MAX disconnects that client only")
 {
     struct tk_server srv;
     char big[NB_LINE_MAX + 200];
@@ -251,7 +267,8 @@ TK_TEST(serve, long_line_disconnects,
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
 }
 
-/* ---- a client that does not read ------------------------------------------ */
+/* ---- a client that does not read ------------------------------------------
+ */
 
 /*
  * Every buffer on the way is fixed at 64 KiB (the kernel doubles it), so
@@ -308,14 +325,15 @@ wait_for_stall(struct flooder *f)
             return now;
         quiet = now == last ? quiet + 1 : 0;
         last = now;
-        struct timespec ts = { .tv_nsec = 50 * 1000000L };
+        struct timespec ts = {.tv_nsec = 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
     return last;
 }
 
 TK_TEST(serve, slow_reader_keeps_replies,
-        .description = "[NB-19] a client that does not read is held back, its replies kept, and nobody else waits")
+        .description = "[NB-19] a client that does not read is held back, its "
+                       "replies kept, and nobody else waits")
 {
     struct tk_server srv;
     char *data = tk_xmalloc(FLOOD), *got = tk_xmalloc(FLOOD);
@@ -326,21 +344,24 @@ TK_TEST(serve, slow_reader_keeps_replies,
     make_lines(data, FLOOD, &rng);
     tk_server_start(&srv, nb_serve);
     small_buffers(srv.listen_fd); /* accepted sockets inherit these */
-    struct flooder f = { .fd = tk_connect_tcp(srv.port), .data = data };
+    struct flooder f = {.fd = tk_connect_tcp(srv.port), .data = data};
     small_buffers(f.fd);
     pthread_create(&th, NULL, flooder_main, &f);
 
     size_t sent = wait_for_stall(&f);
-    cr_assert_lt(sent, FLOOD, "a client sent all %u bytes of requests without "
+    cr_assert_lt(sent, FLOOD,
+                 "a client sent all %u bytes of requests without "
                  "reading a single reply: the server must stop reading from a "
                  "client once NB_OUT_MAX bytes of replies are pending, not "
-                 "drop them or keep buffering", FLOOD);
+                 "drop them or keep buffering",
+                 FLOOD);
     echo_ok(tk_connect_tcp(srv.port), "not stuck\n",
             "a client arriving while another is not reading its replies");
 
     ssize_t n = tk_read_exact(f.fd, got, FLOOD, 20000);
     pthread_join(th, NULL);
-    cr_assert_eq(n, (ssize_t)FLOOD, "the slow reader got %zd of %u bytes back", n, FLOOD);
+    cr_assert_eq(n, (ssize_t)FLOOD, "the slow reader got %zd of %u bytes back",
+                 n, FLOOD);
     cr_assert(memcmp(got, data, FLOOD) == 0,
               "the slow reader's replies were altered, reordered or dropped");
     close(f.fd);
@@ -349,10 +370,12 @@ TK_TEST(serve, slow_reader_keeps_replies,
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
 }
 
-/* ---- injected faults --------------------------------------------------------- */
+/* ---- injected faults
+ * --------------------------------------------------------- */
 
 TK_TEST(serve, injected_short_io,
-        .description = "[NB-16][NB-19] short reads and writes, EAGAIN and EINTR injected")
+        .description =
+            "[NB-16][NB-19] short reads and writes, EAGAIN and EINTR injected")
 {
     struct tk_server srv;
     char line[80];
@@ -370,7 +393,8 @@ TK_TEST(serve, injected_short_io,
         fds[i] = tk_connect_tcp(srv.port);
     for (int round = 0; round < 20; round++)
         for (int i = 0; i < 5; i++) {
-            snprintf(line, sizeof(line), "client %d says line %d of twenty\n", i, round);
+            snprintf(line, sizeof(line), "client %d says line %d of twenty\n",
+                     i, round);
             echo_ok(fds[i], line, "a client under injected faults");
         }
     for (int i = 0; i < 5; i++)
@@ -380,7 +404,8 @@ TK_TEST(serve, injected_short_io,
                  "the server never called read() or recv()");
 }
 
-/* ---- stopping ------------------------------------------------------------------ */
+/* ---- stopping
+ * ------------------------------------------------------------------ */
 
 TK_TEST(serve, stop_closes_everything,
         .description = "[NB-21] on stop, every accepted connection is closed")
@@ -394,24 +419,28 @@ TK_TEST(serve, stop_closes_everything,
         fds[i] = tk_connect_tcp(srv.port);
         echo_ok(fds[i], "hi\n", "a client");
     }
-    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0, "nb_serve should return 0 after a stop");
+    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0,
+                 "nb_serve should return 0 after a stop");
     int after = tk_count_open_fds();
-    cr_assert_eq(after, before + 5, "after the stop %d descriptors are open; "
-                 "expected %d (ours): the server left %d open", after,
-                 before + 5, after - before - 5);
+    cr_assert_eq(after, before + 5,
+                 "after the stop %d descriptors are open; "
+                 "expected %d (ours): the server left %d open",
+                 after, before + 5, after - before - 5);
     for (int i = 0; i < 5; i++) {
         expect_closed(fds[i], "a client after the server stopped");
         close(fds[i]);
     }
 }
 
-TK_TEST(serve, bad_listen_fd,
-        .description = "[NB-22] a listen_fd that is not a socket gives -ENOTSOCK")
+TK_TEST(
+    serve, bad_listen_fd,
+    .description = "[NB-22] a listen_fd that is not a socket gives -ENOTSOCK")
 {
     int notsock[2], stop[2];
 
     tk_pipe(notsock);
     tk_pipe(stop);
     int r = nb_serve(notsock[0], stop[0]);
-    cr_assert_eq(r, -ENOTSOCK, "nb_serve on a pipe should return -ENOTSOCK, got %d", r);
+    cr_assert_eq(r, -ENOTSOCK,
+                 "nb_serve on a pipe should return -ENOTSOCK, got %d", r);
 }

@@ -17,7 +17,6 @@ _Noreturn void die_errno(const char *action, const char *arg);
 _Noreturn void die_neg(const char *action, const char *arg, long neg_errno);
 
 /* Prints "prog: " and a printf-style message, and exits with status 1. */
-_Noreturn void die(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* IOLAB_DIE_H */

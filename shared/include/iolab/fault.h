@@ -12,8 +12,9 @@
  * A plan is a small script, one step per call, for example
  *
  *     fi_plan(FI_READ, "short:1 *");           every read gets at most 1 byte
- *     fi_plan(FI_WRITE, "eintr short:3 *");    alternate EINTR and 3-byte writes
- *     fi_plan(FI_RECV, "pass eagain");         2nd recv says EAGAIN, then normal
+ *     fi_plan(FI_WRITE, "eintr short:3 *");    alternate EINTR and 3-byte
+ * writes fi_plan(FI_RECV, "pass eagain");         2nd recv says EAGAIN, then
+ * normal
  *
  * Steps: pass | short:N (N >= 1) | eintr | eagain | reset (ECONNRESET) |
  * zero (return 0 and transfer nothing). A final '*' repeats the whole

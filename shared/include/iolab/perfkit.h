@@ -17,11 +17,11 @@
 
 /* ---- clocks and resources --------------------------------------------- */
 
-uint64_t pk_now_ns(void);      /* CLOCK_MONOTONIC */
-uint64_t pk_cpu_ns(void);      /* user + system CPU of this process */
+uint64_t pk_now_ns(void);        /* CLOCK_MONOTONIC */
+uint64_t pk_cpu_ns(void);        /* user + system CPU of this process */
 uint64_t pk_thread_cpu_ns(void); /* user + system CPU of the calling thread */
-long pk_peak_rss_kib(void);    /* VmHWM: the most resident memory so far */
-long pk_rss_kib(void);         /* VmRSS: resident memory now */
+long pk_peak_rss_kib(void);      /* VmHWM: the most resident memory so far */
+long pk_rss_kib(void);           /* VmRSS: resident memory now */
 
 /* Median of v[0..n); sorts v in place. n must be at least 1. */
 double pk_median(double *v, size_t n);
@@ -43,8 +43,8 @@ void pk_metric(const char *name, double value);
 #define PK_MAX_SYSCALL 512 /* syscall numbers at or above this are lumped */
 
 struct pk_syscalls {
-    unsigned long total;                  /* every syscall in the region */
-    unsigned long by_nr[PK_MAX_SYSCALL];  /* per syscall number */
+    unsigned long total;                 /* every syscall in the region */
+    unsigned long by_nr[PK_MAX_SYSCALL]; /* per syscall number */
 };
 
 /*

@@ -30,13 +30,13 @@
  * TK_TEST(suite, name, .description = "[NB-1] ...", ...) { body }
  * At least .description must be given; every Criterion option may follow.
  */
-#define TK_TEST(suite, name, ...)                                          \
-    static void tk_body_##suite##_##name(void);                            \
-    Test(suite, name, .exit_code = TK_EXIT_DONE, __VA_ARGS__)              \
-    {                                                                      \
-        tk_body_##suite##_##name();                                        \
-        tk_done();                                                         \
-    }                                                                      \
+#define TK_TEST(suite, name, ...)                                              \
+    static void tk_body_##suite##_##name(void);                                \
+    Test(suite, name, .exit_code = TK_EXIT_DONE, __VA_ARGS__)                  \
+    {                                                                          \
+        tk_body_##suite##_##name();                                            \
+        tk_done();                                                             \
+    }                                                                          \
     static void tk_body_##suite##_##name(void)
 
 /* Ends a test that reached its last line: cleans up and exits. */
@@ -49,17 +49,18 @@ _Noreturn void tk_done(void);
  * reason is also left beside the grader's results file, and the report
  * hook turns the test into a skip.
  */
-_Noreturn void tk_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void tk_skip(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* ---- descriptors ---------------------------------------------------- */
 
-void tk_pipe(int fds[2]);                   /* O_CLOEXEC, blocking */
-void tk_socketpair(int fds[2]);             /* AF_UNIX stream, blocking */
-int tk_listen_tcp(unsigned short *port);    /* 127.0.0.1, port 0, backlog 512 */
-int tk_connect_tcp(unsigned short port);    /* blocking, TCP_NODELAY */
-void tk_reset_close(int fd);                /* close with an RST (SO_LINGER 0) */
-int tk_count_open_fds(void);                /* entries in /proc/self/fd */
-void tk_raise_nofile(unsigned long want);   /* soft limit up to the hard one */
+void tk_pipe(int fds[2]);                 /* O_CLOEXEC, blocking */
+void tk_socketpair(int fds[2]);           /* AF_UNIX stream, blocking */
+int tk_listen_tcp(unsigned short *port);  /* 127.0.0.1, port 0, backlog 512 */
+int tk_connect_tcp(unsigned short port);  /* blocking, TCP_NODELAY */
+void tk_reset_close(int fd);              /* close with an RST (SO_LINGER 0) */
+int tk_count_open_fds(void);              /* entries in /proc/self/fd */
+void tk_raise_nofile(unsigned long want); /* soft limit up to the hard one */
 
 /* Writes all of buf or fails the test. */
 void tk_write_all(int fd, const void *buf, size_t len);
@@ -79,15 +80,15 @@ bool tk_readable(int fd, int timeout_ms);
 typedef int (*tk_serve_cb)(int listen_fd, int stop_fd);
 
 struct tk_server {
-    pthread_t thread;       /* runs serve(listen_fd, stop_rd) */
-    tk_serve_cb serve;      /* the function under test */
-    int listen_fd;          /* created by tk_server_start, closed by stop */
-    int stop_rd, stop_wr;   /* the stop pipe; stop_wr is written to stop */
-    unsigned short port;    /* loopback port clients connect to */
-    int result;             /* serve()'s return value, after stop */
-    bool running;           /* thread started and not yet joined */
-    bool exited;            /* serve() returned (atomic: set by the thread) */
-    bool stopping;          /* the test asked it to stop */
+    pthread_t thread;     /* runs serve(listen_fd, stop_rd) */
+    tk_serve_cb serve;    /* the function under test */
+    int listen_fd;        /* created by tk_server_start, closed by stop */
+    int stop_rd, stop_wr; /* the stop pipe; stop_wr is written to stop */
+    unsigned short port;  /* loopback port clients connect to */
+    int result;           /* serve()'s return value, after stop */
+    bool running;         /* thread started and not yet joined */
+    bool exited;          /* serve() returned (atomic: set by the thread) */
+    bool stopping;        /* the test asked it to stop */
 };
 
 /*
@@ -113,8 +114,8 @@ struct tk_rng {
 void tk_rng_seed(struct tk_rng *rng, uint64_t seed);
 uint64_t tk_rng_next(struct tk_rng *rng);
 uint64_t tk_rng_below(struct tk_rng *rng, uint64_t bound); /* [0, bound) */
-void tk_fill(void *buf, size_t len, uint64_t seed);         /* bytes */
-void *tk_xmalloc(size_t len);                               /* never NULL */
+void tk_fill(void *buf, size_t len, uint64_t seed);        /* bytes */
+void *tk_xmalloc(size_t len);                              /* never NULL */
 
 /* ---- files ------------------------------------------------------------ */
 

@@ -31,12 +31,12 @@
  * NB_OUT_MAX bytes are pending and one read adds at most NB_LINE_MAX.
  */
 struct conn {
-    int fd;                                /* non-blocking client socket */
-    bool eof;                              /* the client sent EOF */
-    size_t in_len;                         /* bytes of partial line */
-    size_t out_off, out_len;               /* unsent replies: [off, len) */
-    char in[NB_LINE_MAX];                  /* the partial line */
-    char out[NB_OUT_MAX + NB_LINE_MAX];    /* replies waiting to be sent */
+    int fd;                             /* non-blocking client socket */
+    bool eof;                           /* the client sent EOF */
+    size_t in_len;                      /* bytes of partial line */
+    size_t out_off, out_len;            /* unsent replies: [off, len) */
+    char in[NB_LINE_MAX];               /* the partial line */
+    char out[NB_OUT_MAX + NB_LINE_MAX]; /* replies waiting to be sent */
 };
 
 /* The set of live connections: a growable array of pointers. */
@@ -60,7 +60,7 @@ table_add(struct conn_table *t, int fd)
     struct conn *c = malloc(sizeof(*c));
     if (c == NULL)
         return -ENOMEM;
-    *c = (struct conn){ .fd = fd };
+    *c = (struct conn){.fd = fd};
     t->v[t->n++] = c;
     return 0;
 }
@@ -81,7 +81,7 @@ table_free(struct conn_table *t)
     while (t->n > 0)
         table_drop(t, t->n - 1);
     free(t->v);
-    *t = (struct conn_table){ 0 };
+    *t = (struct conn_table){0};
 }
 
 /* ===================================================================== */
@@ -148,8 +148,8 @@ read_in(struct conn *c)
         c->out_len -= c->out_off;
         c->out_off = 0;
     }
-    ssize_t n = nb_read_some(c->fd, c->in + c->in_len,
-                             sizeof(c->in) - c->in_len);
+    ssize_t n =
+        nb_read_some(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
     if (n == -EAGAIN)
         return STEP_IDLE;
     if (n < 0)
@@ -233,7 +233,7 @@ stop_requested(int stop_fd)
 int
 nb_serve(int listen_fd, int stop_fd)
 {
-    struct conn_table t = { 0 };
+    struct conn_table t = {0};
     int err = 0;
 
     if ((err = nb_set_nonblocking(listen_fd, true)) != 0 ||
