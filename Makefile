@@ -178,7 +178,7 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader
+        format format-check compdb clean grader student-edition
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -234,6 +234,9 @@ format-check: ## fail if any C source is not formatted
 
 compdb: ## write compile_commands.json for editors (clangd)
 	@bash grader/compdb.sh > compile_commands.json && echo "  wrote compile_commands.json"
+
+student-edition: ## write the course without solutions to DEST=dir (for a student repository)
+	@bash grader/student-edition.sh "$(DEST)"
 
 clean: ## remove build/ and every generated file
 	rm -rf build compile_commands.json

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# student-edition.sh - writes the course without its answers to DEST, ready
+# to be pushed as a student (or GitHub Classroom template) repository.
+#
+# Usage: grader/student-edition.sh DEST     (make student-edition DEST=dir)
+# Takes the committed tree (HEAD), leaves out solutions/ and the grader's
+# fixtures (they are patches against the solutions), and installs the
+# student grading workflow in place of the course's own CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest=${1:?usage: $0 DEST}
+if [ -e "$dest" ] && [ -n "$(ls -A "$dest" 2>/dev/null)" ]; then
+    echo "student-edition: $dest exists and is not empty; choose a new directory" >&2
+    exit 1
+fi
+mkdir -p "$dest"
+git archive --format=tar HEAD | tar -x -C "$dest"
+rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/.github/workflows/ci.yml"
+mkdir -p "$dest/.github/workflows"
+mv "$dest/.github/student-template/workflows/grade.yml" "$dest/.github/workflows/grade.yml"
+rm -rf "$dest/.github/student-template"
+echo "student-edition: wrote $dest (no solutions/, grading workflow installed)"
