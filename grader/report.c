@@ -1056,7 +1056,7 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
     if (!ch->gradable) {
         fputs("\n  ", out);
         paint_on(out, o, C_RED);
-        fputs("NOT GRADABLE: it does not compile", out);
+        fputs("NOT GRADABLE: it does not build", out);
         paint_off(out, o, C_RED);
         fputs("\n\n", out);
         if (ch->build_log != NULL && ch->build_log[0] != '\0')
@@ -1067,7 +1067,7 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
         paint_on(out, o, C_BOLD);
         fprintf(out, "  total: 0 / %g (not gradable)", ch->max_score);
         paint_off(out, o, C_BOLD);
-        fputs("\n  next step: make it compile: fix the first error in the "
+        fputs("\n  next step: make it build: fix the first error in the "
               "log above\n\n",
               out);
         return;
@@ -1225,7 +1225,7 @@ json_summary(struct sbuf *sb, const struct chapter *chs, size_t n, double score,
         sb_puts(sb, str_or(chs[i].dir, "?"));
         sb_printf(sb, " %g/%g", chapter_score(&chs[i]), chs[i].max_score);
         if (!chs[i].gradable)
-            sb_puts(sb, " (does not compile)");
+            sb_puts(sb, " (does not build)");
     }
 }
 
@@ -1261,7 +1261,7 @@ report_json(const char *path, const struct chapter *chs, size_t n)
             sb_puts(&name, dir);
             sb_puts(&name, ": build");
             sb_reset(&text);
-            sb_puts(&text, "NOT GRADABLE: it does not compile\n");
+            sb_puts(&text, "NOT GRADABLE: it does not build\n");
             sb_puts(&text, str_or(ch->build_log, ""));
             json_test(&sb, first, sb_str(&name), 0, ch->max_score, false,
                       sb_str(&text));
@@ -1447,7 +1447,7 @@ junit_chapter(struct sbuf *sb, const struct chapter *ch)
         sb_puts(sb, "    <testcase");
         xml_attr(sb, "classname", dir, REPORT_TEXT_MAX);
         sb_puts(sb, " name=\"build\">\n      <error message=\"NOT GRADABLE: "
-                    "it does not compile\" type=\"build\">");
+                    "it does not build\" type=\"build\">");
         xml_text(sb, str_or(ch->build_log, ""));
         sb_puts(sb, "</error>\n    </testcase>\n");
     } else {

@@ -701,7 +701,7 @@ TK_TEST(report, table_not_gradable,
     chs[1].max_score = 3;
 
     char *out = capture_table(chs, 2, &plain);
-    assert_contains(out, "NOT GRADABLE: it does not compile");
+    assert_contains(out, "NOT GRADABLE: it does not build");
     assert_contains(out, "    error line 1\n");
     assert_contains(out, "    error line 60\n");
     cr_assert_null(strstr(out, "error line 61\n"), "more than 60 lines");
