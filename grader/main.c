@@ -5,6 +5,7 @@
  * Run from the course root (the Makefile does): the grade.manifest of each
  * chapter says what is graded; --tree says whose code is graded.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -99,8 +100,9 @@ build_dir_for(const char *tree)
                           : real + 1;
     if (asprintf(&tag, "build/grade/%s", rel) < 0)
         return NULL;
+    /* One directory level, and nothing make or the shell would split. */
     for (char *p = tag + strlen("build/grade/"); *p; p++)
-        if (*p == '/')
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
             *p = '_';
     return tag;
 }
@@ -304,6 +306,14 @@ main(int argc, char **argv)
         fprintf(stderr,
                 "iolab-grade: %s: not a directory (expected a tree "
                 "laid out like chapters/)\n",
+                o.tree);
+        return 2;
+    }
+    if (strpbrk(o.tree, " \t\n:#$'\"\\") != NULL) {
+        fprintf(stderr,
+                "iolab-grade: %s: make cannot build from a path with "
+                "spaces or shell characters; copy or link the tree to a plain "
+                "path first\n",
                 o.tree);
         return 2;
     }
