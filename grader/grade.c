@@ -35,6 +35,13 @@
 #define KILL_SLACK 5.0  /* seconds past Criterion's own timeout */
 #define VG_LOG_LINES 40 /* lines of a Valgrind complaint kept */
 #define VG_JOBS_MAX 4   /* Valgrind runs at once, at most */
+/*
+ * Address space for a test or a benchmark: far above what any exercise
+ * needs (thread stacks are reserved, not used), low enough that a runaway
+ * allocation fails in the child instead of swapping the machine. Valgrind
+ * reserves huge mappings of its own, so it runs without this limit.
+ */
+#define MEM_LIMIT ((size_t)4 << 30)
 
 /* ===================================================================== */
 /* Helpers                                                               */
@@ -356,7 +363,8 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
                             .env = env,
                             .timeout = limit + KILL_SLACK * scale,
                             .out_cap = TEST_OUT_CAP,
-                            .limits = true};
+                            .limits = true,
+                            .mem_limit = valgrind ? 0 : MEM_LIMIT};
     struct run_result r;
 
     rm_tree(dir);
@@ -541,7 +549,8 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
                             .timeout = ch->bench_timeout,
                             .out_cap = BENCH_OUT_CAP,
                             .limits = true,
-                            .metrics = true};
+                            .metrics = true,
+                            .mem_limit = MEM_LIMIT};
     struct run_result r;
 
     progress(o, "  bench %s (%d runs)\n", ch->dir, ch->bench_runs);

@@ -46,7 +46,7 @@ cap_limit(int resource, rlim_t max)
 }
 
 static void
-apply_limits(double timeout)
+apply_limits(double timeout, size_t mem_limit)
 {
     struct rlimit none = {0, 0};
 
@@ -54,6 +54,8 @@ apply_limits(double timeout)
     cap_limit(RLIMIT_FSIZE, LIMIT_FSIZE);
     cap_limit(RLIMIT_NPROC, LIMIT_NPROC);
     cap_limit(RLIMIT_NOFILE, LIMIT_NOFILE);
+    if (mem_limit > 0)
+        cap_limit(RLIMIT_AS, (rlim_t)mem_limit);
     if (timeout > 0) /* CPU seconds: a backstop if the wall clock is missed */
         cap_limit(RLIMIT_CPU, (rlim_t)(timeout * 2 + 10));
 }
@@ -90,7 +92,7 @@ child(const struct run_spec *spec, int out_w, int met_w)
             putenv(copy);
     }
     if (spec->limits)
-        apply_limits(spec->timeout);
+        apply_limits(spec->timeout, spec->mem_limit);
     signal(SIGPIPE, SIG_DFL);
     /* exec's prototype predates const; it does not modify argv. */
     execvp(spec->argv[0], (char *const *)spec->argv);

@@ -20,6 +20,7 @@ struct run_spec {
     double timeout;         /* seconds before the group is killed; 0: none */
     size_t out_cap;         /* bytes of output kept; the rest is discarded */
     bool limits;            /* apply the limits for untrusted code */
+    size_t mem_limit;       /* with limits: address-space bytes; 0: none */
     bool metrics;           /* give the child a metrics pipe as fd 3 */
 };
 

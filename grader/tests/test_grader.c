@@ -187,6 +187,27 @@ TK_TEST(runner, metrics_travel_apart_from_output,
     run_result_free(&r);
 }
 
+TK_TEST(runner, memory_is_limited,
+        .description = "a child cannot allocate past mem_limit")
+{
+    const char *argv[] = {"sh", "-c",
+                          "x=$(head -c 300000000 /dev/zero | tr '\\000' x); "
+                          "echo ${#x}",
+                          NULL};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = 20,
+                            .out_cap = 4096,
+                            .limits = true,
+                            .mem_limit = 100u << 20};
+    struct run_result r;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert_not(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 &&
+                      strstr(r.output, "300000000") != NULL,
+                  "a 300 MB string was built under a 100 MiB limit");
+    run_result_free(&r);
+}
+
 TK_TEST(runner, missing_program,
         .description = "a program that cannot start exits 127 with a message")
 {
