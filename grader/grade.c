@@ -307,6 +307,10 @@ valgrind_complaint(const char *dir)
                     body = body ? body + 3 : line;
                 }
                 if (*body == '\0' || strstr(body, "Copyright") ||
+                    strstr(body, "Parent PID:") ||
+                    strstr(body, "HEAP SUMMARY:") ||
+                    strstr(body, "in use at exit:") ||
+                    strstr(body, "total heap usage:") ||
                     strstr(body, "Memcheck, a memory") ||
                     strstr(body, "Using Valgrind") ||
                     strstr(body, "Command:") || strstr(body, "rerun with") ||
