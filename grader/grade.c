@@ -488,25 +488,18 @@ check_listed(const struct chapter *ch, const char *bin)
 /* Benchmark                                                             */
 /* ===================================================================== */
 
+/* True when every test of exercise ex (of every exercise, when ex is NULL)
+ * passed or was skipped. */
 static bool
 exercise_passed(const struct chapter *ch, const char *ex)
 {
     for (size_t i = 0; i < ch->nitems; i++) {
         const struct item *it = &ch->items[i];
-        if (it->kind == ITEM_TEST && strcmp(it->exercise, ex) == 0 &&
+        if (it->kind == ITEM_TEST &&
+            (ex == NULL || strcmp(it->exercise, ex) == 0) &&
             it->status != ST_PASS && it->status != ST_SKIP)
             return false;
     }
-    return true;
-}
-
-static bool
-all_tests_passed(const struct chapter *ch)
-{
-    for (size_t i = 0; i < ch->nitems; i++)
-        if (ch->items[i].kind == ITEM_TEST && ch->items[i].status != ST_PASS &&
-            ch->items[i].status != ST_SKIP)
-            return false;
     return true;
 }
 
@@ -631,7 +624,7 @@ static void
 run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
              const char *work, const struct grade_opts *o)
 {
-    if (!o->force_memcheck && !all_tests_passed(ch)) {
+    if (!o->force_memcheck && !exercise_passed(ch, NULL)) {
         mc->status = ST_BLOCKED;
         set_str(&mc->message, xasprintf("needs every test passing first"));
         return;

@@ -46,14 +46,21 @@ remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return 0;
 }
 
+/* Removes the test's private directory, if it made one. */
+static void
+remove_tmpdir(void)
+{
+    if (tmpdir[0] != '\0')
+        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Present only when the binary is built with --coverage (libgcov). */
 extern void __gcov_dump(void) __attribute__((weak));
 
 _Noreturn void
 tk_done(void)
 {
-    if (tmpdir[0] != '\0')
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tmpdir();
     /* _exit skips atexit handlers, gcov's among them: flush it here. */
     if (__gcov_dump != NULL)
         __gcov_dump();
@@ -80,8 +87,7 @@ tk_skip(const char *fmt, ...)
             fclose(f);
         }
     }
-    if (tmpdir[0] != '\0')
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tmpdir();
     cr_skip_test("%s", reason);
 }
 
