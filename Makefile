@@ -81,7 +81,22 @@ $(KIT_B)/b/%.o: shared/src/%.c
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(BENCH_CFLAGS) -c -o $@ $<
 
+# Larger shared pieces (a server the labs talk to, a client library) live
+# in shared/<kit>/ with a kit.mk of their own rules and object lists, which
+# chapters name in their chapter.mk (see "chapter rules" below).
+include $(sort $(wildcard shared/*/kit.mk))
+
 # ---- chapter rules ---------------------------------------------------------
+#
+# A chapter.mk sets, for its chapter NN-slug:
+#   NN-slug_SRC         the student's files (src/ in TREE)        required
+#   NN-slug_TESTS       Criterion sources in tests/               required
+#   NN-slug_BENCH       benchmark sources in bench/               required
+#   NN-slug_TEST_DEPS   extra objects linked into the tests       optional
+#   NN-slug_BENCH_DEPS  extra objects linked into bench and demos optional
+#   NN-slug_LIBS        extra -l flags for every program          optional
+#   NN-slug_DEMOS       demo programs, one demo/NAME.c each, linked with
+#                       the student's code: $(B)/NN-slug/demo/NAME   optional
 
 CHAPTERS :=
 include $(sort $(wildcard chapters/[0-9][0-9]-*/chapter.mk))
@@ -119,9 +134,9 @@ $$($(1)_B)/t/tests/%.o: chapters/$(1)/tests/%.c
 	$$(call say,CC,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) -c -o $$@ $$<
 
-$$($(1)_B)/tests: $$($(1)_TEST_OBJ) $$($(1)_TSRC_OBJ) $$(TESTKIT_OBJ)
+$$($(1)_B)/tests: $$($(1)_TEST_OBJ) $$($(1)_TSRC_OBJ) $$(TESTKIT_OBJ) $$($(1)_TEST_DEPS)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(COV_LDFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$(LDLIBS)
+	$(Q)$$(CC) $$(COV_LDFLAGS) -o $$@ $$^ $$(CRITERION_LIBS) $$($(1)_LIBS) $$(LDLIBS)
 
 $$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)
@@ -132,12 +147,25 @@ $$($(1)_B)/b/bench/%.o: chapters/$(1)/bench/%.c
 	$$(call say,CC,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) -c -o $$@ $$<
 
-$$($(1)_B)/bench: $$($(1)_BENCH_OBJ) $$($(1)_BSRC_OBJ) $$(PERFKIT_OBJ)
+$$($(1)_B)/bench: $$($(1)_BENCH_OBJ) $$($(1)_BSRC_OBJ) $$(PERFKIT_OBJ) $$($(1)_BENCH_DEPS)
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) -o $$@ $$^ $$(LDLIBS)
+	$(Q)$$(CC) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 
-.PHONY: build-$(1)
-build-$(1): $$($(1)_B)/tests $$($(1)_B)/bench
+# Demo programs: the student's code (optimised) with a small main.
+$(1)_DEMO_BIN := $$(patsubst %.c,$$($(1)_B)/demo/%,$$($(1)_DEMOS))
+
+$$($(1)_B)/demo/%.o: chapters/$(1)/demo/%.c
+	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) -c -o $$@ $$<
+
+$$($(1)_B)/demo/%: $$($(1)_B)/demo/%.o $$($(1)_BSRC_OBJ) $$(PERFKIT_OBJ) $$($(1)_BENCH_DEPS)
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
+
+.PHONY: build-$(1) demos-$(1)
+build-$(1): $$($(1)_B)/tests $$($(1)_B)/bench $$($(1)_DEMO_BIN)
+demos-$(1): $$($(1)_DEMO_BIN)
+	@for d in $$^; do echo "  built  $$$$d"; done
 endef
 
 $(foreach ch,$(CHAPTERS),$(eval $(call chapter_rules,$(ch))))
@@ -178,7 +206,7 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader student-edition
+        format format-check compdb clean grader student-edition demos
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -237,6 +265,10 @@ compdb: ## write compile_commands.json for editors (clangd)
 
 student-edition: ## write the course without solutions to DEST=dir (for a student repository)
 	@bash grader/student-edition.sh "$(DEST)"
+
+demos: ## build the chapters' demo programs from your code [CH=02]
+	@$(MAKE) --no-print-directory TREE=$(GRADE_TREE) \
+	  $(addprefix demos-,$(if $(strip $(CH)),$(filter $(patsubst %,%%,$(strip $(CH))),$(CHAPTERS)),$(CHAPTERS)))
 
 clean: ## remove build/ and every generated file
 	rm -rf build compile_commands.json

@@ -15,15 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #define FI_MAX_STEPS 64 /* longer scripts are a test bug, not a need */
 
-enum fi_kind { FI_PASS, FI_SHORT, FI_EINTR, FI_EAGAIN, FI_RESET, FI_ZERO };
+enum fi_kind { FI_PASS, FI_SHORT, FI_EINTR, FI_EAGAIN, FI_RESET, FI_ZERO, FI_ERR };
 
 struct fi_step {
     enum fi_kind kind; /* what this call does */
     size_t max;        /* FI_SHORT: the most bytes this call may move */
+    int err;           /* FI_ERR: the errno to fail with */
+};
+
+/* The errno values a plan may name in err:NAME. */
+static const struct {
+    const char *name;
+    int err;
+} err_names[] = {
+    {"EINTR", EINTR},   {"EAGAIN", EAGAIN},   {"ECONNRESET", ECONNRESET},
+    {"ECONNABORTED", ECONNABORTED},           {"EPIPE", EPIPE},
+    {"EIO", EIO},       {"ENOSPC", ENOSPC},   {"EMFILE", EMFILE},
+    {"ENFILE", ENFILE}, {"ENOMEM", ENOMEM},   {"ENOBUFS", ENOBUFS},
+    {"EBADF", EBADF},
 };
 
 struct fi_plan {
@@ -58,6 +73,14 @@ parse_step(const char *tok, struct fi_step *st)
         *st = (struct fi_step){.kind = FI_RESET};
     } else if (strcmp(tok, "zero") == 0) {
         *st = (struct fi_step){.kind = FI_ZERO};
+    } else if (strncmp(tok, "err:", 4) == 0) {
+        size_t i = 0;
+        while (i < sizeof(err_names) / sizeof(err_names[0]) &&
+               strcmp(err_names[i].name, tok + 4) != 0)
+            i++;
+        if (i == sizeof(err_names) / sizeof(err_names[0]))
+            return -EINVAL;
+        *st = (struct fi_step){.kind = FI_ERR, .err = err_names[i].err};
     } else if (strncmp(tok, "short:", 6) == 0) {
         char *end;
         unsigned long n = strtoul(tok + 6, &end, 10);
@@ -204,6 +227,9 @@ decide(struct fi_step st, size_t *len, ssize_t *ret)
     case FI_RESET:
         errno = ECONNRESET;
         break;
+    case FI_ERR:
+        errno = st.err;
+        break;
     case FI_ZERO:
         *ret = 0;
         return true;
@@ -311,4 +337,99 @@ ssize_t
 fi_writev(int fd, const struct iovec *iov, int iovcnt)
 {
     return vector_call(FI_WRITEV, fd, iov, iovcnt);
+}
+
+/* ===================================================================== */
+/* Calls that move no bytes: waits, accepts, syncs                       */
+/* ===================================================================== */
+
+/*
+ * Takes op's step; returns true (with errno set) when the call must fail
+ * without reaching the kernel. Short and zero steps mean nothing here.
+ */
+static bool
+fails_here(enum fi_op op)
+{
+    struct fi_step st = take_step(op);
+
+    switch (st.kind) {
+    case FI_EINTR:
+        errno = EINTR;
+        return true;
+    case FI_EAGAIN:
+        errno = EAGAIN;
+        return true;
+    case FI_RESET:
+        errno = op == FI_ACCEPT ? ECONNABORTED : ECONNRESET;
+        return true;
+    case FI_ERR:
+        errno = st.err;
+        return true;
+    default:
+        return false;
+    }
+}
+
+int
+fi_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+    return fails_here(FI_WAIT) ? -1 : select(nfds, r, w, e, tv);
+}
+
+int
+fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
+           const struct timespec *ts, const sigset_t *mask)
+{
+    return fails_here(FI_WAIT) ? -1 : pselect(nfds, r, w, e, ts, mask);
+}
+
+int
+fi_poll(struct pollfd *fds, unsigned long nfds, int timeout)
+{
+    return fails_here(FI_WAIT) ? -1 : poll(fds, nfds, timeout);
+}
+
+int
+fi_ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts,
+         const sigset_t *mask)
+{
+    return fails_here(FI_WAIT) ? -1 : ppoll(fds, nfds, ts, mask);
+}
+
+int
+fi_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+    return fails_here(FI_WAIT) ? -1 : epoll_wait(epfd, ev, max, timeout);
+}
+
+int
+fi_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+               const sigset_t *mask)
+{
+    return fails_here(FI_WAIT) ? -1
+                               : epoll_pwait(epfd, ev, max, timeout, mask);
+}
+
+int
+fi_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return fails_here(FI_ACCEPT) ? -1 : accept(fd, addr, len);
+}
+
+int
+fi_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    return fails_here(FI_ACCEPT) ? -1 : accept4(fd, addr, len, flags);
+}
+
+int
+fi_fsync(int fd)
+{
+    return fails_here(FI_FSYNC) ? -1 : fsync(fd);
+}
+
+int
+fi_fdatasync(int fd)
+{
+    return fails_here(FI_FSYNC) ? -1 : fdatasync(fd);
 }

@@ -17,8 +17,14 @@
  * normal
  *
  * Steps: pass | short:N (N >= 1) | eintr | eagain | reset (ECONNRESET) |
- * zero (return 0 and transfer nothing). A final '*' repeats the whole
- * script forever; without it, calls after the last step pass through.
+ * zero (return 0 and transfer nothing) | err:NAME (fail with errno NAME,
+ * one of EINTR EAGAIN ECONNRESET ECONNABORTED EPIPE EIO ENOSPC EMFILE
+ * ENFILE ENOMEM ENOBUFS EBADF). A final '*' repeats the whole script
+ * forever; without it, calls after the last step pass through.
+ *
+ * The calls that move no bytes (FI_WAIT, FI_ACCEPT, FI_FSYNC) treat short
+ * and zero as pass: only the failing steps mean anything to them. A wait
+ * that fails with EINTR does so without waiting, as after a signal.
  *
  * The layer is thread-safe: steps are taken in call order across threads.
  *
@@ -31,7 +37,9 @@
 #ifndef IOLAB_FAULT_H
 #define IOLAB_FAULT_H
 
+#include <signal.h>
 #include <stdint.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -43,6 +51,9 @@ enum fi_op {
     FI_WRITEV,
     FI_SEND,
     FI_RECV,
+    FI_WAIT,   /* select, pselect, poll, ppoll, epoll_wait, epoll_pwait */
+    FI_ACCEPT, /* accept, accept4 */
+    FI_FSYNC,  /* fsync, fdatasync */
     FI_NOPS /* number of operations; not an operation */
 };
 
@@ -75,5 +86,23 @@ ssize_t fi_readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t fi_writev(int fd, const struct iovec *iov, int iovcnt);
 ssize_t fi_send(int fd, const void *buf, size_t len, int flags);
 ssize_t fi_recv(int fd, void *buf, size_t len, int flags);
+
+struct pollfd;
+struct epoll_event;
+struct timespec;
+struct timeval;
+int fi_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv);
+int fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
+               const struct timespec *ts, const sigset_t *mask);
+int fi_poll(struct pollfd *fds, unsigned long nfds, int timeout);
+int fi_ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts,
+             const sigset_t *mask);
+int fi_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout);
+int fi_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
+                   const sigset_t *mask);
+int fi_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int fi_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int fi_fsync(int fd);
+int fi_fdatasync(int fd);
 
 #endif /* IOLAB_FAULT_H */
