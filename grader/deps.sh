@@ -32,6 +32,7 @@ need "Criterion"             libcriterion-dev has_header criterion/criterion.h -
 need "Valgrind"              valgrind        command -v valgrind
 need "gcovr"                 gcovr           command -v gcovr
 need "python3"               python3         command -v python3
+need "redis-cli and redis-benchmark (real clients for kvd)" redis-tools command -v redis-benchmark
 
 if [ ${#missing[@]} -eq 0 ]; then
     [ $quiet = 1 ] || echo "deps: everything iolab needs is installed"
