@@ -15,9 +15,15 @@ entry() { # entry <file> <extra flags>
 }
 echo "["
 for f in shared/src/*.c; do entry "$f" ""; done
+for kit in shared/*/kit.mk; do # kits: shared/<kit>/ with its own tests
+    [ -e "$kit" ] || continue
+    for f in "$(dirname "$kit")"/*.c "$(dirname "$kit")"/tests/*.c; do
+        [ -e "$f" ] && entry "$f" ""
+    done
+done
 for f in grader/*.c grader/tests/*.c; do entry "$f" "-Igrader"; done
 for dir in chapters/[0-9][0-9]-*/; do
-    for f in "$dir"src/*.c "$dir"tests/*.c "$dir"bench/*.c solutions/"$(basename "$dir")"/src/*.c; do
+    for f in "$dir"src/*.c "$dir"tests/*.c "$dir"bench/*.c "$dir"demo/*.c solutions/"$(basename "$dir")"/src/*.c; do
         [ -e "$f" ] && entry "$f" "-I${dir}include"
     done
 done

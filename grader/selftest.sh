@@ -7,8 +7,10 @@
 #     compiles without warnings, and fails its tests cleanly (no hang,
 #     no crash);
 #  4. every reference solution earns full marks: tests, perf, memcheck;
-#  5. every fixture submission (grader/fixtures) gets exactly its score;
-#  6. line coverage of the solutions by the tests is reported.
+#  5. the solutions' demo programs build, and every shared kit passes its
+#     own check (shared/<kit>/check.sh);
+#  6. every fixture submission (grader/fixtures) gets exactly its score;
+#  7. line coverage of the solutions by the tests is reported.
 #
 # Each check prints PASS or FAIL with its name; the last line is
 # "N passed, N failed", and the exit status is non-zero on any failure.
@@ -105,6 +107,19 @@ check "solutions: results.json is valid JSON with Gradescope's fields" \
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["score"]==d["max_score"]>0; assert all({"name","score","max_score","status","output","visibility"}<=set(t) for t in d["tests"])' "$out/solutions.json"
 check "solutions: JUnit XML is well formed" \
     python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' "$out/solutions.xml"
+
+# The solutions' demo programs build (they are what a README tells a
+# student to run).
+check "solutions: demo programs build with -Werror" \
+    make -s --no-print-directory TREE=solutions B=$out/sol-demos WERROR=1 \
+    $(printf 'demos-%s ' $chapters)
+
+# Shared kits with checks of their own (a server the labs talk to, say):
+# each shared/<kit>/check.sh builds and tests its kit.
+for kit_check in shared/*/check.sh; do
+    [ -e "$kit_check" ] || continue
+    check "kit $(basename "$(dirname "$kit_check")"): its own tests and checks" bash "$kit_check"
+done
 
 # 5. Fixtures: wrong, leaky, crashing, hanging, slow, exiting, not compiling.
 for expect in grader/fixtures/*.expect; do
