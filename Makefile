@@ -189,7 +189,7 @@ $(GRADER): build/grader/obj/main.o $(GRADER_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
-build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o
+build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
