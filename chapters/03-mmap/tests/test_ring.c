@@ -1,0 +1,458 @@
+/*
+ * test_ring.c - exercise 4 of chapter 03: the shared-memory ring.
+ *
+ * The single-process tests drive both sides from one thread with timeout 0
+ * (no waiting), so each promise is checked deterministically. The others
+ * put the two sides in two processes, as the ring is meant to be used, or
+ * in two threads when the test must watch a side fall asleep.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iolab/testkit.h"
+#include "mm.h"
+#include "tutil.h"
+
+static struct mm_ring *
+make_ring(size_t capacity)
+{
+    struct mm_ring *ring = NULL;
+    int err = mm_ring_create(capacity, &ring);
+
+    cr_assert_eq(err, 0, "mm_ring_create(%zu) returned %d (%s)", capacity,
+                 err, strerror(-err));
+    cr_assert_not_null(ring);
+    return ring;
+}
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Message i: len bytes, its first 4 its number, the rest from a seed. */
+static void
+make_msg(unsigned char *buf, size_t len, uint32_t i)
+{
+    tk_fill(buf, len, 1000 + i);
+    memcpy(buf, &i, len < 4 ? len : 4);
+}
+
+TK_TEST(ring, create_checks_capacity,
+        .description = "[MM-15] capacity must be a power of two in 64..2^30")
+{
+    size_t bad[] = {0, 32, 63, 100, 4095, (size_t)1 << 31};
+    struct mm_ring *ring = NULL;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int err = mm_ring_create(bad[i], &ring);
+        cr_assert_eq(err, -EINVAL,
+                     "mm_ring_create(%zu) returned %d, expected -EINVAL",
+                     bad[i], err);
+    }
+    ring = make_ring(64);
+    cr_assert_eq(mm_ring_max_msg(ring), 60);
+    mm_ring_destroy(ring);
+    ring = make_ring(1 << 16);
+    cr_assert_eq(mm_ring_max_msg(ring), (1 << 16) - 4);
+    mm_ring_destroy(ring);
+    mm_ring_destroy(NULL);
+}
+
+TK_TEST(ring, round_trip_with_wrap_around,
+        .description = "[MM-18] messages of every size come back whole and "
+                       "in order, across the end of the ring")
+{
+    struct mm_ring *ring = make_ring(64);
+    unsigned char msg[64], got[64];
+    struct tk_rng rng;
+    size_t wraps = 0;
+
+    tk_rng_seed(&rng, 3);
+    for (uint32_t i = 0; i < 3000; i++) {
+        size_t len = 1 + tk_rng_below(&rng, mm_ring_max_msg(ring));
+        make_msg(msg, len, i);
+        int err = mm_ring_send(ring, msg, len, 0);
+        cr_assert_eq(err, 0,
+                     "message %u (%zu bytes) into an empty 64-byte ring: "
+                     "send returned %d (%s)",
+                     i, len, err, strerror(-err));
+        memset(got, 0, sizeof(got));
+        ssize_t n = mm_ring_recv(ring, got, sizeof(got), 0);
+        cr_assert_eq(n, (ssize_t)len,
+                     "message %u: sent %zu bytes, recv returned %zd", i, len,
+                     n);
+        cr_assert_arr_eq(got, msg, len,
+                         "message %u (%zu bytes) came back altered; the "
+                         "ring had wrapped %zu times",
+                         i, len, wraps);
+        wraps = ring->head / ring->capacity;
+    }
+    cr_assert_gt(wraps, 100, "the test did not wrap the ring");
+    /* Several messages in flight at once, with wrap. */
+    for (uint32_t round = 0; round < 200; round++) {
+        uint32_t sent = 0;
+        size_t lens[16];
+        while (sent < 16) {
+            lens[sent] = 1 + tk_rng_below(&rng, 20);
+            make_msg(msg, lens[sent], sent);
+            if (mm_ring_send(ring, msg, lens[sent], 0) != 0)
+                break;
+            sent++;
+        }
+        cr_assert_geq(sent, 2, "a 64-byte ring took fewer than two small "
+                               "messages");
+        for (uint32_t i = 0; i < sent; i++) {
+            ssize_t n = mm_ring_recv(ring, got, sizeof(got), 0);
+            make_msg(msg, lens[i], i);
+            cr_assert_eq(n, (ssize_t)lens[i],
+                         "with %u messages in the ring, message %u: "
+                         "expected %zu bytes, got %zd",
+                         sent, i, lens[i], n);
+            cr_assert_arr_eq(got, msg, lens[i],
+                             "message %u of %u came back altered", i, sent);
+        }
+    }
+    mm_ring_destroy(ring);
+}
+
+TK_TEST(ring, refuses_what_cannot_fit,
+        .description = "[MM-16] a message longer than the ring gives "
+                       "-EMSGSIZE; length 0 gives -EINVAL")
+{
+    struct mm_ring *ring = make_ring(256);
+    unsigned char msg[300], got[300];
+
+    memset(msg, 'm', sizeof(msg));
+    int err = mm_ring_send(ring, msg, 253, -1);
+    cr_assert_eq(err, -EMSGSIZE,
+                 "a 253-byte message into a 256-byte ring (at most 252) "
+                 "returned %d; expected -EMSGSIZE at once, not a wait",
+                 err);
+    cr_assert_eq(mm_ring_send(ring, msg, 300, -1), -EMSGSIZE);
+    cr_assert_eq(mm_ring_send(ring, msg, 0, 0), -EINVAL,
+                 "an empty message should give -EINVAL");
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), -ETIMEDOUT,
+                 "a refused message must leave the ring empty");
+    cr_assert_eq(mm_ring_send(ring, msg, 252, 0), 0,
+                 "a 252-byte message fills a 256-byte ring exactly");
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), 252);
+    mm_ring_destroy(ring);
+}
+
+TK_TEST(ring, full_ring_times_out,
+        .description = "[MM-17] a full ring makes send wait, then "
+                       "-ETIMEDOUT")
+{
+    struct mm_ring *ring = make_ring(128);
+    unsigned char msg[20] = {0}, got[20];
+    int sent = 0;
+
+    while (mm_ring_send(ring, msg, sizeof(msg), 0) == 0)
+        sent++;
+    cr_assert_eq(sent, 5, "a 128-byte ring holds 5 frames of 24 bytes; "
+                          "send accepted %d",
+                 sent);
+    long long t0 = now_ms();
+    int err = mm_ring_send(ring, msg, sizeof(msg), 200);
+    long long waited = now_ms() - t0;
+    cr_assert_eq(err, -ETIMEDOUT,
+                 "send into a full ring with a 200 ms timeout returned %d, "
+                 "expected -ETIMEDOUT",
+                 err);
+    cr_assert_geq(waited, 190, "send gave up after %lld ms of 200", waited);
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), 20);
+    cr_assert_eq(mm_ring_send(ring, msg, sizeof(msg), 0), 0,
+                 "once a frame was received, there is room again");
+    mm_ring_destroy(ring);
+}
+
+TK_TEST(ring, empty_ring_times_out,
+        .description = "[MM-19] an empty ring makes recv wait, then "
+                       "-ETIMEDOUT")
+{
+    struct mm_ring *ring = make_ring(128);
+    char got[8];
+
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), -ETIMEDOUT,
+                 "recv on an empty ring with timeout 0 should return "
+                 "-ETIMEDOUT at once");
+    long long t0 = now_ms();
+    ssize_t n = mm_ring_recv(ring, got, sizeof(got), 200);
+    long long waited = now_ms() - t0;
+    cr_assert_eq(n, -ETIMEDOUT, "expected -ETIMEDOUT, got %zd", n);
+    cr_assert_geq(waited, 190, "recv gave up after %lld ms of 200", waited);
+    mm_ring_destroy(ring);
+}
+
+TK_TEST(ring, small_buffer_keeps_the_message,
+        .description = "[MM-21] a buffer too small gives -EMSGSIZE and "
+                       "the message stays")
+{
+    struct mm_ring *ring = make_ring(256);
+    unsigned char msg[100], got[100];
+
+    make_msg(msg, sizeof(msg), 7);
+    cr_assert_eq(mm_ring_send(ring, msg, sizeof(msg), 0), 0);
+    ssize_t n = mm_ring_recv(ring, got, 50, 0);
+    cr_assert_eq(n, -EMSGSIZE,
+                 "recv of a 100-byte message into 50 bytes returned %zd, "
+                 "expected -EMSGSIZE",
+                 n);
+    n = mm_ring_recv(ring, got, sizeof(got), 0);
+    cr_assert_eq(n, 100,
+                 "after -EMSGSIZE the message must still be there: recv "
+                 "with room for it returned %zd",
+                 n);
+    cr_assert_arr_eq(got, msg, sizeof(msg));
+    mm_ring_destroy(ring);
+}
+
+TK_TEST(ring, close_drains_then_zero,
+        .description = "[MM-20] after close, recv drains the ring, then "
+                       "returns 0")
+{
+    struct mm_ring *ring = make_ring(256);
+    char got[16];
+
+    cr_assert_eq(mm_ring_send(ring, "one", 3, 0), 0);
+    cr_assert_eq(mm_ring_send(ring, "two", 3, 0), 0);
+    cr_assert_eq(mm_ring_close(ring), 0);
+    cr_assert_eq(mm_ring_send(ring, "three", 5, 0), -EPIPE,
+                 "send after close should return -EPIPE");
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 1000), 3,
+                 "the messages sent before close must still arrive");
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 1000), 3);
+    ssize_t n = mm_ring_recv(ring, got, sizeof(got), 1000);
+    cr_assert_eq(n, 0, "a closed, drained ring should give 0, got %zd", n);
+    cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), 0,
+                 "0 again on every later call");
+    mm_ring_destroy(ring);
+}
+
+/* ---- two processes ---------------------------------------------------------- */
+
+#define STRESS_MSGS 20000
+
+/* The producer child: random sizes, then close. Exit 0 on success. */
+static int
+produce(struct mm_ring *ring, uint64_t seed)
+{
+    unsigned char msg[1024];
+    struct tk_rng rng;
+
+    tk_rng_seed(&rng, seed);
+    for (uint32_t i = 0; i < STRESS_MSGS; i++) {
+        /* Mostly small, some large: frames of every alignment. */
+        size_t len = tk_rng_below(&rng, 8) == 0
+                         ? 1 + tk_rng_below(&rng, sizeof(msg))
+                         : 1 + tk_rng_below(&rng, 40);
+        make_msg(msg, len, i);
+        if (mm_ring_send(ring, msg, len, 10000) != 0)
+            return 1;
+    }
+    return mm_ring_close(ring) == 0 ? 0 : 2;
+}
+
+TK_TEST(ring, stress_two_processes,
+        .description = "[MM-18] 20000 random-size messages from a child "
+                       "process: all arrive, whole and in order")
+{
+    struct mm_ring *ring = make_ring(4096);
+    unsigned char want[1024], got[1024];
+    struct tk_rng rng;
+    int status;
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        _exit(produce(ring, 99));
+
+    tk_rng_seed(&rng, 99);
+    uint32_t i = 0;
+    for (;; i++) {
+        ssize_t n = mm_ring_recv(ring, got, sizeof(got), 10000);
+        if (n <= 0) {
+            cr_assert_eq(n, 0,
+                         "recv of message %u returned %zd (%s) while the "
+                         "producer was sending",
+                         i, n, strerror((int)-n));
+            break;
+        }
+        cr_assert_lt(i, STRESS_MSGS, "more messages arrived than were sent");
+        size_t len = tk_rng_below(&rng, 8) == 0
+                         ? 1 + tk_rng_below(&rng, sizeof(want))
+                         : 1 + tk_rng_below(&rng, 40);
+        make_msg(want, len, i);
+        uint32_t seq = 0;
+        memcpy(&seq, got, n < 4 ? (size_t)n : 4);
+        cr_assert_eq(n, (ssize_t)len,
+                     "message %u should have %zu bytes, got %zd (it "
+                     "starts like message %u)",
+                     i, len, n, seq);
+        cr_assert_arr_eq(got, want, len,
+                         "message %u arrived altered (it starts like "
+                         "message %u)",
+                         i, seq);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the producer process failed (status 0x%x): a send or the "
+              "close returned an error",
+              status);
+    cr_assert_eq(i, STRESS_MSGS, "%u messages arrived of %u", i,
+                 STRESS_MSGS);
+    mm_ring_destroy(ring);
+}
+
+/* ---- sleeping sides ----------------------------------------------------------- */
+
+struct side {
+    struct mm_ring *ring;
+    pid_t tid;      /* the waiting thread, for tk_wait_sleeping */
+    ssize_t result; /* what its call returned */
+    unsigned char buf[64];
+};
+
+static void *
+recv_main(void *arg)
+{
+    struct side *s = arg;
+
+    s->tid = tk_gettid();
+    s->result = mm_ring_recv(s->ring, s->buf, sizeof(s->buf), 5000);
+    return NULL;
+}
+
+static void *
+send_main(void *arg)
+{
+    struct side *s = arg;
+
+    s->tid = tk_gettid();
+    s->result = mm_ring_send(s->ring, "late", 4, 5000);
+    return NULL;
+}
+
+static pid_t
+started_tid(struct side *s)
+{
+    long long deadline = now_ms() + 5000;
+
+    while (__atomic_load_n(&s->tid, __ATOMIC_ACQUIRE) == 0 &&
+           now_ms() < deadline)
+        sched_yield();
+    cr_assert_neq(s->tid, 0, "the thread did not start");
+    return s->tid;
+}
+
+TK_TEST(ring, idle_consumer_sleeps_and_wakes,
+        .description = "[MM-19] a consumer waiting on an empty ring sleeps "
+                       "in the kernel and wakes for a message")
+{
+    struct side s = {.ring = make_ring(256)};
+    pthread_t th;
+
+    pthread_create(&th, NULL, recv_main, &s);
+    /* Fails unless the consumer stops polling and blocks (state S). */
+    tk_wait_sleeping(started_tid(&s), 3000);
+    cr_assert_eq(mm_ring_send(s.ring, "hello", 5, 0), 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(s.result, 5,
+                 "the sleeping consumer should have woken with the 5-byte "
+                 "message; recv returned %zd%s",
+                 s.result,
+                 s.result == -ETIMEDOUT ? " (-ETIMEDOUT: it was never woken)"
+                                        : "");
+    cr_assert_arr_eq(s.buf, "hello", 5);
+    mm_ring_destroy(s.ring);
+}
+
+TK_TEST(ring, blocked_producer_sleeps_and_wakes,
+        .description = "[MM-17] a producer waiting on a full ring sleeps in "
+                       "the kernel and wakes when room is made")
+{
+    struct side s = {.ring = make_ring(64)};
+    unsigned char got[64];
+    pthread_t th;
+
+    cr_assert_eq(mm_ring_send(s.ring, got, 60, 0), 0);
+    pthread_create(&th, NULL, send_main, &s);
+    tk_wait_sleeping(started_tid(&s), 3000);
+    cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 60);
+    pthread_join(th, NULL);
+    cr_assert_eq(s.result, 0,
+                 "the sleeping producer should have woken and sent; send "
+                 "returned %zd%s",
+                 s.result,
+                 s.result == -ETIMEDOUT ? " (-ETIMEDOUT: it was never woken)"
+                                        : "");
+    cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 4);
+    cr_assert_arr_eq(got, "late", 4);
+    mm_ring_destroy(s.ring);
+}
+
+/* State of process pid from /proc/PID/stat: 'S' asleep, 'R' running. */
+static char
+proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return '?';
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+TK_TEST(ring, wakes_across_processes,
+        .description = "[MM-19] a consumer process asleep on the ring is "
+                       "woken by the producer process")
+{
+    struct mm_ring *ring = make_ring(256);
+    int status;
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        char got[16];
+        ssize_t n = mm_ring_recv(ring, got, sizeof(got), 5000);
+        _exit(n == 4 && memcmp(got, "ping", 4) == 0 ? 0
+              : n == -ETIMEDOUT                     ? 3
+                                                    : 4);
+    }
+    long long deadline = now_ms() + 5000;
+    while (proc_state(pid) != 'S' && now_ms() < deadline)
+        sched_yield();
+    cr_assert_eq(proc_state(pid), 'S',
+                 "the consumer process never went to sleep on the empty "
+                 "ring (state %c)",
+                 proc_state(pid));
+    cr_assert_eq(mm_ring_send(ring, "ping", 4, 0), 0);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 3,
+              "the consumer process slept through the message and timed "
+              "out: was it woken? (a futex shared by two processes must "
+              "not be FUTEX_PRIVATE)");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the consumer process did not receive \"ping\" (status "
+              "0x%x)",
+              status);
+    mm_ring_destroy(ring);
+}
