@@ -1,18 +1,65 @@
 /*
- * resp.c - the RESP client library (work in progress: stubs).
+ * resp.c - the RESP2 client library declared in iolab/resp.h.
+ *
+ * Organisation: replies (free), encoding (resp_buf), the scanner (a
+ * resumable pass that only finds where a reply ends and validates it),
+ * the builder (a second pass over a complete reply that allocates it),
+ * and the connection (read buffer, timeouts, round trips).
+ *
+ * Why two passes: a reply arrives in pieces. The scanner remembers how far
+ * it got (its position, the open arrays, the bulk string it waits for), so
+ * each new piece is looked at once; nothing is allocated until the whole
+ * reply is there, so a hostile "*16777216" costs nothing until its
+ * elements actually arrive. The builder then walks the complete reply
+ * once. Reading a reply of n bytes costs O(n) however it is split.
  */
 #include "iolab/resp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The most arguments resp_encode_cmd and resp_call take. */
+#define RESP_MAX_VARARGS 64
+/* A connection's first read buffer; it doubles as replies need. */
+#ifndef RESP_RBUF_INIT
+#define RESP_RBUF_INIT (16 * 1024) /* a few hundred small replies */
+#endif
+/* Read at least this much at a time, so small free tails are not used. */
+#define RESP_READ_MIN 4096
+
+/* ===================================================================== */
+/* Replies                                                               */
+/* ===================================================================== */
 
 void
 resp_reply_free(struct resp_reply *r)
 {
-    if (r != NULL)
-        *r = (struct resp_reply){.type = RESP_NIL};
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nelem; i++)
+        resp_reply_free(&r->elem[i]);
+    free(r->elem);
+    free(r->str);
+    *r = (struct resp_reply){.type = RESP_NIL};
 }
+
+/* ===================================================================== */
+/* Encoding                                                              */
+/* ===================================================================== */
 
 void
 resp_buf_init(struct resp_buf *b)
@@ -33,94 +80,627 @@ resp_buf_reset(struct resp_buf *b)
     b->len = 0;
 }
 
+/* Makes room for extra more bytes; b is unchanged on failure. */
+static int
+buf_reserve(struct resp_buf *b, size_t extra)
+{
+    size_t cap = b->cap ? b->cap : 256;
+
+    if (extra <= b->cap - b->len)
+        return 0;
+    if (extra > SIZE_MAX / 2 - b->len)
+        return -ENOMEM;
+    while (cap - b->len < extra)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL)
+        return -ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* Writes "<c><n>\r\n" at p; returns its length. */
+static size_t
+put_header(char *p, char c, size_t n)
+{
+    char digits[24];
+    size_t nd = 0, len = 0;
+
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    p[len++] = c;
+    while (nd > 0)
+        p[len++] = digits[--nd];
+    p[len++] = '\r';
+    p[len++] = '\n';
+    return len;
+}
+
 int
 resp_encode(struct resp_buf *b, int argc, const char *const argv[],
             const size_t lens[])
 {
-    (void)b;
-    (void)argc;
-    (void)argv;
-    (void)lens;
-    return -ENOSYS;
+    /* A header is at most 1 + 20 digits + 2. */
+    size_t total = 23;
+
+    if (argc < 1 || argv == NULL)
+        return -EINVAL;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i] == NULL)
+            return -EINVAL;
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        if (len > SIZE_MAX / 4 - total)
+            return -ENOMEM;
+        total += 23 + len + 2;
+    }
+    int err = buf_reserve(b, total);
+    if (err < 0)
+        return err;
+    char *p = b->data + b->len;
+    p += put_header(p, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        p += put_header(p, '$', len);
+        memcpy(p, argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    b->len = (size_t)(p - b->data);
+    return 0;
+}
+
+/* Collects a NULL-terminated argument list; returns argc or -EINVAL. */
+static int
+collect_args(const char *argv[RESP_MAX_VARARGS], const char *arg0, va_list ap)
+{
+    int argc = 0;
+
+    for (const char *a = arg0; a != NULL; a = va_arg(ap, const char *)) {
+        if (argc == RESP_MAX_VARARGS)
+            return -EINVAL;
+        argv[argc++] = a;
+    }
+    return argc > 0 ? argc : -EINVAL;
 }
 
 int
 resp_encode_cmd(struct resp_buf *b, const char *arg0, ...)
 {
-    (void)b;
-    (void)arg0;
-    return -ENOSYS;
+    const char *argv[RESP_MAX_VARARGS];
+    va_list ap;
+
+    va_start(ap, arg0);
+    int argc = collect_args(argv, arg0, ap);
+    va_end(ap);
+    if (argc < 0)
+        return argc;
+    return resp_encode(b, argc, argv, NULL);
+}
+
+/* ===================================================================== */
+/* The scanner: where does the reply end, and is it valid?               */
+/* ===================================================================== */
+
+/*
+ * Scanner state, all offsets relative to the reply's first byte, so the
+ * caller may move the bytes between calls. Invariant: bytes [0, pos) are
+ * complete, validated elements or headers of the arrays still open; rem[]
+ * holds how many elements each open level still needs (rem[0] is the
+ * reply itself, 1 until it is complete).
+ */
+struct scan {
+    size_t pos;                   /* next header starts here */
+    size_t lscan;                 /* '\n' not found in [pos, lscan) */
+    size_t need;                  /* waiting for this many bytes; 0: none */
+    int depth;                    /* open levels in rem[]; 0: done */
+    long rem[RESP_MAX_DEPTH + 2]; /* elements still needed per level */
+};
+
+static void
+scan_init(struct scan *s)
+{
+    *s = (struct scan){.depth = 1, .rem = {1}};
+}
+
+/*
+ * Parses a signed decimal number from p[0..len): an optional '-' and 1 to
+ * 19 digits, nothing else. Returns false if it is not one or overflows.
+ */
+static bool
+parse_ll(const char *p, size_t len, long long *out)
+{
+    bool neg = len > 0 && p[0] == '-';
+    unsigned long long v = 0;
+    size_t i = neg;
+
+    if (i == len || len - i > 19)
+        return false;
+    for (; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    if (v > (unsigned long long)LLONG_MAX + neg)
+        return false;
+    *out = neg ? (long long)(0 - v) : (long long)v;
+    return true;
+}
+
+/* One element finished: close every array it completes. */
+static void
+scan_complete(struct scan *s)
+{
+    while (s->depth > 0) {
+        if (--s->rem[s->depth - 1] > 0)
+            return;
+        s->depth--;
+    }
+}
+
+/*
+ * Continues scanning buf[0..len) (the same reply's bytes as before, maybe
+ * more of them). Returns the reply's length once it is complete, 0 when
+ * more bytes are needed, -EPROTO when it is malformed.
+ */
+static long
+scan_run(struct scan *s, const char *buf, size_t len)
+{
+    if (s->need > len)
+        return 0;
+    while (s->depth > 0) {
+        size_t start = s->pos;
+        const char *nl = NULL;
+
+        if (start < len) {
+            size_t from = s->lscan > start ? s->lscan : start;
+            nl = memchr(buf + from, '\n', len - from);
+        }
+        if (nl == NULL) {
+            if (len - start > RESP_MAX_LINE + 2)
+                return -EPROTO;
+            s->lscan = len;
+            return 0;
+        }
+        size_t end = (size_t)(nl - buf); /* the '\n' */
+        if (end - start < 3 || buf[end - 1] != '\r' ||
+            end - start > RESP_MAX_LINE + 1)
+            return -EPROTO; /* type byte, "\r\n" at least */
+        const char *body = buf + start + 1;
+        size_t blen = end - 1 - (start + 1);
+        long long n = 0;
+        char type = buf[start];
+
+        if (type != '+' && type != '-' && !parse_ll(body, blen, &n))
+            return -EPROTO;
+        switch (type) {
+        case '+':
+        case '-':
+        case ':':
+            s->pos = end + 1;
+            scan_complete(s);
+            break;
+        case '$':
+            if (n < -1 || n > RESP_MAX_BULK)
+                return -EPROTO;
+            if (n >= 0) {
+                size_t stop = end + 1 + (size_t)n + 2;
+                if (stop > len) {
+                    s->need = stop; /* header re-read later: a few bytes */
+                    return 0;
+                }
+                if (buf[stop - 2] != '\r' || buf[stop - 1] != '\n')
+                    return -EPROTO;
+                s->pos = stop;
+            } else {
+                s->pos = end + 1;
+            }
+            s->need = 0;
+            scan_complete(s);
+            break;
+        case '*':
+            if (n < -1 || n > RESP_MAX_ELEMS)
+                return -EPROTO;
+            s->pos = end + 1;
+            if (n <= 0) {
+                scan_complete(s);
+            } else {
+                if (s->depth > RESP_MAX_DEPTH)
+                    return -EPROTO;
+                s->rem[s->depth++] = (long)n;
+            }
+            break;
+        default:
+            return -EPROTO;
+        }
+        s->lscan = s->pos;
+    }
+    if (s->pos > LONG_MAX)
+        return -EPROTO;
+    return (long)s->pos;
+}
+
+/* ===================================================================== */
+/* The builder: a complete, validated reply into a struct resp_reply      */
+/* ===================================================================== */
+
+/* Copies p[0..len) into a new NUL-terminated string. */
+static int
+dup_str(struct resp_reply *r, const char *p, size_t len)
+{
+    r->str = malloc(len + 1);
+    if (r->str == NULL)
+        return -ENOMEM;
+    memcpy(r->str, p, len);
+    r->str[len] = '\0';
+    r->len = len;
+    return 0;
+}
+
+/*
+ * Builds the reply starting at buf + *pos, which the scanner validated;
+ * advances *pos past it. Recursion depth is bounded by RESP_MAX_DEPTH.
+ * On failure r is left empty (what was built is freed).
+ */
+static int
+build(const char *buf, size_t *pos, struct resp_reply *r)
+{
+    const char *p = buf + *pos;
+    const char *nl = memchr(p, '\n', RESP_MAX_LINE + 2);
+    size_t blen = (size_t)(nl - 1 - (p + 1));
+    long long n = 0;
+    int err = 0;
+
+    *r = (struct resp_reply){.type = RESP_NIL};
+    *pos = (size_t)(nl + 1 - buf);
+    if (p[0] != '+' && p[0] != '-')
+        parse_ll(p + 1, blen, &n); /* validated by the scanner */
+    switch (p[0]) {
+    case '+':
+    case '-':
+        r->type = p[0] == '+' ? RESP_SIMPLE : RESP_ERROR;
+        return dup_str(r, p + 1, blen);
+    case ':':
+        r->type = RESP_INTEGER;
+        r->integer = n;
+        return 0;
+    case '$':
+        if (n < 0)
+            return 0;
+        err = dup_str(r, nl + 1, (size_t)n);
+        if (err == 0)
+            r->type = RESP_BULK;
+        *pos += (size_t)n + 2;
+        return err;
+    default: /* '*' */
+        if (n < 0)
+            return 0;
+        r->type = RESP_ARRAY;
+        if (n == 0)
+            return 0;
+        r->elem = calloc((size_t)n, sizeof(*r->elem));
+        if (r->elem == NULL) {
+            r->type = RESP_NIL;
+            return -ENOMEM;
+        }
+        r->nelem = (size_t)n;
+        for (size_t i = 0; i < r->nelem; i++) {
+            err = build(buf, pos, &r->elem[i]);
+            if (err < 0) {
+                resp_reply_free(r);
+                return err;
+            }
+        }
+        return 0;
+    }
 }
 
 long
 resp_parse(const char *buf, size_t len, struct resp_reply *out)
 {
-    (void)buf;
-    (void)len;
+    struct scan s;
+    size_t pos = 0;
+
     *out = (struct resp_reply){.type = RESP_NIL};
-    return -ENOSYS;
+    scan_init(&s);
+    long n = scan_run(&s, buf, len);
+    if (n <= 0)
+        return n;
+    int err = build(buf, &pos, out);
+    return err < 0 ? err : n;
+}
+
+/* ===================================================================== */
+/* Connections                                                           */
+/* ===================================================================== */
+
+/*
+ * Invariants: rbuf[rstart, rend) are received bytes not yet returned as
+ * replies; the scanner's offsets are relative to rstart; rend <= rcap.
+ */
+struct resp_conn {
+    int fd;           /* connected socket, blocking, owned */
+    char *rbuf;       /* read buffer */
+    size_t rcap;      /* its size */
+    size_t rstart;    /* first byte of the next reply */
+    size_t rend;      /* end of received bytes */
+    struct scan scan; /* progress through the reply at rstart */
+};
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1: none) for poll; 0 when past. */
+static int
+ms_left(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int64_t
+deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+/* Waits for events on fd until deadline; 0, -ETIMEDOUT or -errno. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+
+    for (;;) {
+        int left = ms_left(deadline);
+        if (left == 0)
+            return -ETIMEDOUT;
+        int n = poll(&pfd, 1, left);
+        if (n > 0)
+            return 0; /* POLLERR/POLLHUP too: the next call reports it */
+        if (n == -1 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* One connect attempt to ai, bounded by deadline; the socket or -errno. */
+static int
+connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+    int fd =
+        socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int err = 0, one = 1;
+    socklen_t elen = sizeof(err);
+
+    if (fd == -1)
+        return -errno;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+        if (errno != EINPROGRESS) {
+            err = -errno;
+            goto out_close_fd;
+        }
+        err = wait_fd(fd, POLLOUT, deadline);
+        if (err < 0)
+            goto out_close_fd;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+            err = errno;
+        if (err != 0) {
+            err = -err;
+            goto out_close_fd;
+        }
+    }
+    /* Blocking for the caller's writes; our own IO uses MSG_DONTWAIT. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+        err = -errno;
+        goto out_close_fd;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+
+out_close_fd:
+    close(fd);
+    return err;
 }
 
 int
 resp_connect(const char *host, unsigned short port, int timeout_ms,
              struct resp_conn **out)
 {
-    (void)host;
-    (void)port;
-    (void)timeout_ms;
-    (void)out;
-    return -ENOSYS;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+    struct addrinfo *res = NULL;
+    char service[8];
+    int64_t deadline = deadline_after(timeout_ms);
+    int fd = -ECONNREFUSED;
+
+    snprintf(service, sizeof(service), "%u", port);
+    int gai = getaddrinfo(host ? host : "127.0.0.1", service, &hints, &res);
+    if (gai != 0)
+        return gai == EAI_MEMORY   ? -ENOMEM
+               : gai == EAI_SYSTEM ? -errno
+                                   : -EINVAL;
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = connect_one(ai, deadline);
+        if (fd >= 0 || fd == -ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return fd;
+
+    struct resp_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    c->fd = fd;
+    scan_init(&c->scan);
+    *out = c;
+    return 0;
 }
 
 int
 resp_conn_fd(const struct resp_conn *c)
 {
-    (void)c;
-    return -1;
+    return c->fd;
 }
 
 size_t
 resp_conn_buffered(const struct resp_conn *c)
 {
-    (void)c;
+    return c->rend - c->rstart;
+}
+
+/*
+ * Makes room to read into: at least RESP_READ_MIN free bytes, and room for
+ * the whole bulk string the scanner waits for. The partial reply is moved
+ * to the front at most once per reply (rstart is 0 afterwards).
+ */
+static int
+make_room(struct resp_conn *c)
+{
+    size_t have = c->rend - c->rstart;
+    size_t want = have + RESP_READ_MIN;
+
+    if (c->scan.need > want)
+        want = c->scan.need;
+    if (c->rcap - c->rend >= RESP_READ_MIN && c->rstart + want <= c->rcap)
+        return 0;
+    if (c->rstart > 0) {
+        memmove(c->rbuf, c->rbuf + c->rstart, have);
+        c->rstart = 0;
+        c->rend = have;
+    }
+    if (want <= c->rcap)
+        return 0;
+    size_t cap = c->rcap ? c->rcap : RESP_RBUF_INIT;
+    while (cap < want)
+        cap *= 2;
+    char *p = realloc(c->rbuf, cap);
+    if (p == NULL)
+        return -ENOMEM;
+    c->rbuf = p;
+    c->rcap = cap;
     return 0;
 }
 
 int
 resp_read_reply(struct resp_conn *c, struct resp_reply *out, int timeout_ms)
 {
-    (void)c;
-    (void)timeout_ms;
+    int64_t deadline = deadline_after(timeout_ms);
+
     *out = (struct resp_reply){.type = RESP_NIL};
-    return -ENOSYS;
+    for (;;) {
+        long n = scan_run(&c->scan, c->rbuf + c->rstart, c->rend - c->rstart);
+        if (n < 0)
+            return (int)n;
+        if (n > 0) {
+            size_t pos = 0;
+            int err = build(c->rbuf + c->rstart, &pos, out);
+            if (err < 0)
+                return err; /* the reply stays buffered: may retry */
+            c->rstart += (size_t)n;
+            if (c->rstart == c->rend)
+                c->rstart = c->rend = 0;
+            scan_init(&c->scan);
+            return 0;
+        }
+        int err = make_room(c);
+        if (err < 0)
+            return err;
+        ssize_t nread =
+            recv(c->fd, c->rbuf + c->rend, c->rcap - c->rend, MSG_DONTWAIT);
+        if (nread > 0) {
+            c->rend += (size_t)nread;
+            continue;
+        }
+        if (nread == 0)
+            return -ECONNRESET; /* EOF: the server is gone */
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        err = wait_fd(c->fd, POLLIN, deadline);
+        if (err < 0)
+            return err;
+    }
+}
+
+/* Sends all of buf before deadline; 0 or -errno (-ETIMEDOUT). */
+static int
+send_all(int fd, const char *buf, size_t len, int64_t deadline)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        /* n == 0 cannot happen for len > 0 on a stream socket; wait. */
+        int err = wait_fd(fd, POLLOUT, deadline);
+        if (err < 0)
+            return err;
+    }
+    return 0;
 }
 
 int
 resp_command(struct resp_conn *c, struct resp_reply *out, int timeout_ms,
              int argc, const char *const argv[], const size_t lens[])
 {
-    (void)c;
-    (void)timeout_ms;
-    (void)argc;
-    (void)argv;
-    (void)lens;
+    struct resp_buf b;
+    int64_t deadline = deadline_after(timeout_ms);
+
     *out = (struct resp_reply){.type = RESP_NIL};
-    return -ENOSYS;
+    resp_buf_init(&b);
+    int err = resp_encode(&b, argc, argv, lens);
+    if (err == 0)
+        err = send_all(c->fd, b.data, b.len, deadline);
+    resp_buf_free(&b);
+    if (err < 0)
+        return err;
+    return resp_read_reply(c, out, timeout_ms < 0 ? -1 : ms_left(deadline));
 }
 
 int
 resp_call(struct resp_conn *c, struct resp_reply *out, int timeout_ms,
           const char *arg0, ...)
 {
-    (void)c;
-    (void)timeout_ms;
-    (void)arg0;
-    *out = (struct resp_reply){.type = RESP_NIL};
-    return -ENOSYS;
+    const char *argv[RESP_MAX_VARARGS];
+    va_list ap;
+
+    va_start(ap, arg0);
+    int argc = collect_args(argv, arg0, ap);
+    va_end(ap);
+    if (argc < 0) {
+        *out = (struct resp_reply){.type = RESP_NIL};
+        return argc;
+    }
+    return resp_command(c, out, timeout_ms, argc, argv, NULL);
 }
 
 void
 resp_close(struct resp_conn *c)
 {
-    (void)c;
+    if (c == NULL)
+        return;
+    close(c->fd);
+    free(c->rbuf);
+    free(c);
 }

@@ -33,8 +33,9 @@
  * the server allocate more than about this much per connection.
  */
 #ifndef KVD_DEFAULT_MAX_FRAME
-#define KVD_DEFAULT_MAX_FRAME (16u << 20) /* 16 MiB: far above any lab value   \
-                                           */
+#define KVD_DEFAULT_MAX_FRAME                                                  \
+    (16u << 20) /* 16 MiB: far above any lab value                             \
+                 */
 #endif
 
 /* How a server is configured at start. Zero-initialise, then set fields. */
