@@ -1,0 +1,226 @@
+/*
+ * bat.h - the contract of chapter 05: batching.
+ *
+ * Three ways to pay for many operations with one expensive step:
+ *  1. gathered writes: many buffers, one writev(2) system call;
+ *  2. pipelining: many commands, one network round trip to kvd;
+ *  3. group commit: many appends to a log, one fdatasync(2).
+ *
+ * This header is the specification. The skeleton in src/ and the reference
+ * solution implement exactly these functions, and the tests in tests/ use
+ * nothing else. Every sentence tagged [BAT-n] is checked by a test whose
+ * description names the same tag.
+ *
+ * Conventions (shared by every chapter):
+ *  - Functions that act return 0 or a non-negative count on success and a
+ *    negative errno value on failure (-EPIPE, -EIO, ...).
+ *  - EINTR never reaches the caller: it is retried right at the system call.
+ *  - Nothing here installs signal handlers or changes global state.
+ */
+#ifndef IOLAB_BAT_H
+#define IOLAB_BAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* ===================================================================== */
+/* Exercise 1 (gather): gathered writes                                  */
+/* ===================================================================== */
+
+/*
+ * How many iovec entries bat_writev_full copies into a private window after
+ * a partial write (see below). Large enough that a partial write costs one
+ * extra system call per window, small enough to live on the stack.
+ */
+#ifndef BAT_IOV_WINDOW
+#define BAT_IOV_WINDOW 64 /* 1 KiB of iovecs on the stack */
+#endif
+
+/*
+ * bat_writev_full - write every byte of iov[0..iovcnt) to fd, in order,
+ * with writev(2), however many calls that takes.
+ *
+ * fd:     any writable descriptor (file, pipe, socket), blocking or not.
+ * iov:    the buffers, in the order their bytes must appear. Entries may
+ *         have iov_len 0. The array and the buffers are only read: [BAT-1]
+ *         the caller's array is never modified, and no payload byte is
+ *         copied by this function (the kernel reads them from where they
+ *         are).
+ * iovcnt: the number of entries, 0 or more, and may exceed IOV_MAX.
+ *
+ * Returns:
+ *  - the total number of bytes (the sum of every iov_len) once the kernel
+ *    has accepted all of them. [BAT-2] A writev(2) may accept fewer bytes
+ *    than asked for, stopping anywhere: between buffers, or in the middle
+ *    of one. The function continues from exactly that byte.
+ *  - 0 at once, without a system call, when the total is 0 (iovcnt 0, or
+ *    every entry empty). [BAT-3] Empty entries anywhere in the array are
+ *    harmless.
+ *  - [BAT-4] Arrays longer than IOV_MAX (1024 on Linux; the kernel refuses
+ *    more with EINVAL) are written in slices of at most IOV_MAX entries.
+ *  - -errno when a writev failed (-EPIPE when the reader is gone, -EBADF,
+ *    -ENOSPC, -EAGAIN on a full non-blocking descriptor, ...). [BAT-5]
+ *    The error wins even when some bytes were written before it: after an
+ *    error, treat the stream as failed.
+ *  - -EIO if writev ever returns 0 while bytes remain: no progress and no
+ *    reason, so looping again could spin forever. [BAT-5]
+ *  - -EINVAL when iovcnt is negative or the total exceeds SSIZE_MAX.
+ *
+ * [BAT-6] EINTR is retried; the caller never sees -EINTR.
+ *
+ * [BAT-7] Cost: when nothing is partial, exactly one system call per slice
+ * of IOV_MAX entries: the function hands the caller's array to the kernel
+ * as it is. After a partial write it hands over a private window of at
+ * most BAT_IOV_WINDOW entries, the first one trimmed to the bytes still
+ * owed.
+ *
+ * The caller should ignore SIGPIPE when fd is a pipe or socket whose
+ * reader may go away. Thread safety: as writev(2) on the same descriptor.
+ */
+ssize_t bat_writev_full(int fd, const struct iovec *iov, int iovcnt);
+
+/* ===================================================================== */
+/* Exercise 3 (commit): a log with group commit                           */
+/* ===================================================================== */
+
+/*
+ * The file format (fixed: the tests read and write it by hand).
+ *
+ * A log file is a sequence of records, each
+ *
+ *     u32 len     payload length in bytes, little-endian, 0..BAT_REC_MAX
+ *     u32 crc     bat_crc32c(0, first 4 bytes (len) then the payload),
+ *                 little-endian
+ *     len bytes   the payload
+ *
+ * with nothing between records. A record is *valid* when its header is
+ * complete, len is at most BAT_REC_MAX, the payload is complete, and the
+ * checksum matches. The valid prefix of a file is its longest run of valid
+ * records from offset 0; whatever follows it (a record cut short by a
+ * crash, a record whose bytes were damaged, garbage) is the *torn tail*.
+ */
+#define BAT_REC_HDR 8 /* bytes of header before each payload */
+#ifndef BAT_REC_MAX
+#define BAT_REC_MAX (1u << 20) /* 1 MiB: a larger len is garbage, not data */
+#endif
+
+/*
+ * bat_crc32c - CRC-32C (Castagnoli, the checksum of iSCSI, ext4 metadata
+ * and many databases) of buf[0..len), continuing from crc (0 to start).
+ * bat_crc32c(0, "123456789", 9) == 0xE3069283. Given complete.
+ */
+uint32_t bat_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/*
+ * bat_record_cb - called by bat_log_scan for each valid record, in file
+ * order: payload, its length, and the caller's argument. The payload is
+ * only valid during the call. Return 0 to go on; any other value stops the
+ * scan, and bat_log_scan returns that value.
+ */
+typedef int (*bat_record_cb)(const void *data, size_t len, void *arg);
+
+/*
+ * bat_log_scan - read the log file at path and report its valid prefix.
+ *
+ * Returns the number of valid records (0 for an empty file) [BAT-20],
+ * after calling cb (if not NULL) for each of them in order. Bytes after
+ * the valid prefix are ignored, never reported [BAT-21]: a truncated
+ * record, a record with a wrong checksum or an impossible length, and
+ * anything after such a record. The file is not modified.
+ * Returns -errno if the file cannot be opened or read (-ENOENT, ...), or
+ * cb's non-zero value if cb stopped the scan.
+ */
+long bat_log_scan(const char *path, bat_record_cb cb, void *arg);
+
+/* bat_sync_cb - see bat_log_options.before_sync. */
+typedef void (*bat_sync_cb)(void *arg);
+
+struct bat_log_options {
+    /*
+     * If not NULL, called by the thread about to sync, immediately before
+     * every fdatasync (or fsync) the log makes, with no lock of the log
+     * held, and with sync_arg. [BAT-25] Tests use it to hold a sync "in
+     * flight" for as long as they like; it must return for the sync to go
+     * on. NULL: no call.
+     */
+    bat_sync_cb before_sync;
+    void *sync_arg; /* passed to before_sync */
+};
+
+/* Counters of a log, for tests and benchmarks. */
+struct bat_log_stats {
+    uint64_t appends; /* appends whose record was written to the file */
+    uint64_t durable; /* appends that returned 0 (their record is durable) */
+    uint64_t syncs;   /* fdatasync/fsync calls made, failed ones included */
+};
+
+struct bat_log; /* opaque: defined in src/bat_log.c */
+
+/*
+ * bat_log_open - open the log at path for appending, creating it (mode
+ * 0600) if it does not exist.
+ *
+ * Recovery [BAT-22]: an existing file is cut back to its valid prefix (the
+ * torn tail is removed with ftruncate and the cut is made durable) before
+ * the first append, so a new record never lands after garbage, where a
+ * scan would never reach it.
+ *
+ * opts may be NULL (no hook). On success *out is a log owned by the
+ * caller, to be closed with bat_log_close. Returns 0, or -errno (-ENOENT
+ * for a missing directory, -EISDIR, -EACCES, -ENOMEM, ...); then *out is
+ * untouched and nothing is leaked.
+ */
+int bat_log_open(const char *path, const struct bat_log_options *opts,
+                 struct bat_log **out);
+
+/*
+ * bat_log_append - append one record (len bytes of data, len at most
+ * BAT_REC_MAX) and return once it is durable.
+ *
+ * Thread safety: any number of threads may append to one log at once.
+ * Records are never interleaved: each record's bytes are contiguous.
+ *
+ * Returns:
+ *  - 0 when the record is in the file and a fdatasync (or fsync) that
+ *    began after the record was written has succeeded. [BAT-23] A crash
+ *    after this return loses nothing: bat_log_scan reports the record.
+ *  - -EINVAL for len > BAT_REC_MAX (nothing is written).
+ *  - -errno when the record could not be written or made durable.
+ *
+ * Group commit [BAT-24]: while one thread's sync is in flight, other
+ * threads write their records and wait; when that sync returns, one of
+ * them makes one sync for all the records written meanwhile. No sync
+ * covers fewer records than were written and not yet durable when it
+ * began, and no thread syncs while another's sync is in flight.
+ *
+ * Failure [BAT-26]: a failed sync fails every append it was covering
+ * (they return its -errno, typically -EIO), and the log becomes *failed*:
+ * every append waiting for a later sync, and every later append, returns
+ * the same -errno without writing or syncing anything. This is the lesson
+ * of "fsyncgate" (see the README): after a failed fsync the kernel may
+ * have dropped the dirty pages and marked them clean, so a second fsync
+ * can succeed although the data never reached the disk. A log that went on
+ * would tell its callers that lost records are durable. A failed write
+ * (-ENOSPC, ...) fails the log in the same way, since it may leave a
+ * partial record in the file.
+ *
+ * Records whose append failed may or may not be found by a later scan,
+ * like records whose append was still running when the process crashed:
+ * the contract is only that every record whose append returned 0 is found.
+ */
+int bat_log_append(struct bat_log *log, const void *data, size_t len);
+
+/* bat_log_stats - a snapshot of log's counters; safe from any thread. */
+void bat_log_stats(struct bat_log *log, struct bat_log_stats *out);
+
+/*
+ * bat_log_close - close the log and free it. No append may be running or
+ * start. Returns 0, or the -errno that failed the log [BAT-26], or the
+ * error of close(2). The log is freed in every case.
+ */
+int bat_log_close(struct bat_log *log);
+
+#endif /* IOLAB_BAT_H */
