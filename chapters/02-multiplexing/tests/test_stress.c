@@ -1,0 +1,362 @@
+/*
+ * test_stress.c - chapter 02 under pressure: clients that do not read,
+ * a 16 MiB message beside 50 chatty clients, bursts that an
+ * edge-triggered server must drain, thousands of connections, and
+ * select's FD_SETSIZE wall.
+ *
+ * Backpressure tests fix every socket buffer at 64 KiB: loopback buffers
+ * otherwise grow to many megabytes, and a server without backpressure
+ * would look fine.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "iolab/fault.h"
+
+static void
+nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+/* ---- a client that never reads ------------------------------------------ */
+
+#define FLOOD (2u << 20) /* far more than every buffer on the way holds */
+
+/*
+ * Waits until the pump stops making progress (no byte for 300 ms) or
+ * finishes; returns the bytes it got through. This waits for quiescence,
+ * not readiness: with backpressure the pump stops for good, so waiting
+ * longer only makes the test slower, never wrong.
+ */
+static size_t
+wait_for_stall(struct mt_pump *p)
+{
+    size_t last = (size_t)-1;
+
+    for (int quiet = 0, i = 0; quiet < 6 && i < 600; i++) {
+        size_t now = __atomic_load_n(&p->written, __ATOMIC_ACQUIRE);
+        if (now == p->len)
+            return now;
+        quiet = now == last ? quiet + 1 : 0;
+        last = now;
+        nap_ms(50);
+    }
+    return last;
+}
+
+static void
+never_reads(enum mux_backend b)
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(FLOOD);
+
+    mt_fill(data, FLOOD, 10);
+    mt_start(&srv, b, NULL);
+    mt_small_buffers(srv.listen_fd); /* accepted sockets inherit these */
+    int fd = tk_connect_tcp(srv.port);
+    mt_small_buffers(fd);
+    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD};
+    mt_pump_start(&p);
+
+    size_t sent = wait_for_stall(&p);
+    cr_assert_lt(sent, FLOOD,
+                 "%s: a client sent all %u bytes without reading any echo: "
+                 "the server must stop reading from a client once out_cap "
+                 "bytes are pending, not drop them or buffer without limit",
+                 mt_name(), FLOOD);
+    int other = tk_connect_tcp(srv.port);
+    for (int i = 0; i < 10; i++)
+        mt_echo_str(other, "not stuck\n",
+                    "a client served while another one reads nothing");
+    /* Now read it all: nothing lost, nothing reordered. */
+    mt_read_check(fd, data, FLOOD, 30000, "the client that read late");
+    mt_pump_join(&p);
+    close(fd);
+    close(other);
+    free(data);
+    mt_stop(&srv);
+    cr_assert_leq(mt_stats.peak_pending, (size_t)MUX_OUT_CAP,
+                  "%s: one connection held %zu bytes of pending echo; the "
+                  "cap is MUX_OUT_CAP = %d",
+                  mt_name(), mt_stats.peak_pending, MUX_OUT_CAP);
+    cr_assert_gt(mt_stats.paused, 0,
+                 "%s: stats.paused is 0: reading from the flooding client "
+                 "never stopped",
+                 mt_name());
+}
+MUX_TEST_EACH(never_reads,
+              "[MUX-3] a client that never reads is held back; memory "
+              "stays bounded; others are served",
+              never_reads)
+
+/* ---- 16 MiB through a slow reader, 50 chatty clients beside it --------- */
+
+#define HUGE (16u << 20)
+#define CHATTY 50
+
+struct slow_reader {
+    int fd;
+    const char *want;
+    size_t got;   /* bytes checked so far */
+    bool ok;      /* every byte matched */
+    bool timeout; /* nothing came for REPLY_MS */
+};
+
+/*
+ * The reader thread may not use the test kit's asserting helpers (an
+ * assertion outside the test's main thread crashes the runner): it
+ * records what went wrong, and the main thread reports it.
+ */
+static void *
+slow_reader_main(void *arg)
+{
+    struct slow_reader *r = arg;
+    char *buf = malloc(16 * 1024);
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+
+    r->ok = buf != NULL;
+    while (r->ok && r->got < HUGE) {
+        size_t n = HUGE - r->got < 16 * 1024 ? HUGE - r->got : 16 * 1024;
+        int ready = poll(&p, 1, REPLY_MS);
+        if (ready == -1 && errno == EINTR)
+            continue;
+        if (ready == 0) {
+            r->timeout = true;
+            r->ok = false;
+            break;
+        }
+        ssize_t k = read(r->fd, buf, n);
+        if (k == -1 && errno == EINTR)
+            continue;
+        if (k <= 0 || memcmp(buf, r->want + r->got, (size_t)k) != 0) {
+            r->ok = false;
+            break;
+        }
+        size_t before = r->got;
+        r->got += (size_t)k;
+        if (r->got / (256 * 1024) != before / (256 * 1024))
+            nap_ms(1); /* slow: the server must hold, not push */
+    }
+    free(buf);
+    return NULL;
+}
+
+static void
+slow_reader(enum mux_backend b)
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(HUGE);
+    int chat[CHATTY];
+    char msg[64], who[64];
+    pthread_t th;
+
+    mt_fill(data, HUGE, 11);
+    mt_start(&srv, b, NULL);
+    int fd = tk_connect_tcp(srv.port);
+    mt_small_buffers(fd);
+    for (int i = 0; i < CHATTY; i++)
+        chat[i] = tk_connect_tcp(srv.port);
+    mt_echo_str(chat[0], "ready?\n", "a client before the big transfer");
+    struct mt_pump p = {.fd = fd, .data = data, .len = HUGE, .chunk = 1 << 20};
+    struct slow_reader r = {.fd = fd, .want = data};
+    mt_pump_start(&p);
+    pthread_create(&th, NULL, slow_reader_main, &r);
+    for (int round = 0; round < 10; round++)
+        for (int i = 0; i < CHATTY; i++) {
+            snprintf(msg, sizeof(msg), "client %d, round %d\n", i, round);
+            snprintf(who, sizeof(who),
+                     "chatty client %d beside a 16 MiB "
+                     "transfer",
+                     i);
+            mt_echo_str(chat[i], msg, who);
+        }
+    pthread_join(th, NULL);
+    mt_pump_join(&p);
+    cr_assert(r.ok, "%s: the 16 MiB message came back %s after %zu bytes",
+              mt_name(),
+              r.timeout ? "stalled (nothing for 5 s)"
+                        : "altered, or the connection ended,",
+              r.got);
+    for (int i = 0; i < CHATTY; i++)
+        close(chat[i]);
+    close(fd);
+    free(data);
+    mt_stop(&srv);
+}
+MUX_TEST_EACH(slow_reader_16mib,
+              "[MUX-1][MUX-3] 16 MiB through a slow reader while 50 others "
+              "get their echoes",
+              slow_reader)
+
+/* ---- a burst: one notification, much data -------------------------------- */
+
+#define BURST (512 * 1024)
+
+/*
+ * Every recv is cut to 4 KiB by the fault layer, so draining the burst
+ * takes 128 reads, while the kernel reports it a handful of times. A
+ * server that reads once per report never catches up when it is
+ * edge-triggered: no new report comes for data already there.
+ */
+static void
+burst(enum mux_backend b)
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(BURST);
+
+    mt_fill(data, BURST, 12);
+    cr_assert_eq(fi_plan(FI_RECV, "short:4096 *"), 0);
+    cr_assert_eq(fi_plan(FI_READ, "short:4096 *"), 0);
+    mt_start(&srv, b, NULL);
+    int fd = tk_connect_tcp(srv.port);
+    struct mt_pump p = {.fd = fd, .data = data, .len = BURST, .chunk = BURST};
+    mt_pump_start(&p);
+    mt_read_check(fd, data, BURST, 10000,
+                  "a client that sent 512 KiB at once (every read cut to "
+                  "4 KiB): read until EAGAIN, not once per notification");
+    mt_pump_join(&p);
+    close(fd);
+    free(data);
+    mt_stop(&srv);
+}
+MUX_TEST_EACH(burst,
+              "[MUX-8] a burst read 4 KiB at a time is drained without a "
+              "new notification",
+              burst)
+
+/* ---- the read budget: fairness without starvation ----------------------- */
+
+TK_TEST(epoll_et, budget_resumes,
+        .description = "[MUX-9] a flooding client is cut by the read budget "
+                       "and resumed without a new edge; others are served")
+{
+    struct tk_server srv;
+    struct mux_config cfg = {.read_budget = 8192};
+    char *data = tk_xmalloc(FLOOD);
+
+    mt_fill(data, FLOOD, 13);
+    mt_start(&srv, MUX_EPOLL_ET, &cfg);
+    int fd = tk_connect_tcp(srv.port);
+    int other = tk_connect_tcp(srv.port);
+    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
+    mt_pump_start(&p);
+    for (int i = 0; i < 20; i++)
+        mt_echo_str(other, "my turn\n", "a client beside a flooding one");
+    mt_read_check(fd, data, FLOOD, 30000,
+                  "the flooding client (read_budget 8 KiB per turn)");
+    mt_pump_join(&p);
+    close(fd);
+    close(other);
+    free(data);
+    mt_stop(&srv);
+    cr_assert_gt(mt_stats.budget_cuts, 0,
+                 "epoll-et: stats.budget_cuts is 0: with read_budget 8 KiB, "
+                 "a 2 MiB flood must end some turns early (MUX_MORE)");
+}
+
+/* ---- thousands of connections -------------------------------------------- */
+
+#define THOUSANDS 2000
+#define BATCH 250 /* connects in flight at once: below the backlog of 512 */
+
+static void
+thousands(enum mux_backend b)
+{
+    struct tk_server srv;
+    int *fd = tk_xmalloc(THOUSANDS * sizeof(int));
+    char msg[32], who[64];
+
+    tk_raise_nofile(2 * THOUSANDS + 100); /* both ends live in this process */
+    mt_start(&srv, b, NULL);
+    for (int i = 0; i < THOUSANDS; i += BATCH) {
+        for (int j = i; j < i + BATCH; j++)
+            fd[j] = tk_connect_tcp(srv.port);
+        /* One echo per batch proves the server has caught up. */
+        mt_echo_str(fd[i + BATCH - 1], "batch\n", "the last of a batch");
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < THOUSANDS; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            tk_write_all(fd[i], msg, (size_t)len);
+        }
+        for (int i = 0; i < THOUSANDS; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            snprintf(who, sizeof(who), "connection %d of %d", i, THOUSANDS);
+            mt_read_check(fd[i], msg, (size_t)len, REPLY_MS, who);
+        }
+    }
+    for (int i = 0; i < THOUSANDS; i++)
+        close(fd[i]);
+    free(fd);
+    mt_stop(&srv);
+    cr_assert_eq(mt_stats.accepted, THOUSANDS,
+                 "%s: stats.accepted is %lu; expected %d", mt_name(),
+                 mt_stats.accepted, THOUSANDS);
+}
+MUX_TEST_ONE(poll, MUX_POLL, two_thousand,
+             "[MUX-2][MUX-6] 2000 concurrent connections", thousands)
+MUX_TEST_ONE(epoll_lt, MUX_EPOLL_LT, two_thousand,
+             "[MUX-2][MUX-6] 2000 concurrent connections", thousands)
+MUX_TEST_ONE(epoll_et, MUX_EPOLL_ET, two_thousand,
+             "[MUX-2][MUX-6] 2000 concurrent connections", thousands)
+
+/* ---- select's FD_SETSIZE wall ---------------------------------------------
+ */
+
+#define OVER (FD_SETSIZE + 100) /* clients; the server's ends pass 1024 */
+
+TK_TEST(select, fd_setsize,
+        .description = "[MUX-7] descriptors >= FD_SETSIZE are refused and "
+                       "counted; the rest are served")
+{
+    struct tk_server srv;
+    int *fd = tk_xmalloc(OVER * sizeof(int));
+    bool *served = tk_xmalloc(OVER * sizeof(bool));
+    unsigned long refused = 0;
+    char c;
+
+    tk_raise_nofile(2 * OVER + 100);
+    mt_start(&srv, MUX_SELECT, NULL);
+    for (int i = 0; i < OVER; i++) {
+        fd[i] = tk_connect_tcp(srv.port);
+        tk_write_all(fd[i], "?", 1);
+        ssize_t n = tk_read_exact(fd[i], &c, 1, REPLY_MS);
+        cr_assert_neq(n, -ETIMEDOUT,
+                      "select: connection %d got neither its echo nor EOF: "
+                      "a connection select cannot watch must be closed",
+                      i);
+        served[i] = n == 1;
+        refused += !served[i];
+    }
+    cr_assert_gt(refused, 0,
+                 "select: all %d connections were served, but the server's "
+                 "descriptors went past FD_SETSIZE (%d): FD_SET on them "
+                 "writes outside the fd_set",
+                 OVER, FD_SETSIZE);
+    for (int i = 0; i < OVER; i += 50)
+        if (served[i])
+            mt_echo_str(fd[i], "still here\n",
+                        "a served connection after others were refused");
+    for (int i = 0; i < OVER; i++)
+        close(fd[i]);
+    free(fd);
+    free(served);
+    mt_stop(&srv);
+    cr_assert_eq(mt_stats.refused_fd_setsize, refused,
+                 "select: %lu connections were closed at once, but "
+                 "stats.refused_fd_setsize is %lu",
+                 refused, mt_stats.refused_fd_setsize);
+}

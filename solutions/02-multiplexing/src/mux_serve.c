@@ -1,0 +1,394 @@
+/*
+ * mux_serve.c - the event loop of chapter 02: one thread, any backend.
+ *
+ * Organisation: the backends' table and names (given), connections coming
+ * and going (given, except accepting, which is yours), the run queue
+ * (given), then mux_serve itself (given). The contract is mux_serve in
+ * include/mux.h; the pieces it calls are described in include/mux_loop.h.
+ *
+ * The loop never touches select, poll or epoll: it asks srv->loop.ops to
+ * watch descriptors and to wait, and hands every ready connection to the
+ * core (mux_conn_run). Swapping the backend changes nothing else.
+ */
+#include "mux.h"
+#include "mux_loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ===================================================================== */
+/* Backends (given)                                                       */
+/* ===================================================================== */
+
+static const struct mux_ops *const backends[MUX_NBACKENDS] = {
+    [MUX_SELECT] = &mux_select_ops,
+    [MUX_POLL] = &mux_poll_ops,
+    [MUX_EPOLL_LT] = &mux_epoll_lt_ops,
+    [MUX_EPOLL_ET] = &mux_epoll_et_ops,
+};
+
+const char *
+mux_backend_name(enum mux_backend backend)
+{
+    if ((unsigned)backend >= MUX_NBACKENDS)
+        return NULL;
+    return backends[backend]->name;
+}
+
+int
+mux_backend_parse(const char *name)
+{
+    for (int b = 0; b < MUX_NBACKENDS; b++)
+        if (strcasecmp(name, backends[b]->name) == 0)
+            return b;
+    return -EINVAL;
+}
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ===================================================================== */
+/* Connections (given, except accepting)                                  */
+/* ===================================================================== */
+
+/* Adds w to the backend, first making sure a wait can report it. */
+static int
+watch_add(struct mux_loop *l, struct mux_watch *w)
+{
+    if (l->nwatch + 1 > l->fired_cap) {
+        size_t cap = l->fired_cap ? 2 * l->fired_cap : 64;
+        struct mux_fired *f = realloc(l->fired, cap * sizeof(*f));
+        if (f == NULL)
+            return -ENOMEM;
+        l->fired = f;
+        l->fired_cap = cap;
+    }
+    int err = l->ops->add(l, w);
+    if (err == 0)
+        l->nwatch++;
+    return err;
+}
+
+static void
+watch_del(struct mux_loop *l, struct mux_watch *w)
+{
+    l->ops->del(l, w);
+    l->nwatch--;
+}
+
+/*
+ * Serves the new connection fd: 0, or -ERANGE when the backend cannot
+ * watch it (select: fd >= FD_SETSIZE), or -ENOMEM. On failure fd is left
+ * open for the caller to close.
+ */
+static int
+conn_open(struct mux_server *srv, int fd)
+{
+    struct mux_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return -ENOMEM;
+    c->w = (struct mux_watch){.fd = fd, .interest = MUX_EV_READ, .slot = -1};
+    c->ready = MUX_EV_WRITE; /* a new socket has room to send */
+    int err = watch_add(&srv->loop, &c->w);
+    if (err != 0) {
+        free(c);
+        return err;
+    }
+    c->next_all = srv->all;
+    if (srv->all != NULL)
+        srv->all->prev_all = c;
+    srv->all = c;
+    return 0;
+}
+
+static void
+run_unlink(struct mux_server *srv, struct mux_conn *c)
+{
+    if (!c->queued)
+        return;
+    if (c->prev_run != NULL)
+        c->prev_run->next_run = c->next_run;
+    else
+        srv->run = c->next_run;
+    if (c->next_run != NULL)
+        c->next_run->prev_run = c->prev_run;
+    c->prev_run = c->next_run = NULL;
+    c->queued = false;
+}
+
+/* Appends c to the run queue (it still has work its budget did not allow). */
+static void
+run_push(struct mux_server *srv, struct mux_conn *c)
+{
+    if (c->queued)
+        return;
+    c->queued = true;
+    c->next_run = NULL;
+    c->prev_run = NULL;
+    if (srv->run == NULL) {
+        srv->run = c;
+        return;
+    }
+    struct mux_conn *t = srv->run;
+    while (t->next_run != NULL) /* short: only flooding clients are here */
+        t = t->next_run;
+    t->next_run = c;
+    c->prev_run = t;
+}
+
+/* Stops watching c, then closes and frees it: del before close. */
+static void
+conn_close(struct mux_server *srv, struct mux_conn *c)
+{
+    run_unlink(srv, c);
+    if (c->prev_all != NULL)
+        c->prev_all->next_all = c->next_all;
+    else
+        srv->all = c->next_all;
+    if (c->next_all != NULL)
+        c->next_all->prev_all = c->prev_all;
+    watch_del(&srv->loop, &c->w);
+    close(c->w.fd);
+    mux_conn_release(c);
+    free(c);
+    srv->st->closed++;
+}
+
+/* Gives c a turn, then closes it, queues it, or updates its interest. */
+static int
+conn_turn(struct mux_server *srv, struct mux_conn *c)
+{
+    enum mux_step step = mux_conn_run(srv, c);
+
+    if (step == MUX_CLOSE) {
+        conn_close(srv, c);
+        return 0;
+    }
+    if (step == MUX_MORE) {
+        srv->st->budget_cuts++;
+        run_push(srv, c);
+    }
+    unsigned in = mux_conn_interest(srv, c);
+    if (in != c->w.interest)
+        return srv->loop.ops->update(&srv->loop, &c->w, in);
+    return 0;
+}
+
+/* Stops watching the listener until backoff_ms from now [MUX-12]. */
+static int
+accept_pause(struct mux_server *srv)
+{
+    srv->accept_resume = now_ms() + (uint64_t)srv->backoff_ms;
+    if (srv->lsn.interest == 0)
+        return 0;
+    return srv->loop.ops->update(&srv->loop, &srv->lsn, 0);
+}
+
+/*
+ * TODO(accept): accept every connection waiting on the listening socket,
+ * until EAGAIN [MUX-6], each with accept4 and SOCK_NONBLOCK |
+ * SOCK_CLOEXEC, and serve it with conn_open (counting it in
+ * srv->st->accepted). A connection the backend cannot watch (-ERANGE)
+ * is closed and counted in srv->st->refused_fd_setsize [MUX-7]; one
+ * there is no memory for is closed. Errors:
+ *  - EINTR, ECONNABORTED and the network errors accept(2) passes on
+ *    (EPROTO, ENETDOWN, EHOSTUNREACH, ...): try the next one;
+ *  - EMFILE, ENFILE, ENOBUFS, ENOMEM: count in srv->st->accept_errors and
+ *    call accept_pause (given) [MUX-12];
+ *  - EBADF, ENOTSOCK, EINVAL, EFAULT: fatal, return -errno.
+ * Returns 0 or that fatal -errno.
+ */
+static int
+accept_ready(struct mux_server *srv)
+{
+    // SOLUTION-BEGIN
+    for (;;) {
+        int fd = accept4(srv->lsn.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            switch (errno) {
+            case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+            case EWOULDBLOCK:
+#endif
+                return 0;
+            case EMFILE:
+            case ENFILE:
+            case ENOBUFS:
+            case ENOMEM:
+                srv->st->accept_errors++;
+                return accept_pause(srv);
+            case EBADF:
+            case ENOTSOCK:
+            case EINVAL:
+            case EFAULT:
+                return -errno;
+            default:
+                continue; /* EINTR, ECONNABORTED, EPROTO, ... */
+            }
+        }
+        int err = conn_open(srv, fd);
+        if (err != 0) {
+            close(fd);
+            if (err == -ERANGE)
+                srv->st->refused_fd_setsize++;
+            continue;
+        }
+        srv->st->accepted++;
+    }
+    // SOLUTION-STUB
+    // (void)srv;
+    // (void)conn_open;
+    // (void)accept_pause;
+    // return -ENOSYS;
+    // SOLUTION-END
+}
+
+/* ===================================================================== */
+/* The loop (given)                                                       */
+/* ===================================================================== */
+
+/* Checks listen_fd and makes it non-blocking [MUX-13: no other change]. */
+static int
+prepare_listener(int fd)
+{
+    int on = 0;
+    socklen_t len = sizeof(on);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == -1)
+        return -errno; /* -EBADF, -ENOTSOCK */
+    if (!on)
+        return -EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+        return -errno;
+    return 0;
+}
+
+/* Milliseconds the next wait may sleep: -1 is "until something happens". */
+static int
+wait_timeout(const struct mux_server *srv)
+{
+    if (srv->run != NULL)
+        return 0; /* unfinished turns: just look, then run them */
+    if (srv->accept_resume == 0)
+        return -1;
+    uint64_t now = now_ms();
+    if (now >= srv->accept_resume)
+        return 0;
+    return (int)(srv->accept_resume - now);
+}
+
+/* One pass: wait, then serve what is ready. Sets *stop when asked to. */
+static int
+loop_once(struct mux_server *srv, bool *stop)
+{
+    struct mux_loop *l = &srv->loop;
+    int n = l->ops->wait(l, wait_timeout(srv));
+    int err = 0;
+
+    srv->st->waits++;
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n && err == 0; i++) {
+        struct mux_watch *w = l->fired[i].w;
+        if (w == &srv->stop) {
+            *stop = true;
+        } else if (w == &srv->lsn) {
+            err = accept_ready(srv);
+        } else {
+            struct mux_conn *c = (struct mux_conn *)w;
+            c->ready |= l->fired[i].events;
+            err = conn_turn(srv, c);
+        }
+    }
+    /* The backoff is over: watch the listener again, and accept now,
+     * because an edge-triggered backend would not report the backlog. */
+    if (err == 0 && srv->accept_resume != 0 && now_ms() >= srv->accept_resume) {
+        srv->accept_resume = 0;
+        err = l->ops->update(l, &srv->lsn, MUX_EV_READ);
+        if (err == 0)
+            err = accept_ready(srv);
+    }
+    /* Turns cut short by the budget. Only conn_turn(c) touches c, so the
+     * detached queue stays valid; a turn that is cut short again joins
+     * the new queue, for the next pass. */
+    struct mux_conn *c = srv->run;
+    srv->run = NULL;
+    while (c != NULL) {
+        struct mux_conn *next = c->next_run;
+        c->queued = false;
+        c->prev_run = c->next_run = NULL;
+        if (err == 0)
+            err = conn_turn(srv, c);
+        c = next;
+    }
+    return err;
+}
+
+int
+mux_serve(int listen_fd, int stop_fd, enum mux_backend backend,
+          const struct mux_config *cfg, struct mux_stats *stats)
+{
+    struct mux_stats dummy;
+    struct mux_server srv = {0};
+    bool stop = false;
+    int err;
+
+    if ((unsigned)backend >= MUX_NBACKENDS)
+        return -EINVAL;
+    if ((err = prepare_listener(listen_fd)) != 0)
+        return err;
+    srv.st = stats != NULL ? stats : &dummy;
+    *srv.st = (struct mux_stats){0};
+    srv.out_cap = cfg && cfg->out_cap ? cfg->out_cap : MUX_OUT_CAP;
+    srv.read_budget =
+        cfg && cfg->read_budget ? cfg->read_budget : MUX_READ_BUDGET;
+    srv.backoff_ms = cfg && cfg->accept_backoff_ms ? cfg->accept_backoff_ms
+                                                   : MUX_ACCEPT_BACKOFF_MS;
+    srv.lsn = (struct mux_watch){
+        .fd = listen_fd, .interest = MUX_EV_READ, .slot = -1};
+    srv.stop =
+        (struct mux_watch){.fd = stop_fd, .interest = MUX_EV_READ, .slot = -1};
+    srv.loop.ops = backends[backend];
+
+    srv.scratch = malloc(MUX_SCRATCH);
+    if (srv.scratch == NULL)
+        return -ENOMEM;
+    if ((err = srv.loop.ops->init(&srv.loop)) != 0)
+        goto out_fini;
+    if ((err = watch_add(&srv.loop, &srv.stop)) != 0)
+        goto out_fini;
+    if ((err = watch_add(&srv.loop, &srv.lsn)) != 0) {
+        watch_del(&srv.loop, &srv.stop);
+        goto out_fini;
+    }
+
+    while (err == 0 && !stop)
+        err = loop_once(&srv, &stop);
+
+    /* [MUX-13] Close every connection, then the loop's own watches. */
+    while (srv.all != NULL)
+        conn_close(&srv, srv.all);
+    watch_del(&srv.loop, &srv.lsn);
+    watch_del(&srv.loop, &srv.stop);
+out_fini:
+    if (err == -ERANGE)
+        err = -EINVAL; /* select: our own descriptors are too high */
+    srv.loop.ops->fini(&srv.loop);
+    free(srv.loop.fired);
+    free(srv.scratch);
+    return err;
+}
