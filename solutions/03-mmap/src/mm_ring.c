@@ -177,11 +177,13 @@ static void
 wake(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
 {
     /*
-     * Most of the time the partner is awake, and this costs one load: no
-     * system call. The load is seq_cst, ordered after our store to head or
-     * tail (see wait_until).
+     * Most of the time the partner is awake, and this costs one atomic
+     * operation: no system call. It is seq_cst, ordered after our store to
+     * head or tail (see wait_until). Taking the flag (1 -> 0) means one
+     * wake-up per sleep: without it, a partner that has been woken but not
+     * yet run would cost us a futex call for every message.
      */
-    if (atomic_load(waiting)) {
+    if (atomic_exchange(waiting, 0)) {
         atomic_fetch_add(seq, 1);
         mm_futex_wake(seq);
     }
