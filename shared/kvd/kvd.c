@@ -447,27 +447,20 @@ conn_free(struct kconn *c)
 static bool
 conn_flush(struct kconn *c)
 {
-    uint64_t sent = 0;
-
     while (c->ooff < c->olen) {
         ssize_t n =
             send(c->fd, c->obuf + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
         if (n > 0) {
             c->ooff += (size_t)n;
-            sent += (uint64_t)n;
             continue;
         }
         if (n == -1 && errno == EINTR)
             continue;
-        if (sent > 0)
-            stats_add(c->kv, 0, 0, 0, sent);
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return false;
         conn_close(c); /* the client vanished (EPIPE, ECONNRESET) */
         return false;
     }
-    if (sent > 0)
-        stats_add(c->kv, 0, 0, 0, sent);
     c->ooff = c->olen = 0;
     if (c->ocap > KVD_KEEP_BUF) {
         free(c->obuf);
@@ -883,16 +876,18 @@ conn_serve(struct kconn *c)
             c->readable = false;
         c->ilen += (size_t)n;
         uint64_t ncmds = run_input(c);
+        bool hold = ncmds > 0 && kv->rtt_ns > 0 && !c->dead && !c->oom;
         /* Counted before the replies leave, so a client that has read
-         * its reply sees its round trip in the statistics. */
-        stats_add(kv, ncmds, ncmds > 0, (uint64_t)n, 0);
+         * its reply sees them in the statistics. */
+        stats_add(kv, ncmds, ncmds > 0, (uint64_t)n,
+                  hold || c->dead ? 0 : c->olen - c->ooff);
         if (c->dead) /* KVD DROP closes its own connection too */
             return;
         if (c->oom) {
             conn_close(c);
             return;
         }
-        if (ncmds > 0 && kv->rtt_ns > 0) {
+        if (hold) {
             c->held = true;
             timer_add(kv, c, now_ns() + (int64_t)kv->rtt_ns);
             return;
@@ -987,6 +982,8 @@ timers_fire(struct kvd *kv)
             c->accept_wait = false;
             c->readable = true; /* it may have written before we looked */
         }
+        if (c->held)
+            stats_add(kv, 0, 0, 0, c->olen - c->ooff);
         c->held = false;
         if (c->olen > c->ooff && !conn_flush(c))
             continue;

@@ -266,7 +266,7 @@ scan_run(struct scan *s, const char *buf, size_t len)
             return 0;
         }
         size_t end = (size_t)(nl - buf); /* the '\n' */
-        if (end - start < 3 || buf[end - 1] != '\r' ||
+        if (end < start + 2 || buf[end - 1] != '\r' ||
             end - start > RESP_MAX_LINE + 1)
             return -EPROTO; /* type byte, "\r\n" at least */
         const char *body = buf + start + 1;

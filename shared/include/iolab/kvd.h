@@ -56,7 +56,7 @@ struct kvd_stats {
     uint64_t commands;    /* commands processed (errors included) */
     uint64_t round_trips; /* reads that produced at least one reply */
     uint64_t bytes_in;    /* bytes read from clients */
-    uint64_t bytes_out;   /* bytes written to clients */
+    uint64_t bytes_out;   /* reply bytes released to clients */
     uint64_t keys;        /* keys stored now (expired ones not yet reaped
                              included) */
     uint64_t expired;     /* keys removed because their time ran out */
@@ -104,8 +104,10 @@ unsigned short kvd_port(const struct kvd *kv);
  *
  * The counters of a round trip are updated before its replies are
  * written, so once a client has read a reply, the snapshot includes the
- * command, the round trip and the bytes that produced it [KVD-6]. Bytes
- * out are counted when written (held replies are not counted yet).
+ * command, the round trip and the bytes that produced it [KVD-6]. Reply
+ * bytes count in bytes_out when they are released to the socket (written,
+ * or queued behind a full socket); replies held by the round-trip delay
+ * count when the delay ends.
  * Safe from any thread.
  */
 void kvd_stats(struct kvd *kv, struct kvd_stats *out);

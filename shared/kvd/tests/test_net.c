@@ -1,0 +1,646 @@
+/*
+ * test_net.c - kvd as the far end of round trips: pipelining, the
+ * round-trip and accept delays, the counters, fault injection, vanishing
+ * clients, the child process, and a clean stop.
+ *
+ * Timing: lower bounds (a delay was at least D) are exact; upper bounds
+ * (a client was not delayed) leave a wide margin for Valgrind on a loaded
+ * machine, and are always a fraction of a delay that is made long on
+ * purpose.
+ */
+#include "iolab/kvd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iolab/resp.h"
+#include "iolab/testkit.h"
+#include "kvd_test.h"
+
+#define PING "*1\r\n$4\r\nPING\r\n"
+#define PING_LEN 14
+
+/* Sends n PINGs in one write. */
+static void
+send_pings(int fd, int n)
+{
+    char buf[PING_LEN * 64];
+
+    cr_assert_leq(n, 64);
+    for (int i = 0; i < n; i++)
+        memcpy(buf + i * PING_LEN, PING, PING_LEN);
+    tk_write_all(fd, buf, (size_t)n * PING_LEN);
+}
+
+/* Reads n +PONG replies. */
+static void
+expect_pongs(int fd, int n)
+{
+    for (int i = 0; i < n; i++)
+        t_expect_raw(fd, "+PONG\r\n");
+}
+
+/* One PING round trip on fd; returns its duration in ms. */
+static double
+ping_ms(int fd)
+{
+    double t0 = t_now_ms();
+
+    send_pings(fd, 1);
+    expect_pongs(fd, 1);
+    return t_now_ms() - t0;
+}
+
+/* ---- pipelining and counters --------------------------------------------- */
+
+TK_TEST(pipeline, one_round_trip, .timeout = 10,
+        .description = "[KVD-4] [KVD-6] commands sent in one write are "
+                       "answered in order and count as one round trip")
+{
+    /* The accept delay keeps the server from reading before the whole
+     * batch is there, so it arrives in one read whatever the timing. */
+    struct kvd_config cfg = {.accept_delay_us = 300000};
+    struct kvd *kv = t_start(&cfg);
+    int fd = tk_connect_tcp(kvd_port(kv));
+    struct resp_buf b;
+    char want[4096], k[16];
+    size_t wlen = 0;
+
+    resp_buf_init(&b);
+    for (int i = 0; i < 50; i++) {
+        snprintf(k, sizeof(k), "k%d", i % 5);
+        cr_assert_eq(resp_encode_cmd(&b, "INCR", k, NULL), 0);
+        wlen += (size_t)sprintf(want + wlen, ":%d\r\n", i / 5 + 1);
+    }
+    tk_write_all(fd, b.data, b.len);
+    t_expect_raw(fd, want);
+
+    struct kvd_stats st;
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.commands, 50, "commands: %llu, expected 50",
+                 (unsigned long long)st.commands);
+    cr_assert_eq(st.round_trips, 1,
+                 "50 commands in one write must be one round trip (one "
+                 "read, one batch of replies), counted %llu",
+                 (unsigned long long)st.round_trips);
+    cr_assert_eq(st.bytes_in, b.len, "bytes_in %llu, sent %zu",
+                 (unsigned long long)st.bytes_in, b.len);
+    cr_assert_eq(st.bytes_out, wlen, "bytes_out %llu, received %zu",
+                 (unsigned long long)st.bytes_out, wlen);
+    cr_assert(st.accepted == 1 && st.connected == 1);
+    resp_buf_free(&b);
+    close(fd);
+    kvd_stop(kv);
+}
+
+static bool
+none_connected(const struct kvd_stats *st)
+{
+    return st->connected == 0;
+}
+
+TK_TEST(pipeline, counters_and_reset, .timeout = 10,
+        .description = "[KVD-6] each separate round trip counts; "
+                       "kvd_reset_stats zeroes all but connected")
+{
+    struct kvd *kv = t_start(NULL);
+    int fd = tk_connect_tcp(kvd_port(kv));
+    struct kvd_stats st;
+
+    for (int i = 0; i < 3; i++)
+        ping_ms(fd);
+    kvd_stats(kv, &st);
+    cr_assert(st.commands == 3 && st.round_trips == 3,
+              "3 PINGs, one at a time: commands %llu, round trips %llu",
+              (unsigned long long)st.commands,
+              (unsigned long long)st.round_trips);
+    cr_assert_eq(st.bytes_in, 3 * PING_LEN);
+    cr_assert_eq(st.bytes_out, 3 * 7);
+    kvd_reset_stats(kv);
+    kvd_stats(kv, &st);
+    cr_assert(st.commands == 0 && st.round_trips == 0 && st.bytes_in == 0 &&
+                  st.bytes_out == 0 && st.accepted == 0,
+              "kvd_reset_stats left counters non-zero");
+    cr_assert_eq(st.connected, 1, "connected is not a counter to reset");
+    close(fd);
+    cr_assert(t_wait_stats(kv, none_connected),
+              "connected did not drop to 0 after the client closed");
+    kvd_stop(kv);
+}
+
+TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
+        .description = "[KVD-4] a batch larger than one read is answered "
+                       "completely and in order")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct resp_buf b;
+    struct resp_reply r;
+    char v[32];
+    int n = 3000;
+
+    resp_buf_init(&b);
+    for (int i = 0; i < n; i++) {
+        snprintf(v, sizeof(v), "value-%d", i);
+        cr_assert_eq(resp_encode_cmd(&b, "ECHO", v, NULL), 0);
+    }
+    tk_write_all(resp_conn_fd(c), b.data, b.len);
+    for (int i = 0; i < n; i++) {
+        snprintf(v, sizeof(v), "value-%d", i);
+        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert(r.type == RESP_BULK && !strcmp(r.str, v),
+                  "reply %d: expected \"%s\"", i, v);
+        resp_reply_free(&r);
+    }
+    struct kvd_stats st;
+    kvd_stats(kv, &st);
+    cr_assert_lt(st.round_trips, (uint64_t)n / 10,
+                 "%d pipelined commands took %llu round trips", n,
+                 (unsigned long long)st.round_trips);
+    resp_buf_free(&b);
+    resp_close(c);
+    kvd_stop(kv);
+}
+
+/* ---- the round-trip delay ----------------------------------------------- */
+
+TK_TEST(latency, round_trip_delayed, .timeout = 10,
+        .description = "[KVD-3] each round trip takes at least the delay")
+{
+    struct kvd_config cfg = {.rtt_delay_us = 200000};
+    struct kvd *kv = t_start(&cfg);
+    int fd = tk_connect_tcp(kvd_port(kv));
+
+    for (int i = 0; i < 2; i++) {
+        double ms = ping_ms(fd);
+        cr_assert_geq(ms, 199,
+                      "round trip %d took %.1f ms with a 200 ms "
+                      "delay",
+                      i, ms);
+    }
+    close(fd);
+    kvd_stop(kv);
+}
+
+static bool
+one_command(const struct kvd_stats *st)
+{
+    return st->commands >= 1;
+}
+
+TK_TEST(latency, other_client_not_delayed, .timeout = 20,
+        .description = "[KVD-3] replies are held by a timer: while one "
+                       "client's replies are held, another is served")
+{
+    struct kvd_config cfg = {.rtt_delay_us = 2000000};
+    struct kvd *kv = t_start(&cfg);
+    int a = tk_connect_tcp(kvd_port(kv));
+    int b = tk_connect_tcp(kvd_port(kv));
+
+    double t0 = t_now_ms();
+    send_pings(a, 1);
+    cr_assert(t_wait_stats(kv, one_command), "the server never read A");
+    /* A's reply is held for 2 s from now; B must not wait for it. */
+    cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
+    double ms = ping_ms(b);
+    cr_assert_lt(ms, 500,
+                 "B's round trip took %.0f ms while A's reply was held for "
+                 "2000 ms: the server must not sleep",
+                 ms);
+    cr_assert_not(tk_readable(a, 0),
+                  "A's reply came early: held replies keep their time");
+    expect_pongs(a, 1);
+    double ta = t_now_ms() - t0;
+    cr_assert_geq(ta, 1999,
+                  "A's reply came after %.0f ms, before its "
+                  "2000 ms delay",
+                  ta);
+    close(a);
+    close(b);
+    kvd_stop(kv);
+}
+
+TK_TEST(latency, concurrent_clients_overlap, .timeout = 20,
+        .description = "[KVD-3] eight clients waiting at once wait about one "
+                       "delay, not eight")
+{
+    struct kvd_config cfg = {.rtt_delay_us = 300000};
+    struct kvd *kv = t_start(&cfg);
+    int fds[8];
+
+    for (int i = 0; i < 8; i++)
+        fds[i] = tk_connect_tcp(kvd_port(kv));
+    double t0 = t_now_ms();
+    for (int i = 0; i < 8; i++)
+        send_pings(fds[i], 1);
+    for (int i = 0; i < 8; i++)
+        expect_pongs(fds[i], 1);
+    double ms = t_now_ms() - t0;
+    cr_assert_geq(ms, 299);
+    cr_assert_lt(ms, 1200,
+                 "8 clients with a 300 ms delay took %.0f ms in all: they "
+                 "were served one after another (8 x 300 = 2400)",
+                 ms);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    kvd_stop(kv);
+}
+
+TK_TEST(latency, batch_pays_once, .timeout = 20,
+        .description = "[KVD-4] a pipelined batch pays the delay once")
+{
+    struct kvd_config cfg = {.rtt_delay_us = 200000};
+    struct kvd *kv = t_start(&cfg);
+    int fd = tk_connect_tcp(kvd_port(kv));
+
+    double t0 = t_now_ms();
+    send_pings(fd, 20);
+    expect_pongs(fd, 20);
+    double ms = t_now_ms() - t0;
+    cr_assert_lt(ms, 1000,
+                 "20 pipelined PINGs took %.0f ms with a 200 ms delay "
+                 "(one round trip is expected)",
+                 ms);
+    close(fd);
+    kvd_stop(kv);
+}
+
+TK_TEST(latency, input_waits_behind_held_replies, .timeout = 20,
+        .description = "[KVD-4] input sent while replies are held is read "
+                       "after them, as a new round trip, in order")
+{
+    struct kvd_config cfg = {.rtt_delay_us = 300000};
+    struct kvd *kv = t_start(&cfg);
+    int fd = tk_connect_tcp(kvd_port(kv));
+
+    double t0 = t_now_ms();
+    send_pings(fd, 1);
+    cr_assert(t_wait_stats(kv, one_command), "the server never read it");
+    tk_write_all(fd, "*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n", 21);
+    t_expect_raw(fd, "+PONG\r\n$1\r\nx\r\n");
+    double ms = t_now_ms() - t0;
+    cr_assert_geq(ms, 599,
+                  "two round trips with a 300 ms delay took "
+                  "%.0f ms",
+                  ms);
+    struct kvd_stats st;
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.round_trips, 2);
+    close(fd);
+    kvd_stop(kv);
+}
+
+TK_TEST(latency, set_at_run_time, .timeout = 20,
+        .description = "kvd_set_delays changes the delay for the next "
+                       "round trip; over a minute is -EINVAL")
+{
+    struct kvd *kv = t_start(NULL);
+    int fd = tk_connect_tcp(kvd_port(kv));
+
+    cr_assert_eq(kvd_set_delays(kv, 200000, 0), 0);
+    double ms = ping_ms(fd);
+    cr_assert_geq(ms, 199,
+                  "after kvd_set_delays(200 ms) a round trip "
+                  "took %.1f ms",
+                  ms);
+    cr_assert_eq(kvd_set_delays(kv, KVD_MAX_DELAY_US + 1, 0), -EINVAL);
+    cr_assert_eq(kvd_set_delays(kv, 0, KVD_MAX_DELAY_US + 1), -EINVAL);
+    cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
+    ping_ms(fd);
+    close(fd);
+    kvd_stop(kv);
+}
+
+/* ---- the accept delay ------------------------------------------------------
+ */
+
+TK_TEST(accept, new_connections_wait, .timeout = 20,
+        .description = "[KVD-5] a new connection is served only after the "
+                       "accept delay; open ones are not affected")
+{
+    struct kvd *kv = t_start(NULL);
+    int old = tk_connect_tcp(kvd_port(kv));
+
+    ping_ms(old);
+    cr_assert_eq(kvd_set_delays(kv, 0, 1000000), 0);
+    double t0 = t_now_ms();
+    int fd = tk_connect_tcp(kvd_port(kv));
+    send_pings(fd, 1);
+    double ms = ping_ms(old);
+    cr_assert_lt(ms, 500,
+                 "an open connection took %.0f ms while a new "
+                 "one waited its accept delay",
+                 ms);
+    expect_pongs(fd, 1);
+    ms = t_now_ms() - t0;
+    cr_assert_geq(ms, 999,
+                  "a new connection was served after %.0f ms, "
+                  "before its 1000 ms accept delay",
+                  ms);
+    struct kvd_stats st;
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.accepted, 2, "accepted: %llu",
+                 (unsigned long long)st.accepted);
+    close(fd);
+    close(old);
+    kvd_stop(kv);
+}
+
+/* ---- fault injection -------------------------------------------------------
+ */
+
+/* PING over c must fail (the server closed or refused the connection). */
+static void
+expect_dead(struct resp_conn *c, const char *why)
+{
+    struct resp_reply r;
+    int err = resp_call(c, &r, T_WAIT_MS, "PING", NULL);
+
+    cr_assert(err == -ECONNRESET || err == -EPIPE,
+              "%s: PING returned %d (%s), expected -ECONNRESET or -EPIPE", why,
+              err, strerror(-err));
+}
+
+TK_TEST(fault, drop_all, .timeout = 10,
+        .description = "[KVD-7] kvd_drop_all closes every connection; new "
+                       "ones are served")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *a = t_connect(kvd_port(kv));
+    struct resp_conn *b = t_connect(kvd_port(kv));
+    struct kvd_stats st;
+
+    t_ok(a, "SET", "k", "v", NULL);
+    t_bulk(b, "v", "GET", "k", NULL);
+    cr_assert_eq(kvd_drop_all(kv), 0);
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.connected, 0, "connected is %llu after kvd_drop_all",
+                 (unsigned long long)st.connected);
+    expect_dead(a, "after kvd_drop_all");
+    expect_dead(b, "after kvd_drop_all");
+    resp_close(a);
+    resp_close(b);
+    a = t_connect(kvd_port(kv));
+    t_bulk(a, "v", "GET", "k", NULL);
+    resp_close(a);
+    kvd_stop(kv);
+}
+
+TK_TEST(fault, refuse_for, .timeout = 20,
+        .description = "[KVD-8] kvd_refuse_for closes new connections for "
+                       "a while; open ones and later ones are served")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *open = t_connect(kvd_port(kv));
+    struct kvd_stats st;
+
+    cr_assert_eq(kvd_refuse_for(kv, 60000), 0);
+    struct resp_conn *c = t_connect(kvd_port(kv));
+    expect_dead(c, "a connection made while refusing");
+    resp_close(c);
+    t_ok(open, "SET", "still", "here", NULL);
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.accepted, 2, "refused connections are accepted first");
+    cr_assert_eq(kvd_refuse_for(kv, 0), 0);
+    c = t_connect(kvd_port(kv));
+    t_bulk(c, "here", "GET", "still", NULL);
+    resp_close(c);
+
+    /* A refusal ends by itself. */
+    double t0 = t_now_ms();
+    cr_assert_eq(kvd_refuse_for(kv, 300), 0);
+    for (;;) {
+        struct resp_reply r;
+        c = t_connect(kvd_port(kv));
+        int err = resp_call(c, &r, T_WAIT_MS, "PING", NULL);
+        resp_reply_free(&r);
+        resp_close(c);
+        if (err == 0)
+            break;
+        cr_assert_lt(t_now_ms() - t0, T_WAIT_MS, "the refusal never ended");
+        usleep(20000);
+    }
+    cr_assert_geq(t_now_ms() - t0, 299,
+                  "a connection was served before the 300 ms were up");
+    resp_close(open);
+    kvd_stop(kv);
+}
+
+TK_TEST(fault, close_after, .timeout = 10,
+        .description = "[KVD-9] kvd_close_after(n) answers n more commands "
+                       "per connection, then closes it")
+{
+    struct kvd *kv = t_start(NULL);
+    int a = tk_connect_tcp(kvd_port(kv));
+    int b = tk_connect_tcp(kvd_port(kv));
+    int idle = tk_connect_tcp(kvd_port(kv));
+
+    ping_ms(a); /* all three are accepted before the call */
+    ping_ms(b);
+    ping_ms(idle);
+    cr_assert_eq(kvd_close_after(kv, 2), 0);
+    int later = tk_connect_tcp(kvd_port(kv));
+    send_pings(a, 3);
+    expect_pongs(a, 2);
+    t_expect_eof(a);
+    ping_ms(b);
+    send_pings(b, 1);
+    expect_pongs(b, 1);
+    t_expect_eof(b);
+    for (int i = 0; i < 5; i++)
+        ping_ms(later); /* accepted after the call: not affected */
+    cr_assert_eq(kvd_close_after(kv, 0), 0);
+    t_expect_eof(idle);
+    t_expect_eof(later);
+    close(a);
+    close(b);
+    close(idle);
+    close(later);
+    kvd_stop(kv);
+}
+
+TK_TEST(fault, kvd_command, .timeout = 20,
+        .description = "the KVD command sets delays and faults over the "
+                       "protocol")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *c = t_connect(kvd_port(kv));
+    int fd = tk_connect_tcp(kvd_port(kv));
+
+    t_ok(c, "KVD", "DELAY", "200000", "0", NULL);
+    double ms = ping_ms(fd);
+    cr_assert_geq(ms, 199, "KVD DELAY 200000: a round trip took %.1f ms", ms);
+    t_ok(c, "KVD", "DELAY", "0", "0", NULL);
+    t_err(c, "ERR delays are microseconds", "KVD", "DELAY", "-1", "0", NULL);
+    t_err(c, "ERR unknown KVD subcommand", "KVD", "FROB", NULL);
+    t_ok(c, "KVD", "RESETSTATS", NULL);
+    t_ok(c, "KVD", "CLOSEAFTER", "1", NULL);
+    t_bulk(c, "last", "ECHO", "last", NULL);
+    expect_dead(c, "after KVD CLOSEAFTER 1 and one command");
+    resp_close(c);
+    ping_ms(fd); /* its one command, then it is closed too */
+    t_expect_eof(fd);
+    close(fd);
+
+    c = t_connect(kvd_port(kv));
+    t_ok(c, "KVD", "REFUSE", "60000", NULL);
+    struct resp_conn *d = t_connect(kvd_port(kv));
+    expect_dead(d, "a connection made after KVD REFUSE");
+    resp_close(d);
+    t_ok(c, "KVD", "REFUSE", "0", NULL);
+    d = t_connect(kvd_port(kv));
+    tk_write_all(resp_conn_fd(d), "*2\r\n$3\r\nKVD\r\n$4\r\nDROP\r\n", 23);
+    t_expect_eof(resp_conn_fd(d));
+    expect_dead(c, "after KVD DROP");
+    resp_close(c);
+    resp_close(d);
+    kvd_stop(kv);
+}
+
+static bool
+one_connected(const struct kvd_stats *st)
+{
+    return st->connected == 1;
+}
+
+TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
+        .description = "[KVD-2] a client that resets in the middle of a "
+                       "large reply, or while its reply is held, is dropped; "
+                       "the server goes on")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *c = t_connect(kvd_port(kv));
+    size_t len = 4 << 20;
+    char *big = tk_xmalloc(len + 1);
+    struct resp_reply r;
+    int small = 16 * 1024;
+
+    memset(big, 'b', len);
+    big[len] = '\0';
+    const char *set[] = {"SET", "big", big};
+    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 3, set, NULL), 0);
+    resp_reply_free(&r);
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons(kvd_port(kv)),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    tk_write_all(fd, "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n", 22);
+    char head[1000];
+    cr_assert_eq(tk_read_exact(fd, head, sizeof(head), T_WAIT_MS),
+                 (ssize_t)sizeof(head));
+    tk_reset_close(fd);
+
+    cr_assert_eq(kvd_set_delays(kv, 200000, 0), 0);
+    fd = tk_connect_tcp(kvd_port(kv));
+    send_pings(fd, 1);
+    tk_reset_close(fd);
+
+    cr_assert(t_wait_stats(kv, one_connected),
+              "the vanished clients were not dropped");
+    cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
+    t_bulk(c, "ok", "ECHO", "ok", NULL);
+    free(big);
+    resp_close(c);
+    kvd_stop(kv);
+}
+
+/* ---- start, stop, spawn ----------------------------------------------------
+ */
+
+TK_TEST(life, start_errors, .timeout = 10,
+        .description = "[KVD-1] kvd_start reports a taken port and a bad "
+                       "config, leaving nothing open")
+{
+    unsigned short port;
+    int lfd = tk_listen_tcp(&port);
+    struct kvd *kv = NULL;
+    int before = tk_count_open_fds();
+    struct kvd_config taken = {.port = port};
+    struct kvd_config tiny = {.max_frame = 10};
+
+    cr_assert_eq(kvd_start(&taken, &kv), -EADDRINUSE);
+    cr_assert_eq(kvd_start(&tiny, &kv), -EINVAL);
+    cr_assert_eq(kv, NULL, "*out must not be written on failure");
+    cr_assert_eq(tk_count_open_fds(), before,
+                 "a failed start left "
+                 "descriptors open");
+    close(lfd);
+}
+
+TK_TEST(life, stop_closes_and_frees, .timeout = 20,
+        .description = "[KVD-10] kvd_stop closes every connection, held or "
+                       "half-sent, and frees everything")
+{
+    int before = tk_count_open_fds();
+    struct kvd *kv = t_start(NULL);
+    int idle = tk_connect_tcp(kvd_port(kv));
+    int partial = tk_connect_tcp(kvd_port(kv));
+    int held = tk_connect_tcp(kvd_port(kv));
+    struct resp_conn *c = t_connect(kvd_port(kv));
+
+    t_ok(c, "SET", "k", "v", "EX", "100", NULL);
+    tk_write_all(partial, "*2\r\n$3\r\nGET\r\n$1", 15);
+    cr_assert_eq(kvd_set_delays(kv, 60000000, 0), 0);
+    send_pings(held, 1);
+    cr_assert(t_wait_stats(kv, one_command));
+    kvd_stop(kv);
+    t_expect_eof(idle);
+    t_expect_eof(partial);
+    t_expect_eof(held);
+    close(idle);
+    close(partial);
+    close(held);
+    resp_close(c);
+    cr_assert_eq(tk_count_open_fds(), before,
+                 "descriptors left open after kvd_stop");
+    kvd_stop(NULL);
+}
+
+TK_TEST(life, spawn_and_terminate, .timeout = 20,
+        .description = "[KVD-11] [KVD-12] kvd_spawn serves from a child "
+                       "that exits 0 on SIGTERM")
+{
+    pid_t pid;
+    unsigned short port;
+    struct kvd_config cfg = {.rtt_delay_us = 1000};
+
+    cr_assert_eq(kvd_spawn(&cfg, &pid, &port), 0);
+    struct resp_conn *c = t_connect(port);
+    t_ok(c, "SET", "k", "in a child", NULL);
+    t_bulk(c, "in a child", "GET", "k", NULL);
+    int st = kvd_reap(pid, SIGTERM);
+    cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "the child did not exit 0 on SIGTERM (status 0x%x)", st);
+    expect_dead(c, "after the child exited");
+    resp_close(c);
+
+    cr_assert_eq(kvd_spawn(NULL, &pid, &port), 0);
+    st = kvd_reap(pid, SIGKILL);
+    cr_assert(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    cr_assert_eq(kvd_reap(pid, 0), -ECHILD);
+}
+
+TK_TEST(life, spawn_error, .timeout = 10,
+        .description = "[KVD-11] kvd_spawn reports the child's start error "
+                       "and leaves no child")
+{
+    unsigned short port, got;
+    int lfd = tk_listen_tcp(&port);
+    struct kvd_config taken = {.port = port};
+    pid_t pid;
+
+    cr_assert_eq(kvd_spawn(&taken, &pid, &got), -EADDRINUSE);
+    cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "a child was left behind");
+    cr_assert_eq(errno, ECHILD);
+    close(lfd);
+}
