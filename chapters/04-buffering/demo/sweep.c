@@ -205,9 +205,14 @@ main(int argc, char **argv)
     printf("%zu-byte records; %zu MiB timed each way per capacity, into and "
            "out of the page cache\n",
            o.record, o.volume / MIB);
-    printf("for reference: BUFSIZ = %d; st_blksize of %s = %ld "
-           "(what glibc's stdio uses); coreutils uses 128 KiB\n\n",
-           BUFSIZ, path, (long)st.st_blksize);
+    /* glibc's stdio takes st_blksize when it is below BUFSIZ, else BUFSIZ. */
+    long stdio = st.st_blksize > 0 && st.st_blksize < BUFSIZ
+                     ? (long)st.st_blksize
+                     : (long)BUFSIZ;
+    printf("for reference: BUFSIZ = %d, st_blksize = %ld, so glibc's stdio "
+           "buffers this file with %ld bytes; coreutils uses 128 KiB (256 "
+           "KiB since 2024)\n\n",
+           BUFSIZ, (long)st.st_blksize, stdio);
     printf("%9s | %11s %12s | %11s %12s\n", "capacity", "write MB/s",
            "calls/MiB", "read MB/s", "calls/MiB");
     printf("----------+--------------------------+-------------------------"
