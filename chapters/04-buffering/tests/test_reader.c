@@ -297,45 +297,47 @@ TK_TEST(reader, eof_on_a_pipe,
     close(p[0]);
 }
 
-TK_TEST(reader, slow_pipe_writer,
-        .description = "[BUF-13] [BUF-16] lines written into a pipe a few "
-                       "bytes at a time are read whole")
+/*
+ * Feeds `count` lines into fds[1] from a thread, in pieces of 1 to max
+ * bytes, and checks that a reader of capacity cap on fds[0] returns
+ * exactly those lines, then EOF.
+ */
+static void
+feed_and_expect_lines(int fds[2], int count, size_t max, size_t cap)
 {
     struct buf_reader r;
     struct feeder f;
     size_t len;
-    char *text = make_lines(300, &len);
-    int p[2];
+    char *text = make_lines(count, &len);
 
-    tk_pipe(p);
-    feeder_start(&f, p[1], text, len, 7);
-    init_reader(&r, p[0], 32);
+    feeder_start(&f, fds[1], text, len, max);
+    init_reader(&r, fds[0], cap);
     expect_lines(&r, text, len);
     pthread_join(f.thread, NULL);
     buf_reader_close(&r);
-    close(p[0]);
+    close(fds[0]);
     free(text);
+}
+
+TK_TEST(reader, slow_pipe_writer,
+        .description = "[BUF-13] [BUF-16] lines written into a pipe a few "
+                       "bytes at a time are read whole")
+{
+    int p[2];
+
+    tk_pipe(p);
+    feed_and_expect_lines(p, 300, 7, 32);
 }
 
 TK_TEST(reader, lines_over_a_socket,
         .description = "[BUF-13] [BUF-16] [BUF-17] lines of every length "
                        "over a socketpair, in uneven pieces")
 {
-    struct buf_reader r;
-    struct feeder f;
-    size_t len;
-    char *text = make_lines(400, &len);
     int sv[2];
 
     tk_socketpair(sv);
-    feeder_start(&f, sv[1], text, len, 300);
-    /* Smaller than many lines: they must be returned whole. */
-    init_reader(&r, sv[0], 40);
-    expect_lines(&r, text, len);
-    pthread_join(f.thread, NULL);
-    buf_reader_close(&r);
-    close(sv[0]);
-    free(text);
+    /* A 40-byte buffer is smaller than many lines: returned whole. */
+    feed_and_expect_lines(sv, 400, 300, 40);
 }
 
 /* ---- records ---------------------------------------------------------- */

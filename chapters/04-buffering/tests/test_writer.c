@@ -98,6 +98,24 @@ must_write(struct buf_writer *w, const void *p, size_t len)
                  n, n < 0 ? strerror((int)-n) : "a short count", len);
 }
 
+/*
+ * Closes w, which must succeed, and checks that the pipe's read end rd
+ * then holds exactly src[0 .. n): nothing lost, nothing repeated.
+ */
+static void
+close_and_expect(struct buf_writer *w, int rd, const char *src, size_t n)
+{
+    char got[256];
+
+    cr_assert_leq(n, sizeof(got));
+    int err = buf_writer_close(w);
+    cr_assert_eq(err, 0, "buf_writer_close returned %d (%s)", err,
+                 strerror(-err));
+    cr_assert_eq(tk_read_exact(rd, got, n, 2000), (ssize_t)n,
+                 "expected %zu bytes in the pipe after the close", n);
+    cr_assert_arr_eq(got, src, n, "bytes were lost or repeated");
+}
+
 /* ---- gathering -------------------------------------------------------- */
 
 TK_TEST(writer, small_writes_make_no_syscall,
@@ -316,7 +334,7 @@ TK_TEST(writer, error_before_accepting_keeps_buffer,
                        "anything returns -errno and keeps the buffer")
 {
     struct buf_writer w;
-    char src[40], got[40];
+    char src[40];
     int p[2];
 
     tk_fill(src, sizeof(src), 7);
@@ -336,9 +354,7 @@ TK_TEST(writer, error_before_accepting_keeps_buffer,
                  buf_writer_buffered(&w));
     /* The injected error is gone: the same call now succeeds. */
     must_write(&w, src + 32, 8);
-    cr_assert_eq(buf_writer_close(&w), 0);
-    cr_assert_eq(tk_read_exact(p[0], got, 40, 2000), 40);
-    cr_assert_arr_eq(got, src, 40, "bytes were lost or repeated");
+    close_and_expect(&w, p[0], src, 40);
 }
 
 TK_TEST(writer, partial_flush_keeps_the_rest,
@@ -375,28 +391,42 @@ TK_TEST(writer, partial_flush_keeps_the_rest,
     cr_assert_eq(buf_writer_close(&w), 0);
 }
 
-TK_TEST(writer, accepted_count_is_exact,
-        .description = "[BUF-8] [BUF-9] after a failed flush the count of "
-                       "accepted bytes is exact and the error comes next")
+/*
+ * Buffers 50 of src's bytes in a 64-byte writer on fd, then writes 30 more
+ * while the flush fails once with ENOSPC: 14 are accepted (topping the
+ * buffer up), and the error is deferred.
+ */
+static void
+defer_enospc(struct buf_writer *w, int fd, const char *src)
 {
-    struct buf_writer w;
-    char src[80], got[80];
-    int p[2];
-
-    tk_fill(src, sizeof(src), 9);
-    tk_pipe(p);
-    init_writer(&w, p[1], 64);
-    must_write(&w, src, 50);
+    init_writer(w, fd, 64);
+    must_write(w, src, 50);
     cr_assert_eq(fi_plan(FI_WRITE, "err:ENOSPC"), 0);
-    ssize_t n = buf_write(&w, src + 50, 30);
+    ssize_t n = buf_write(w, src + 50, 30);
     cr_assert_eq(n, 14,
                  "50 bytes buffered in 64, then 30 more: 14 top the buffer "
                  "up, then the flush fails. Expected 14 (accepted), got "
                  "%zd",
                  n);
-    cr_assert_eq(buf_writer_buffered(&w), 64);
+    cr_assert_eq(buf_writer_buffered(w), 64,
+                 "after accepting 14 bytes the 64-byte buffer must be "
+                 "full; found %zu bytes",
+                 buf_writer_buffered(w));
+}
+
+TK_TEST(writer, accepted_count_is_exact,
+        .description = "[BUF-8] [BUF-9] after a failed flush the count of "
+                       "accepted bytes is exact and the error comes next")
+{
+    struct buf_writer w;
+    char src[80];
+    int p[2];
+
+    tk_fill(src, sizeof(src), 9);
+    tk_pipe(p);
+    defer_enospc(&w, p[1], src);
     unsigned long calls = fi_calls(FI_WRITE);
-    n = buf_write(&w, src + 64, 16);
+    ssize_t n = buf_write(&w, src + 64, 16);
     cr_assert_eq(n, -ENOSPC,
                  "the call after a short count must return the deferred "
                  "error, -ENOSPC (-28); got %zd",
@@ -408,9 +438,7 @@ TK_TEST(writer, accepted_count_is_exact,
                  "the error was reported once; the next write should "
                  "succeed (the fault is over), got %zd",
                  n);
-    cr_assert_eq(buf_writer_close(&w), 0);
-    cr_assert_eq(tk_read_exact(p[0], got, 80, 2000), 80);
-    cr_assert_arr_eq(got, src, 80, "bytes were lost or repeated");
+    close_and_expect(&w, p[0], src, 80);
 }
 
 TK_TEST(writer, direct_write_partial_count,
@@ -418,7 +446,7 @@ TK_TEST(writer, direct_write_partial_count,
                        "error returns the count that got through")
 {
     struct buf_writer w;
-    char src[100], got[100];
+    char src[100];
     int p[2];
 
     tk_fill(src, sizeof(src), 10);
@@ -437,9 +465,7 @@ TK_TEST(writer, direct_write_partial_count,
                  n);
     cr_assert_eq(buf_flush(&w), 0, "a deferred error is reported once");
     must_write(&w, src + 40, 60);
-    cr_assert_eq(buf_writer_close(&w), 0);
-    cr_assert_eq(tk_read_exact(p[0], got, 100, 2000), 100);
-    cr_assert_arr_eq(got, src, 100, "bytes were lost or repeated");
+    close_and_expect(&w, p[0], src, 100);
 }
 
 TK_TEST(writer, real_errors_from_the_kernel,
@@ -563,10 +589,7 @@ TK_TEST(writer, failed_close_still_releases,
     signal(SIGPIPE, SIG_IGN);
     tk_fill(src, sizeof(src), 12);
     tk_pipe(p);
-    init_writer(&w, p[1], 64);
-    must_write(&w, src, 50);
-    cr_assert_eq(fi_plan(FI_WRITE, "err:ENOSPC"), 0);
-    cr_assert_eq(buf_write(&w, src + 50, 30), 14);
+    defer_enospc(&w, p[1], src);
     /* A deferred ENOSPC is pending and 64 bytes are buffered. */
     int err = buf_writer_close(&w);
     cr_assert_eq(err, -ENOSPC,
