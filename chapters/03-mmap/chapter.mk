@@ -11,6 +11,8 @@ CHAPTERS += 03-mmap
 # the benchmark, always from chapters/.
 03-mmap_TESTS := tutil.c test_scan.c test_window.c test_edit.c test_ring.c
 03-mmap_BENCH := bench.c
+# The tests read peak resident memory with the perf kit's pk_peak_rss_kib.
+03-mmap_TEST_DEPS := $(PERFKIT_OBJ)
 
 # Demo programs (make demos CH=03): SIGBUS when a mapped file shrinks, and
 # mmap against read for sequential and random access.

@@ -53,14 +53,14 @@
  */
 #define PIPE_MSGS 200000
 #define RING_MSGS 1000000
-#define RING_MSG 64           /* bytes per message */
+#define RING_MSG 64 /* bytes per message */
 /*
  * Ring capacity: 1 MiB holds about 15000 messages, so when the machine is
  * busy and the two processes take turns on one core, each turn moves many
  * messages.
  */
 #define RING_CAP (1024 * 1024)
-#define IDLE_MS 500           /* how long the idle consumer waits */
+#define IDLE_MS 500 /* how long the idle consumer waits */
 
 static const char pattern[] = "needle-in-haystack";
 static char dir[256];
@@ -253,23 +253,6 @@ bench_scan(int runs)
 /* Windowed scan of a big file                                           */
 /* ===================================================================== */
 
-static long
-status_kib(const char *field)
-{
-    char line[256];
-    long kib = -1;
-    size_t flen = strlen(field);
-    FILE *f = fopen("/proc/self/status", "re");
-
-    if (f == NULL)
-        die_errno("open", "/proc/self/status");
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
-            kib = strtol(line + flen + 1, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
 /* Resets VmHWM to the current RSS (proc(5), clear_refs "5"). */
 static long
 reset_peak(void)
@@ -279,7 +262,7 @@ reset_peak(void)
     if (fd == -1 || write(fd, "5", 1) != 1)
         die_errno("write", "/proc/self/clear_refs");
     close(fd);
-    return status_kib("VmHWM");
+    return pk_peak_rss_kib();
 }
 
 static void
@@ -295,10 +278,10 @@ bench_window(void)
 
     long base = reset_peak();
     uint64_t t0 = pk_now_ns();
-    ssize_t n = mm_find_windowed(path, pattern, sizeof(pattern) - 1, WINDOW,
-                                 offs, 16);
+    ssize_t n =
+        mm_find_windowed(path, pattern, sizeof(pattern) - 1, WINDOW, offs, 16);
     uint64_t t1 = pk_now_ns();
-    long grew = status_kib("VmHWM") - base;
+    long grew = pk_peak_rss_kib() - base;
     if (n != 8) {
         printf("  not measured: mm_find_windowed found %zd occurrences "
                "of 8\n",
@@ -315,7 +298,7 @@ bench_window(void)
     t0 = pk_now_ns();
     n = mm_find(path, pattern, sizeof(pattern) - 1, offs, 16);
     t1 = pk_now_ns();
-    grew = status_kib("VmHWM") - base;
+    grew = pk_peak_rss_kib() - base;
     printf("  mm_find (whole file): %.0f ms, peak RSS grew by %.1f MiB "
            "(%zd found)\n",
            (t1 - t0) / 1e6, grew / 1024.0, n);

@@ -161,8 +161,8 @@ main(int argc, char **argv)
     for (int i = 0; i < RANDOM_BLOCKS; i++)
         offsets[i] = (off_t)((size_t)rand() % (size / BLOCK)) * BLOCK;
 
-    printf("file: %zu MiB; random: %d blocks of %d bytes\n", mib,
-           RANDOM_BLOCKS, BLOCK);
+    printf("file: %zu MiB; random: %d blocks of %d bytes\n", mib, RANDOM_BLOCKS,
+           BLOCK);
     size_t rbytes = (size_t)RANDOM_BLOCKS * BLOCK;
     for (int cold = 0; cold < 2; cold++) {
         run("sequential read()", seq_read, fd, size, size, cold);

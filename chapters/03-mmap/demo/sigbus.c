@@ -101,8 +101,7 @@ main(int argc, char **argv)
            c);
     c = touch(map + page + 50);
     if (c >= 0) {
-        printf("3. byte %ld (second page): %d, and no SIGBUS?\n",
-               page + 50, c);
+        printf("3. byte %ld (second page): %d, and no SIGBUS?\n", page + 50, c);
         return 1;
     }
     printf("3. byte %ld (second page, wholly past the end): SIGBUS\n",

@@ -42,8 +42,8 @@ mm_futex_wait(_Atomic uint32_t *word, uint32_t expect,
      * FUTEX_PRIVATE_FLAG: the sleeper and the waker are different
      * processes, and a private futex is keyed by one address space.
      */
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expect, deadline,
-                     NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expect, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
     if (r == 0 || errno == EINTR)
         return 0;
     return -errno;

@@ -20,11 +20,12 @@
 #include "mm.h"
 #include "tutil.h"
 
-/* ---- msync, interposed ----------------------------------------------------- */
+/* ---- msync, interposed -----------------------------------------------------
+ */
 
-static int sync_calls;     /* msync(MS_SYNC) calls seen */
-static size_t synced_len;  /* bytes they covered */
-static int async_calls;    /* msync without MS_SYNC */
+static int sync_calls;    /* msync(MS_SYNC) calls seen */
+static size_t synced_len; /* bytes they covered */
+static int async_calls;   /* msync without MS_SYNC */
 
 int
 msync(void *addr, size_t len, int flags)
@@ -39,7 +40,8 @@ msync(void *addr, size_t len, int flags)
     return r == -1 ? -1 : 0;
 }
 
-/* ---- helpers ---------------------------------------------------------------- */
+/* ---- helpers ----------------------------------------------------------------
+ */
 
 /* What mm_replace should make of data: the same rules, on a copy. */
 static size_t

@@ -26,8 +26,8 @@ make_ring(size_t capacity)
     struct mm_ring *ring = NULL;
     int err = mm_ring_create(capacity, &ring);
 
-    cr_assert_eq(err, 0, "mm_ring_create(%zu) returned %d (%s)", capacity,
-                 err, strerror(-err));
+    cr_assert_eq(err, 0, "mm_ring_create(%zu) returned %d (%s)", capacity, err,
+                 strerror(-err));
     cr_assert_not_null(ring);
     return ring;
 }
@@ -111,8 +111,9 @@ TK_TEST(ring, round_trip_with_wrap_around,
                 break;
             sent++;
         }
-        cr_assert_geq(sent, 2, "a 64-byte ring took fewer than two small "
-                               "messages");
+        cr_assert_geq(sent, 2,
+                      "a 64-byte ring took fewer than two small "
+                      "messages");
         for (uint32_t i = 0; i < sent; i++) {
             ssize_t n = mm_ring_recv(ring, got, sizeof(got), 0);
             make_msg(msg, lens[i], i);
@@ -161,8 +162,9 @@ TK_TEST(ring, full_ring_times_out,
 
     while (mm_ring_send(ring, msg, sizeof(msg), 0) == 0)
         sent++;
-    cr_assert_eq(sent, 5, "a 128-byte ring holds 5 frames of 24 bytes; "
-                          "send accepted %d",
+    cr_assert_eq(sent, 5,
+                 "a 128-byte ring holds 5 frames of 24 bytes; "
+                 "send accepted %d",
                  sent);
     long long t0 = now_ms();
     int err = mm_ring_send(ring, msg, sizeof(msg), 200);
@@ -241,7 +243,8 @@ TK_TEST(ring, close_drains_then_zero,
     mm_ring_destroy(ring);
 }
 
-/* ---- two processes ---------------------------------------------------------- */
+/* ---- two processes ----------------------------------------------------------
+ */
 
 #define STRESS_MSGS 20000
 
@@ -311,12 +314,12 @@ TK_TEST(ring, stress_two_processes,
               "the producer process failed (status 0x%x): a send or the "
               "close returned an error",
               status);
-    cr_assert_eq(i, STRESS_MSGS, "%u messages arrived of %u", i,
-                 STRESS_MSGS);
+    cr_assert_eq(i, STRESS_MSGS, "%u messages arrived of %u", i, STRESS_MSGS);
     mm_ring_destroy(ring);
 }
 
-/* ---- sleeping sides ----------------------------------------------------------- */
+/* ---- sleeping sides
+ * ----------------------------------------------------------- */
 
 struct side {
     struct mm_ring *ring;

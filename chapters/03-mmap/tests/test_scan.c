@@ -62,8 +62,8 @@ check_count(const char *name, const void *data, size_t len)
     char *path = tk_make_file(name, data, len);
 
     int err = mm_count(path, &got);
-    cr_assert_eq(err, 0, "mm_count(%s, %zu bytes) returned %d (%s)", name,
-                 len, err, strerror(-err));
+    cr_assert_eq(err, 0, "mm_count(%s, %zu bytes) returned %d (%s)", name, len,
+                 err, strerror(-err));
     cr_assert(got.lines == want.lines && got.words == want.words &&
                   got.bytes == want.bytes,
               "%s (%zu bytes): expected %llu lines, %llu words, %llu bytes; "
@@ -127,8 +127,7 @@ TK_TEST(scan, empty_and_short_files,
     cr_assert(st.lines == 0 && st.words == 0 && st.bytes == 0,
               "an empty file should give 0 lines, words and bytes");
     ssize_t n = mm_find(path, "x", 1, offs, 4);
-    cr_assert_eq(n, 0, "mm_find on an empty file returned %zd, expected 0",
-                 n);
+    cr_assert_eq(n, 0, "mm_find on an empty file returned %zd, expected 0", n);
     free(path);
     path = tk_make_file("short", "abc", 3);
     n = mm_find(path, "abcd", 4, offs, 4);
@@ -203,8 +202,9 @@ TK_TEST(scan, unreadable_file,
     cr_assert_eq(chmod(path, 0), 0);
     int r = tu_as_unprivileged(try_unreadable, &u);
     cr_assert_neq(r, 200, "an unreadable file left a descriptor open");
-    cr_assert_neq(r, 201, "mm_count and mm_find disagree on an unreadable "
-                          "file: both should return -EACCES");
+    cr_assert_neq(r, 201,
+                  "mm_count and mm_find disagree on an unreadable "
+                  "file: both should return -EACCES");
     cr_assert_eq(r, EACCES,
                  "mm_count on a file without read permission returned "
                  "-%d (%s), expected -EACCES (-13)",
@@ -333,9 +333,8 @@ TK_TEST(scan, find_stores_at_most_max,
     for (size_t i = 0; i < 6; i++)
         offs[i] = 0xdead;
     ssize_t n = mm_find(path, "x", 1, offs, 4);
-    cr_assert_eq(n, 10,
-                 "10 occurrences, room for 4: expected 10 returned, got %zd",
-                 n);
+    cr_assert_eq(
+        n, 10, "10 occurrences, room for 4: expected 10 returned, got %zd", n);
     for (uint64_t i = 0; i < 4; i++)
         cr_assert_eq(offs[i], i, "offs[%llu] should be %llu",
                      (unsigned long long)i, (unsigned long long)i);
@@ -359,8 +358,8 @@ TK_TEST(scan, find_random_matches_naive,
         data[i] = (unsigned char)('a' + tk_rng_below(&rng, 2));
     char *path = tk_make_file("ab", data, len);
     check_find("\"abba\" in 160 KiB of a and b", path, data, len, "abba", 4);
-    check_find("\"aaaaaaa\" in 160 KiB of a and b", path, data, len,
-               "aaaaaaa", 7);
+    check_find("\"aaaaaaa\" in 160 KiB of a and b", path, data, len, "aaaaaaa",
+               7);
     free(data);
     free(path);
 }

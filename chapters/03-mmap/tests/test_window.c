@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "iolab/perfkit.h"
 #include "iolab/testkit.h"
 #include "mm.h"
 #include "tutil.h"
@@ -95,13 +96,14 @@ watch(const char *path)
     mapped_now = mapped_peak = maps_made = 0;
 }
 
-/* ---- comparing with the naive search --------------------------------------- */
+/* ---- comparing with the naive search ---------------------------------------
+ */
 
 #define MAX_OFFS 4096
 
 static void
-check_windowed(const char *what, const char *path, const void *data,
-               size_t len, const void *pat, size_t patlen, size_t window)
+check_windowed(const char *what, const char *path, const void *data, size_t len,
+               const void *pat, size_t patlen, size_t window)
 {
     uint64_t *want = tk_xmalloc(MAX_OFFS * sizeof(*want));
     uint64_t *got = tk_xmalloc(MAX_OFFS * sizeof(*got));
@@ -229,7 +231,7 @@ TK_TEST(window, resident_memory_within_budget,
 
     long before = tu_reset_peak_rss();
     ssize_t n = mm_find_windowed(path, "boundary", 8, window, offs, 64);
-    long grew = tu_peak_rss() - before;
+    long grew = pk_peak_rss_kib() - before;
     cr_assert_eq(n, 32, "expected 32 occurrences, got %zd", n);
     for (size_t i = 0; i < 32; i++)
         cr_assert_eq(offs[i], (i + 1) * window - 8);
@@ -263,14 +265,12 @@ TK_TEST(window, bad_windows,
                  "a window of page - 1 bytes should give -EINVAL");
     cr_assert_eq(mm_find_windowed(path, "a", 1, page + 1, &off, 1), -EINVAL,
                  "a window of page + 1 bytes should give -EINVAL");
-    cr_assert_eq(mm_find_windowed(path, big, page + 1, page, &off, 1),
-                 -EINVAL,
+    cr_assert_eq(mm_find_windowed(path, big, page + 1, page, &off, 1), -EINVAL,
                  "a pattern longer than the window should give -EINVAL");
     cr_assert_eq(mm_find_windowed(path, "a", 0, page, &off, 1), -EINVAL,
                  "an empty pattern should give -EINVAL");
     ssize_t n = mm_find_windowed(path, "cd", 2, page, &off, 1);
-    cr_assert_eq(n, 1, "a window larger than the file: expected 1, got %zd",
-                 n);
+    cr_assert_eq(n, 1, "a window larger than the file: expected 1, got %zd", n);
     cr_assert_eq(off, 2);
     free(big);
     free(path);
@@ -293,10 +293,10 @@ TK_TEST(window, errors_and_leaks,
     int fds = tk_count_open_fds();
     cr_assert_eq(mm_find_windowed(missing, "a", 1, page, &off, 1), -ENOENT,
                  "a missing file should give -ENOENT");
-    cr_assert_eq(mm_find_windowed(tk_tmpdir(), "a", 1, page, &off, 1),
-                 -EISDIR, "a directory should give -EISDIR");
-    cr_assert_eq(mm_find_windowed("/dev/null", "a", 1, page, &off, 1),
-                 -EINVAL, "/dev/null should give -EINVAL");
+    cr_assert_eq(mm_find_windowed(tk_tmpdir(), "a", 1, page, &off, 1), -EISDIR,
+                 "a directory should give -EISDIR");
+    cr_assert_eq(mm_find_windowed("/dev/null", "a", 1, page, &off, 1), -EINVAL,
+                 "/dev/null should give -EINVAL");
     cr_assert_eq(mm_find_windowed(empty, "a", 1, page, &off, 1), 0,
                  "an empty file should give 0");
     for (int i = 0; i < 20; i++)

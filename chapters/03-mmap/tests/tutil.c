@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "iolab/perfkit.h"
 #include "iolab/testkit.h"
 
 size_t
@@ -69,8 +70,8 @@ same_inode(const char *line, void *arg)
 
     /* address perms offset major:minor inode path */
     if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) == 3 &&
-        ino == (unsigned long long)q->ino && ino != 0 &&
-        maj == major(q->dev) && min == minor(q->dev))
+        ino == (unsigned long long)q->ino && ino != 0 && maj == major(q->dev) &&
+        min == minor(q->dev))
         q->count++;
 }
 
@@ -103,23 +104,6 @@ tu_assert_clean(const char *path, int fds_before, const char *what)
                  what, maps);
 }
 
-static long
-status_kib(const char *field)
-{
-    char line[256];
-    long kib = -1;
-    size_t flen = strlen(field);
-    FILE *f = fopen("/proc/self/status", "re");
-
-    cr_assert_not_null(f, "cannot open /proc/self/status");
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
-            kib = strtol(line + flen + 1, NULL, 10);
-    fclose(f);
-    cr_assert_geq(kib, 0, "no %s in /proc/self/status", field);
-    return kib;
-}
-
 long
 tu_reset_peak_rss(void)
 {
@@ -130,13 +114,7 @@ tu_reset_peak_rss(void)
     cr_assert_eq(write(fd, "5", 1), 1, "write /proc/self/clear_refs: %s",
                  strerror(errno));
     close(fd);
-    return status_kib("VmHWM");
-}
-
-long
-tu_peak_rss(void)
-{
-    return status_kib("VmHWM");
+    return pk_peak_rss_kib();
 }
 
 size_t
@@ -181,9 +159,8 @@ tu_as_unprivileged(int (*check)(void *), void *arg)
     pid_t pid = fork();
     cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
     if (pid == 0) {
-        if (geteuid() == 0 &&
-            (setresgid(65534, 65534, 65534) != 0 ||
-             setresuid(65534, 65534, 65534) != 0))
+        if (geteuid() == 0 && (setresgid(65534, 65534, 65534) != 0 ||
+                               setresuid(65534, 65534, 65534) != 0))
             _exit(255);
         _exit(check(arg) & 0xff);
     }

@@ -26,9 +26,11 @@ int tu_maps_of(const char *path);
  */
 void tu_assert_clean(const char *path, int fds_before, const char *what);
 
-/* Resets VmHWM to the current resident size and returns it (KiB). */
+/*
+ * Resets VmHWM to the current resident size and returns it (KiB); read it
+ * again later with pk_peak_rss_kib() from iolab/perfkit.h.
+ */
 long tu_reset_peak_rss(void);
-long tu_peak_rss(void); /* VmHWM now (KiB) */
 
 /*
  * Every offset (overlapping) of pat in buf; stores up to max, returns the

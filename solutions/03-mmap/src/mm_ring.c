@@ -42,8 +42,8 @@ mm_futex_wait(_Atomic uint32_t *word, uint32_t expect,
      * FUTEX_PRIVATE_FLAG: the sleeper and the waker are different
      * processes, and a private futex is keyed by one address space.
      */
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expect, deadline,
-                     NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expect, deadline, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
     if (r == 0 || errno == EINTR)
         return 0;
     return -errno;
@@ -111,8 +111,9 @@ static bool
 ready(struct mm_ring *ring, bool producer, size_t need)
 {
     if (producer) {
-        uint64_t used = atomic_load_explicit(&ring->head, memory_order_relaxed) -
-                        atomic_load(&ring->tail);
+        uint64_t used =
+            atomic_load_explicit(&ring->head, memory_order_relaxed) -
+            atomic_load(&ring->tail);
         return ring->capacity - used >= need;
     }
     return atomic_load(&ring->head) !=

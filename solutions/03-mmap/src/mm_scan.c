@@ -96,8 +96,7 @@ open_regular(const char *path, int oflags, size_t *size)
  */
 static size_t
 find_in(const unsigned char *p, size_t len, size_t starts, const void *pat,
-        size_t patlen, uint64_t off, uint64_t *offs, size_t max,
-        size_t found)
+        size_t patlen, uint64_t off, uint64_t *offs, size_t max, size_t found)
 {
     size_t pos = 0;
 
