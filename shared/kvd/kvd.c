@@ -539,6 +539,17 @@ header_end(struct kconn *c, size_t at, bool *bad)
     return end;
 }
 
+/* The value of a hexadecimal digit, or -1. */
+static int
+hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+        return (ch | 0x20) - 'a' + 10;
+    return -1;
+}
+
 /*
  * Splits an inline command line into arguments, Redis-style: blanks
  * separate; "..." allows \n \r \t \\ \" and \xHH escapes; '...' allows \'.
@@ -577,9 +588,9 @@ split_inline(struct kconn *c, const char *p, size_t len)
             }
             if (q == '"' && ch == '\\' && i + 1 < len) {
                 char e = p[++i];
-                unsigned hi, lo;
-                if (e == 'x' && i + 2 < len &&
-                    sscanf(p + i + 1, "%1x%1x", &hi, &lo) == 2) {
+                int hi = i + 2 < len ? hex_digit(p[i + 1]) : -1;
+                int lo = i + 2 < len ? hex_digit(p[i + 2]) : -1;
+                if (e == 'x' && hi >= 0 && lo >= 0) {
                     ch = (char)(hi * 16 + lo);
                     i += 2;
                 } else {
