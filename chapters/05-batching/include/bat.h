@@ -3,7 +3,8 @@
  *
  * Three ways to pay for many operations with one expensive step:
  *  1. gathered writes: many buffers, one writev(2) system call;
- *  2. pipelining: many commands, one network round trip to kvd;
+ *  2. pipelining: many commands, one network round trip to kvd (the
+ *     course's Redis-protocol server; the client library is resp.h);
  *  3. group commit: many appends to a log, one fdatasync(2).
  *
  * This header is the specification. The skeleton in src/ and the reference
@@ -25,6 +26,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+
+#include "iolab/resp.h"
 
 /* ===================================================================== */
 /* Exercise 1 (gather): gathered writes                                  */
@@ -81,6 +84,91 @@
  * reader may go away. Thread safety: as writev(2) on the same descriptor.
  */
 ssize_t bat_writev_full(int fd, const struct iovec *iov, int iovcnt);
+
+/* ===================================================================== */
+/* Exercise 2 (pipeline): many commands, one round trip                  */
+/* ===================================================================== */
+
+/*
+ * One command for kvd, as for resp_encode: argc arguments (the first is
+ * the command name, "SET"), their bytes, and their lengths (NULL: each
+ * argument is a NUL-terminated string).
+ */
+struct bat_cmd {
+    int argc;                /* at least 1 */
+    const char *const *argv; /* the arguments */
+    const size_t *lens;      /* their lengths, or NULL for strlen */
+};
+
+/* What is known about one command of a pipeline after bat_pipeline. */
+enum bat_state {
+    BAT_NOT_SENT = 0, /* never sent: certainly not executed */
+    BAT_UNKNOWN,      /* sent, but no reply came: it may or may not have
+                         been executed; only the server knows */
+    BAT_REPLIED,      /* the reply is in bat_result.reply; it may be an
+                         error reply (RESP_ERROR) for this command alone */
+};
+
+/*
+ * One command's outcome. reply is meaningful (and owned) only for
+ * BAT_REPLIED; free a whole array with bat_results_free.
+ */
+struct bat_result {
+    enum bat_state state;    /* see enum bat_state */
+    struct resp_reply reply; /* BAT_REPLIED: the server's reply */
+};
+
+/*
+ * bat_pipeline - send cmds[0..n) on c in batches of at most batch
+ * commands: for each batch, encode its commands into one buffer, send the
+ * buffer with one write, then read the batch's replies, in order, with
+ * resp_read_reply. Then the next batch.
+ *
+ * c:          a connection from resp_connect, with no replies pending.
+ * cmds:       n commands (n may be 0).
+ * batch:      commands per round trip, at least 1 (1: one at a time; more
+ *             than n: everything in one batch).
+ * res:        n results, written by the function: every res[i] is set,
+ *             whatever happens.
+ * timeout_ms: the most to wait for each reply (negative: no bound).
+ *
+ * Returns:
+ *  - 0 when every command got its reply. [BAT-10] An error reply
+ *    (RESP_ERROR, such as INCR of a value that is not a number) concerns
+ *    that command only: it is stored as its reply, and the pipeline goes
+ *    on, so every command is BAT_REPLIED.
+ *  - -errno when the connection failed (-ECONNRESET when the server closed
+ *    it, -EPIPE, -ETIMEDOUT when a reply did not come in time, -EPROTO).
+ *    [BAT-11] The caller then learns exactly what happened to each
+ *    command: the commands whose reply arrived are BAT_REPLIED; the rest
+ *    of the batch in flight is BAT_UNKNOWN (the server may have executed
+ *    them and lost only the replies); the commands of later batches are
+ *    BAT_NOT_SENT. The connection is unusable afterwards: close it.
+ *  - -EINVAL when batch is 0 (nothing is sent; every command NOT_SENT), or
+ *    when a command cannot be encoded (argc < 1, a NULL argument): the
+ *    batch holding it and every later one are not sent, and what was sent
+ *    before is reported as above.
+ *  - -ENOMEM, like -EINVAL.
+ *
+ * Cost [BAT-12]: exactly one write (write, writev or send: the tests
+ * count these) per batch when the kernel takes each batch whole, so
+ * ceil(n / batch) writes and about as many round trips to the server;
+ * n == 0 makes no system call at all. A partial write is continued from
+ * where it stopped, and EINTR retried, as in exercise 1. [BAT-13]
+ *
+ * [BAT-14] A server that vanished is an error (-EPIPE, -ECONNRESET), never
+ * a SIGPIPE that kills the process: send with MSG_NOSIGNAL.
+ *
+ * Memory: a batch's encoded commands are held in one buffer, freed before
+ * returning. The caller must keep a batch's bytes (and its replies) within
+ * what the socket buffers hold, or the client and server can each wait for
+ * the other to read: a few thousand small commands per batch is safe.
+ */
+int bat_pipeline(struct resp_conn *c, const struct bat_cmd *cmds, size_t n,
+                 size_t batch, struct bat_result *res, int timeout_ms);
+
+/* bat_results_free - free the replies held by res[0..n). Given complete. */
+void bat_results_free(struct bat_result *res, size_t n);
 
 /* ===================================================================== */
 /* Exercise 3 (commit): a log with group commit                           */
