@@ -136,12 +136,12 @@ TK_TEST(ring, refuses_what_cannot_fit,
     unsigned char msg[300], got[300];
 
     memset(msg, 'm', sizeof(msg));
-    int err = mm_ring_send(ring, msg, 253, -1);
+    int err = mm_ring_send(ring, msg, 253, 1000);
     cr_assert_eq(err, -EMSGSIZE,
                  "a 253-byte message into a 256-byte ring (at most 252) "
                  "returned %d; expected -EMSGSIZE at once, not a wait",
                  err);
-    cr_assert_eq(mm_ring_send(ring, msg, 300, -1), -EMSGSIZE);
+    cr_assert_eq(mm_ring_send(ring, msg, 300, 1000), -EMSGSIZE);
     cr_assert_eq(mm_ring_send(ring, msg, 0, 0), -EINVAL,
                  "an empty message should give -EINVAL");
     cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), -ETIMEDOUT,
@@ -247,6 +247,12 @@ TK_TEST(ring, close_drains_then_zero,
  */
 
 #define STRESS_MSGS 20000
+/*
+ * A wait this long while the other side is busy means a lost wake-up: the
+ * waiter noticed only at its own timeout. Far above any scheduling delay,
+ * under Valgrind too.
+ */
+#define LATE_MS 2500
 
 /* The producer child: random sizes, then close. Exit 0 on success. */
 static int
@@ -285,7 +291,13 @@ TK_TEST(ring, stress_two_processes,
     tk_rng_seed(&rng, 99);
     uint32_t i = 0;
     for (;; i++) {
+        long long t0 = now_ms();
         ssize_t n = mm_ring_recv(ring, got, sizeof(got), 10000);
+        cr_assert_lt(now_ms() - t0, LATE_MS,
+                     "message %u took %lld ms to arrive while the producer "
+                     "was sending: the consumer slept through it (is it "
+                     "woken when a message is published? see H4.8)",
+                     i, now_ms() - t0);
         if (n <= 0) {
             cr_assert_eq(n, 0,
                          "recv of message %u returned %zd (%s) while the "
@@ -370,8 +382,14 @@ TK_TEST(ring, idle_consumer_sleeps_and_wakes,
     pthread_create(&th, NULL, recv_main, &s);
     /* Fails unless the consumer stops polling and blocks (state S). */
     tk_wait_sleeping(started_tid(&s), 3000);
+    long long t0 = now_ms();
     cr_assert_eq(mm_ring_send(s.ring, "hello", 5, 0), 0);
     pthread_join(th, NULL);
+    cr_assert_lt(now_ms() - t0, LATE_MS,
+                 "the sleeping consumer returned %lld ms after the message "
+                 "was sent: it noticed only at its timeout, so the send did "
+                 "not wake it",
+                 now_ms() - t0);
     cr_assert_eq(s.result, 5,
                  "the sleeping consumer should have woken with the 5-byte "
                  "message; recv returned %zd%s",
@@ -393,8 +411,14 @@ TK_TEST(ring, blocked_producer_sleeps_and_wakes,
     cr_assert_eq(mm_ring_send(s.ring, got, 60, 0), 0);
     pthread_create(&th, NULL, send_main, &s);
     tk_wait_sleeping(started_tid(&s), 3000);
+    long long t0 = now_ms();
     cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 60);
     pthread_join(th, NULL);
+    cr_assert_lt(now_ms() - t0, LATE_MS,
+                 "the sleeping producer returned %lld ms after room was "
+                 "made: it noticed only at its timeout, so the recv did not "
+                 "wake it",
+                 now_ms() - t0);
     cr_assert_eq(s.result, 0,
                  "the sleeping producer should have woken and sent; send "
                  "returned %zd%s",
@@ -447,8 +471,15 @@ TK_TEST(ring, wakes_across_processes,
                  "the consumer process never went to sleep on the empty "
                  "ring (state %c)",
                  proc_state(pid));
+    long long t0 = now_ms();
     cr_assert_eq(mm_ring_send(ring, "ping", 4, 0), 0);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_lt(now_ms() - t0, LATE_MS,
+                 "the consumer process finished %lld ms after the message "
+                 "was sent: it noticed only at its timeout, so it was not "
+                 "woken (a futex shared by two processes must not be "
+                 "FUTEX_PRIVATE)",
+                 now_ms() - t0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 3,
               "the consumer process slept through the message and timed "
               "out: was it woken? (a futex shared by two processes must "

@@ -299,9 +299,13 @@ TK_TEST(window, errors_and_leaks,
                  "/dev/null should give -EINVAL");
     cr_assert_eq(mm_find_windowed(empty, "a", 1, page, &off, 1), 0,
                  "an empty file should give 0");
-    for (int i = 0; i < 20; i++)
-        cr_assert_eq(mm_find_windowed(path, "kk", 2, page, &off, 1),
-                     (ssize_t)len - 1);
+    for (int i = 0; i < 20; i++) {
+        ssize_t n = mm_find_windowed(path, "kk", 2, page, &off, 1);
+        cr_assert_eq(n, (ssize_t)len - 1,
+                     "\"kk\" in %zu bytes of 'k', window of one page: "
+                     "expected %zu occurrences, got %zd",
+                     len, len - 1, n);
+    }
     tu_assert_clean(path, fds, "20 windowed scans and 4 failed ones");
     tu_assert_clean(empty, fds, "a windowed scan of an empty file");
     free(data);
