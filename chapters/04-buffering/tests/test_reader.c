@@ -484,8 +484,8 @@ TK_TEST(reader, errors_are_returned,
 }
 
 TK_TEST(reader, closed_reader_is_safe,
-        .description = "[BUF-10] every call on a closed reader returns "
-                       "-EBADF")
+        .description = "[BUF-10] [BUF-1] every call on a closed reader, or "
+                       "one whose init failed, returns -EBADF")
 {
     struct buf_reader r;
     char dst[4];
@@ -494,6 +494,11 @@ TK_TEST(reader, closed_reader_is_safe,
     const void *p;
 
     int fd = open_file("in", "data\n", 5);
+    cr_assert_eq(buf_reader_init(&r, fd, 0), -EINVAL,
+                 "a capacity of 0 must be refused with -EINVAL");
+    cr_assert_eq(buf_read(&r, dst, 2), -EBADF,
+                 "buf_read on a reader whose init failed must return "
+                 "-EBADF");
     init_reader(&r, fd, 8);
     cr_assert_eq(buf_read(&r, dst, 2), 2);
     buf_reader_close(&r);
