@@ -170,6 +170,8 @@ plot(const struct row *rows, int n)
     fprintf(g, "set terminal dumb size 79,28\n"
                "set logscale x 2\nset logscale y 10\n"
                "set xlabel 'buffer capacity (bytes)'\n"
+               "set xtics ('16' 16, '256' 256, '4K' 4096, '64K' 65536, "
+               "'1M' 1048576)\n"
                "set title 'throughput, MB/s (log-log)'\n"
                "set key top left\n"
                "$d << EOD\n");
