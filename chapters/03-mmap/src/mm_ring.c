@@ -61,6 +61,11 @@ mm_ring_max_msg(const struct mm_ring *ring)
     return ring->capacity - MM_RING_FRAME_HDR;
 }
 
+/*
+ * Your static helpers go here: copying into and out of the ring across
+ * its end, the size of a frame, and the wait (spin, then futex) that
+ * send and receive share.
+ */
 
 /* ===================================================================== */
 /* Creating and destroying the ring                                      */

@@ -56,6 +56,11 @@ mm_stats_feed(struct mm_stats *st, const void *buf, size_t len)
     st->in_word = in_word;
 }
 
+/*
+ * Your static helpers go here. Three functions below open a file, check
+ * that it is a regular file and search bytes for a pattern: one helper
+ * for each of those saves writing them three times.
+ */
 
 /* ===================================================================== */
 /* Exercise 1 (scan): a whole file through one mapping                   */

@@ -190,6 +190,11 @@ wake(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
     }
 }
 // SOLUTION-STUB
+// /*
+//  * Your static helpers go here: copying into and out of the ring across
+//  * its end, the size of a frame, and the wait (spin, then futex) that
+//  * send and receive share.
+//  */
 // SOLUTION-END
 
 /* ===================================================================== */

@@ -142,6 +142,11 @@ map_whole(const char *path, const unsigned char **map, size_t *size)
     return 0;
 }
 // SOLUTION-STUB
+// /*
+//  * Your static helpers go here. Three functions below open a file, check
+//  * that it is a regular file and search bytes for a pattern: one helper
+//  * for each of those saves writing them three times.
+//  */
 // SOLUTION-END
 
 /* ===================================================================== */
