@@ -103,6 +103,24 @@ cmds_free(struct cmds *c)
     free(c->cmd);
 }
 
+/* Every test's start: a server, a connection to it, n SET commands. */
+static void
+setup(struct kvd **kv, struct resp_conn **c, struct cmds *set, size_t n)
+{
+    *kv = start_kvd();
+    *c = connect_kvd(*kv);
+    cmds_make(set, n, "SET");
+}
+
+/* And its end; c may be NULL (already closed). */
+static void
+teardown(struct kvd *kv, struct resp_conn *c, struct cmds *set)
+{
+    resp_close(c);
+    cmds_free(set);
+    kvd_stop(kv);
+}
+
 static const char *
 state_name(enum bat_state s)
 {
@@ -175,13 +193,14 @@ TK_TEST(pipeline, set_then_get_in_batches,
         .description = "[BAT-12] 100 SETs and GETs in batches: one write and "
                        "about one round trip per batch")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[100];
     struct kvd_stats st;
     struct cmds set, get;
 
-    cmds_make(&set, 100, "SET");
+    setup(&kv, &c, &set, 100);
+
     cmds_make(&get, 100, "GET");
     kvd_reset_stats(kv);
     fi_reset();
@@ -226,23 +245,22 @@ TK_TEST(pipeline, set_then_get_in_batches,
                   "batches",
                   (unsigned long long)st.round_trips);
     bat_results_free(res, 100);
-    cmds_free(&set);
     cmds_free(&get);
-    resp_close(c);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, batch_size_edges,
         .description = "[BAT-12] batch 1, batch larger than n, n = 0, and "
                        "batch 0 (-EINVAL)")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[20];
     struct kvd_stats st;
     struct cmds set;
 
-    cmds_make(&set, 20, "SET");
+    setup(&kv, &c, &set, 20);
+
     fi_reset();
     int err = bat_pipeline(c, set.cmd, 20, 1, res, TIMEOUT_MS);
     cr_assert_eq(err, 0, "batch 1 returned %d", err);
@@ -284,9 +302,7 @@ TK_TEST(pipeline, batch_size_edges,
                  "kvd executed %llu commands for n = 0 and "
                  "batch 0",
                  (unsigned long long)st.commands);
-    cmds_free(&set);
-    resp_close(c);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, error_reply_is_per_command,
@@ -335,12 +351,13 @@ TK_TEST(pipeline, close_mid_batch,
         .description = "[BAT-11] the server closes mid-batch: replied, "
                        "unknown and never-sent commands are told apart")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[20];
     struct cmds set;
 
-    cmds_make(&set, 20, "SET");
+    setup(&kv, &c, &set, 20);
+
     /* Commands 0..10 are answered; then the server closes. */
     cr_assert_eq(kvd_close_after(kv, 11), 0);
     int err = bat_pipeline(c, set.cmd, 20, 8, res, TIMEOUT_MS);
@@ -355,10 +372,10 @@ TK_TEST(pipeline, close_mid_batch,
                  "its batch came after the failure, so it was never sent");
     bat_results_free(res, 20);
     resp_close(c);
+    c = NULL;
     check_keys(kv, 0, 11, true, "its SET was confirmed");
     check_keys(kv, 16, 20, false, "its SET was reported never sent");
-    cmds_free(&set);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 struct bg_pipeline {
@@ -382,14 +399,15 @@ TK_TEST(pipeline, drop_while_replies_held,
         .description = "[BAT-11] connection dropped after the server ran a "
                        "batch but before replying: UNKNOWN, yet executed")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[24];
     struct kvd_stats st;
     struct cmds set;
     pthread_t th;
 
-    cmds_make(&set, 24, "SET");
+    setup(&kv, &c, &set, 24);
+
     /* Hold each round trip's replies for 5 s: time enough to drop. */
     cr_assert_eq(kvd_set_delays(kv, 5000000, 0), 0);
     kvd_reset_stats(kv);
@@ -420,26 +438,27 @@ TK_TEST(pipeline, drop_while_replies_held,
     check_states(res, 8, 24, BAT_NOT_SENT, "its batch was never sent");
     bat_results_free(res, 24);
     resp_close(c);
+    c = NULL;
     cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
     /* The lesson: UNKNOWN is not "failed". These SETs did run. */
     check_keys(kv, 0, 8, true,
                "(the server executed the first batch; only its replies were "
                "lost, which is why the client must say UNKNOWN, not failed)");
     check_keys(kv, 8, 24, false, "its SET was reported never sent");
-    cmds_free(&set);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, reply_timeout,
         .description = "[BAT-11] a reply later than timeout_ms: -ETIMEDOUT, "
                        "the batch UNKNOWN, the rest NOT_SENT")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[10];
     struct cmds set;
 
-    cmds_make(&set, 10, "SET");
+    setup(&kv, &c, &set, 10);
+
     cr_assert_eq(kvd_set_delays(kv, 3000000, 0), 0); /* 3 s per round trip */
     int err = bat_pipeline(c, set.cmd, 10, 4, res, 100);
     cr_assert_eq(err, -ETIMEDOUT,
@@ -449,22 +468,21 @@ TK_TEST(pipeline, reply_timeout,
     check_states(res, 0, 4, BAT_UNKNOWN, "sent, reply not in time");
     check_states(res, 4, 10, BAT_NOT_SENT, "never sent");
     bat_results_free(res, 10);
-    resp_close(c);
-    cmds_free(&set);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, bad_command_not_sent,
         .description = "[BAT-11] a command that cannot be encoded: its batch "
                        "and later ones are not sent, -EINVAL")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[12];
     struct kvd_stats st;
     struct cmds set;
 
-    cmds_make(&set, 12, "SET");
+    setup(&kv, &c, &set, 12);
+
     set.cmd[5].argc = 0; /* not a command */
     kvd_reset_stats(kv);
     int err = bat_pipeline(c, set.cmd, 12, 4, res, TIMEOUT_MS);
@@ -482,21 +500,20 @@ TK_TEST(pipeline, bad_command_not_sent,
                  "first batch (4) should have been sent",
                  (unsigned long long)st.commands);
     bat_results_free(res, 12);
-    resp_close(c);
-    cmds_free(&set);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, vanished_server_no_sigpipe,
         .description = "[BAT-14] writing to a server that is gone returns "
                        "an error instead of dying of SIGPIPE")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[16];
     struct cmds set;
 
-    cmds_make(&set, 16, "SET");
+    setup(&kv, &c, &set, 16);
+
     cr_assert_eq(kvd_drop_all(kv), 0);
     /* The first call may get its bytes out before the reset comes back. */
     int err = bat_pipeline(c, set.cmd, 16, 4, res, TIMEOUT_MS);
@@ -514,21 +531,20 @@ TK_TEST(pipeline, vanished_server_no_sigpipe,
                  "expected a negative errno, got %d",
                  err);
     bat_results_free(res, 16);
-    resp_close(c);
-    cmds_free(&set);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
 
 TK_TEST(pipeline, partial_writes_and_eintr,
         .description = "[BAT-13] partial sends and EINTR are continued; the "
                        "replies still match the commands")
 {
-    struct kvd *kv = start_kvd();
-    struct resp_conn *c = connect_kvd(kv);
+    struct kvd *kv;
+    struct resp_conn *c;
     struct bat_result res[30];
     struct cmds set, get;
 
-    cmds_make(&set, 30, "SET");
+    setup(&kv, &c, &set, 30);
+
     cmds_make(&get, 30, "GET");
     static const char plan[] = "eintr short:5 short:100 eintr short:1 *";
     cr_assert_eq(fi_plan(FI_SEND, plan), 0);
@@ -554,8 +570,6 @@ TK_TEST(pipeline, partial_writes_and_eintr,
                   i, want);
     }
     bat_results_free(res, 30);
-    resp_close(c);
-    cmds_free(&set);
     cmds_free(&get);
-    kvd_stop(kv);
+    teardown(kv, c, &set);
 }
