@@ -100,6 +100,7 @@ struct kconn {
     bool closing;                /* close once the output is sent */
     bool dead;                   /* closed; freed at the end of the pass */
     bool oom;                    /* a reply could not be stored */
+    bool more;                   /* complete commands wait in ibuf */
     long close_after;            /* commands left before closing; -1: no */
 
     char *ibuf;        /* input buffer */
@@ -769,8 +770,14 @@ run_input(struct kconn *c)
     int64_t now_ms = now_ns() / 1000000;
     uint64_t ncmds = 0;
 
+    c->more = false;
     while (!c->closing && c->ipos < c->ilen) {
         int r;
+        /* Enough replies for one batch: the rest wait for this one. */
+        if (c->m_argc < 0 && c->olen - c->ooff >= KVD_BATCH_OUT) {
+            c->more = true;
+            break;
+        }
         c->ineed = 0;
         if (c->m_argc >= 0 || c->ibuf[c->ipos] == '*')
             r = parse_multibulk(c, now_ms, &ncmds);
@@ -854,38 +861,41 @@ conn_serve(struct kconn *c)
             conn_close(c);
             return;
         }
-        if (!c->readable)
+        if (!c->readable && !c->more)
             return;
         if (budget == 0) {
             again_push(kv, c);
             return;
         }
-        if (!in_make_room(c)) {
-            conn_close(c);
-            return;
-        }
-        size_t space = c->icap - c->ilen;
-        ssize_t n = read(c->fd, c->ibuf + c->ilen, space);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                c->readable = false;
-            else
+        ssize_t n = 0;
+        if (!c->more) { /* else: commands left from the last read first */
+            if (!in_make_room(c)) {
                 conn_close(c);
-            continue;
+                return;
+            }
+            size_t space = c->icap - c->ilen;
+            n = read(c->fd, c->ibuf + c->ilen, space);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    c->readable = false;
+                else
+                    conn_close(c);
+                continue;
+            }
+            if (n == 0) { /* EOF: every reply owed has been sent */
+                conn_close(c);
+                return;
+            }
+            /*
+             * A short read took everything there was; with edge-triggered
+             * events, more data arriving later raises a new event.
+             */
+            if ((size_t)n < space)
+                c->readable = false;
+            c->ilen += (size_t)n;
         }
-        if (n == 0) { /* EOF: every reply owed has been sent */
-            conn_close(c);
-            return;
-        }
-        /*
-         * A short read took everything there was; with edge-triggered
-         * events, more data arriving later raises a new event.
-         */
-        if ((size_t)n < space)
-            c->readable = false;
-        c->ilen += (size_t)n;
         uint64_t ncmds = run_input(c);
         bool hold = ncmds > 0 && kv->rtt_ns > 0 && !c->dead && !c->oom;
         /* Counted before the replies leave, so a client that has read

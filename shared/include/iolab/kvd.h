@@ -38,6 +38,11 @@
                  */
 #endif
 
+/* Replies one batch may produce before the rest of the input waits. */
+#ifndef KVD_BATCH_OUT
+#define KVD_BATCH_OUT (4u << 20) /* 4 MiB: thousands of small replies */
+#endif
+
 /* How a server is configured at start. Zero-initialise, then set fields. */
 struct kvd_config {
     unsigned short port;      /* 0: the kernel chooses; read it with kvd_port */
@@ -88,6 +93,11 @@ struct kvd; /* opaque: one running server */
  * While a connection's replies are held, its further input is not read,
  * so its replies keep their order and a pipelined batch pays the delay
  * once [KVD-4].
+ *
+ * One batch's replies are bounded: once they reach KVD_BATCH_OUT bytes,
+ * the commands left in the buffer wait until the batch is sent, then run
+ * as the next batch (and count as another round trip) [KVD-13]. Memory for
+ * a client that pipelines many large GETs stays bounded.
  *
  * Accept delay: a new connection is accepted (and counted) at once, but
  * nothing it sends is read until accept_delay_us have passed [KVD-5].

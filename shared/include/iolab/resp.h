@@ -197,7 +197,7 @@ size_t resp_conn_buffered(const struct resp_conn *c);
  * space), so N pipelined replies cost about one read per buffer-full, not
  * one per reply [RESP-9]. A large reply is not re-parsed from its start as
  * its bytes trickle in: the parser resumes where it stopped, so reading a
- * reply costs O(its size) whatever the read sizes [RESP-10].
+ * reply costs O(its size) whatever the read sizes.
  *
  * Thread safety: one thread at a time per connection.
  */

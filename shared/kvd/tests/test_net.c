@@ -169,6 +169,54 @@ TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
     kvd_stop(kv);
 }
 
+TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
+        .description = "[KVD-13] a pipeline of large replies is answered in "
+                       "batches of about KVD_BATCH_OUT bytes, in order")
+{
+    struct kvd *kv = t_start(NULL);
+    struct resp_conn *c = t_connect(kvd_port(kv));
+    size_t len = 1 << 20;
+    char *val = tk_xmalloc(len + 1);
+    struct resp_buf b;
+    struct resp_reply r;
+    struct kvd_stats st;
+
+    tk_fill(val, len, 11);
+    const char *set[] = {"SET", "v", val};
+    const size_t setl[] = {3, 1, len};
+    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 3, set, setl), 0);
+    resp_reply_free(&r);
+    kvd_reset_stats(kv);
+    resp_buf_init(&b);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(resp_encode_cmd(&b, "GET", "v", NULL), 0);
+        cr_assert_eq(resp_encode_cmd(&b, "ECHO", i % 2 ? "odd" : "even", NULL),
+                     0);
+    }
+    tk_write_all(resp_conn_fd(c), b.data, b.len);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert(r.type == RESP_BULK && r.len == len &&
+                      memcmp(r.str, val, len) == 0,
+                  "GET %d of a 1 MiB value came back different", i);
+        resp_reply_free(&r);
+        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert(r.type == RESP_BULK && !strcmp(r.str, i % 2 ? "odd" : "even"),
+                  "reply %d out of order", 2 * i + 1);
+        resp_reply_free(&r);
+    }
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.commands, 40);
+    cr_assert_geq(st.round_trips, 20 * len / KVD_BATCH_OUT,
+                  "20 MiB of replies went out in %llu batches: a batch must "
+                  "stop at about %u bytes",
+                  (unsigned long long)st.round_trips, KVD_BATCH_OUT);
+    resp_buf_free(&b);
+    free(val);
+    resp_close(c);
+    kvd_stop(kv);
+}
+
 /* ---- the round-trip delay ----------------------------------------------- */
 
 TK_TEST(latency, round_trip_delayed, .timeout = 10,
