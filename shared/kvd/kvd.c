@@ -176,6 +176,7 @@ struct kvd {
     pthread_mutex_t stats_mu; /* guards stats */
     struct kvd_stats stats;   /* counters (keys, expired filled on read) */
     uint64_t refused;         /* connections refused (under stats_mu) */
+    uint64_t expired_seen;    /* store.expired already in stats */
 };
 
 static int64_t
@@ -398,7 +399,8 @@ stats_add(struct kvd *kv, uint64_t cmds, uint64_t rts, uint64_t in,
     kv->stats.bytes_in += in;
     kv->stats.bytes_out += out;
     kv->stats.keys = kv->store.count;
-    kv->stats.expired = kv->store.expired;
+    kv->stats.expired += kv->store.expired - kv->expired_seen;
+    kv->expired_seen = kv->store.expired;
     pthread_mutex_unlock(&kv->stats_mu);
 }
 
@@ -1361,7 +1363,8 @@ void
 kvd_reset_stats(struct kvd *kv)
 {
     pthread_mutex_lock(&kv->stats_mu);
-    kv->stats = (struct kvd_stats){.connected = kv->stats.connected};
+    kv->stats = (struct kvd_stats){.connected = kv->stats.connected,
+                                   .keys = kv->stats.keys};
     kv->refused = 0;
     pthread_mutex_unlock(&kv->stats_mu);
 }

@@ -33,9 +33,8 @@
  * the server allocate more than about this much per connection.
  */
 #ifndef KVD_DEFAULT_MAX_FRAME
-#define KVD_DEFAULT_MAX_FRAME                                                  \
-    (16u << 20) /* 16 MiB: far above any lab value                             \
-                 */
+/* 16 MiB: far above any value a lab stores. */
+#define KVD_DEFAULT_MAX_FRAME (16u << 20)
 #endif
 
 /* Replies one batch may produce before the rest of the input waits. */
@@ -48,7 +47,7 @@ struct kvd_config {
     unsigned short port;      /* 0: the kernel chooses; read it with kvd_port */
     unsigned rtt_delay_us;    /* delay added to each round trip (below) */
     unsigned accept_delay_us; /* delay before a new connection is served */
-    size_t max_frame;         /* 0: KVD_DEFAULT_MAX_FRAME; at least 64 */
+    size_t max_frame;         /* 0: KVD_DEFAULT_MAX_FRAME; 64 to 1 GiB */
 };
 
 /*
@@ -79,7 +78,8 @@ struct kvd; /* opaque: one running server */
  *
  * Returns 0 once the socket listens, so a client may connect at once (no
  * sleep needed) [KVD-1]; or -EADDRINUSE (the port is taken), -EINVAL
- * (max_frame below 64), -ENOMEM, -EMFILE, or another -errno from socket,
+ * (max_frame outside 64 bytes to 1 GiB, a delay over KVD_MAX_DELAY_US),
+ * -ENOMEM, -EMFILE, or another -errno from socket,
  * bind, epoll or thread creation. On failure nothing is left allocated
  * and *out is not written.
  *

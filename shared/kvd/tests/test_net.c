@@ -129,6 +129,23 @@ TK_TEST(pipeline, counters_and_reset, .timeout = 10,
                   st.bytes_out == 0 && st.accepted == 0,
               "kvd_reset_stats left counters non-zero");
     cr_assert_eq(st.connected, 1, "connected is not a counter to reset");
+    cr_assert_eq(st.keys, 0);
+    tk_write_all(fd, "SET k v\r\n", 9);
+    t_expect_raw(fd, "+OK\r\n");
+    kvd_reset_stats(kv);
+    kvd_stats(kv, &st);
+    cr_assert_eq(st.keys, 1, "keys is not a counter to reset");
+    tk_write_all(fd, "SET e v PX 1\r\n", 14);
+    t_expect_raw(fd, "+OK\r\n");
+    usleep(5000); /* let its millisecond pass */
+    tk_write_all(fd, "GET e\r\n", 7);
+    t_expect_raw(fd, "$-1\r\n");
+    kvd_stats(kv, &st);
+    /* Swept or found expired on GET: counted once either way. */
+    cr_assert(st.keys == 1 && st.expired == 1,
+              "after one of two keys expired: keys %llu (want 1), expired "
+              "%llu (want 1)",
+              (unsigned long long)st.keys, (unsigned long long)st.expired);
     close(fd);
     cr_assert(t_wait_stats(kv, none_connected),
               "connected did not drop to 0 after the client closed");
