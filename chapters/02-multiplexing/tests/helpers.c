@@ -3,7 +3,9 @@
  */
 #include "helpers.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,6 +97,24 @@ mt_expect_closed(int fd, const char *who)
         ;
     cr_assert_neq(n, -ETIMEDOUT, "%s, %s: the server kept the connection open",
                   mt_name(), who);
+}
+
+int
+mt_connect_rcvbuf(unsigned short port, int rcvbuf)
+{
+    struct sockaddr_in a = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd == -1)
+        cr_assert_fail("socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
+        cr_assert_fail("connect to 127.0.0.1:%u: %s", port, strerror(errno));
+    return fd;
 }
 
 void

@@ -55,6 +55,12 @@ void mt_echo_str(int fd, const char *s, const char *who);
 /* Waits for EOF (or a reset) on fd; fails if it stays open. */
 void mt_expect_closed(int fd, const char *who);
 
+/*
+ * Connects to 127.0.0.1:port with SO_RCVBUF set to rcvbuf before the
+ * connection exists, so the window it advertises is small from the start.
+ */
+int mt_connect_rcvbuf(unsigned short port, int rcvbuf);
+
 /* Fixes SO_SNDBUF and SO_RCVBUF at 64 KiB (the kernel doubles it). */
 void mt_small_buffers(int fd);
 

@@ -6,15 +6,19 @@
  * epoll_et/...): the connection core is shared, so a failure on every
  * backend points at the core, a failure on one at that backend.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
+#include "iolab/fault.h"
 
 /* ---- one client --------------------------------------------------------- */
 
@@ -117,8 +121,14 @@ MUX_TEST_EACH(idle_and_partial, "[MUX-2] 50 idle connections delay nobody",
 
 /* ---- half-close ---------------------------------------------------------- */
 
-#define HALF (40 * 1024) /* fits in the socket buffers: no writer thread */
+#define HALF (48 * 1024) /* under MUX_OUT_CAP: the server reads it all */
 
+/*
+ * The client sends 48 KiB, shuts down its write side, and reads nothing
+ * for 300 ms: the server has read the EOF with most of the echo still
+ * pending (small buffers). It must then sleep, not spin on a socket that
+ * stays readable after EOF, and must send everything before it closes.
+ */
 static void
 half_close(enum mux_backend b)
 {
@@ -128,12 +138,22 @@ half_close(enum mux_backend b)
 
     mt_fill(data, HALF, 3);
     mt_start(&srv, b, NULL);
-    int fd = tk_connect_tcp(srv.port);
+    int small = 4096;
+    setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    int fd = mt_connect_rcvbuf(srv.port, 4096);
     tk_write_all(fd, data, HALF);
     shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
+    unsigned long waits0 = fi_calls(FI_WAIT);
+    tk_readable(-1, 300); /* 300 ms, watching the server */
+    unsigned long waits = fi_calls(FI_WAIT) - waits0;
+    cr_assert_leq(waits, 20,
+                  "%s: after a client's EOF, with its echo pending, the "
+                  "server called its wait %lu times in 300 ms: stop "
+                  "watching for input after EOF (it stays readable)",
+                  mt_name(), waits);
     mt_read_check(fd, data, HALF, REPLY_MS,
-                  "a client that sent 40 KiB and then shut down its write "
-                  "side");
+                  "a client that sent 48 KiB, shut down its write side and "
+                  "read the echo late");
     ssize_t n = tk_read_exact(fd, &tail, 1, REPLY_MS);
     cr_assert_eq(n, 0,
                  "%s: after echoing everything, the server should close the "
@@ -149,10 +169,45 @@ half_close(enum mux_backend b)
                  mt_name(), mt_stats.closed);
 }
 MUX_TEST_EACH(half_close,
-              "[MUX-4] a client's shutdown(SHUT_WR): all echoed, then closed",
+              "[MUX-4][MUX-11] a client's shutdown(SHUT_WR): all echoed, "
+              "then closed",
               half_close)
 
 /* ---- resets -------------------------------------------------------------- */
+
+/*
+ * Waits (bounded) until the server's end of the connection from client
+ * port cport to server port sport is in CLOSE_WAIT: the server has read
+ * the client's FIN. Reads /proc/net/tcp, where that end is the line with
+ * local port sport and remote port cport, state 08.
+ */
+static bool
+server_in_close_wait(unsigned short sport, unsigned short cport)
+{
+    struct timespec t0, now;
+
+    /* /proc/net/tcp lists every socket of the machine: give it 3 s. */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (now = t0; now.tv_sec - t0.tv_sec < 3;
+         clock_gettime(CLOCK_MONOTONIC, &now)) {
+        FILE *f = fopen("/proc/net/tcp", "r");
+        char line[512];
+        unsigned lp, rp, st;
+        bool seen = false;
+
+        if (f == NULL)
+            return false;
+        while (!seen && fgets(line, sizeof(line), f) != NULL)
+            seen =
+                sscanf(line, " %*d: %*8x:%x %*8x:%x %x", &lp, &rp, &st) == 3 &&
+                lp == sport && rp == cport && st == 0x08;
+        fclose(f);
+        if (seen)
+            return true;
+        tk_readable(-1, 10); /* 10 ms, watching the server */
+    }
+    return false;
+}
 
 static void
 resets(enum mux_backend b)
@@ -164,6 +219,8 @@ resets(enum mux_backend b)
     signal(SIGPIPE, SIG_DFL); /* a server that lets SIGPIPE through dies */
     mt_fill(junk, big, 4);
     mt_start(&srv, b, NULL);
+    int small = 4096; /* accepted sockets inherit it: echoes stay pending */
+    setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     int keep = tk_connect_tcp(srv.port);
     mt_echo_str(keep, "before\n", "the surviving client");
 
@@ -183,15 +240,32 @@ resets(enum mux_backend b)
     mt_pump_join(&p);
     tk_reset_close(c);
 
+    /* e half-closes, so the server reads its EOF (CLOSE_WAIT) while most
+     * of the echo is still pending (tiny buffers), then e resets: the
+     * server's next send fails with EPIPE, which raises SIGPIPE unless
+     * the send says MSG_NOSIGNAL. */
+    int e = mt_connect_rcvbuf(srv.port, 1);
+    struct sockaddr_in me;
+    socklen_t mlen = sizeof(me);
+    getsockname(e, (struct sockaddr *)&me, &mlen);
+    tk_write_all(e, junk, 60 * 1024); /* under MUX_OUT_CAP: all read */
+    shutdown(e, SHUT_WR);
+    cr_assert(server_in_close_wait(srv.port, ntohs(me.sin_port)),
+              "%s: the server's end of a client that sent 60 KiB and shut "
+              "down its write side was not in CLOSE_WAIT within 3 s (did "
+              "the server close it at EOF, with the echo still owed?)",
+              mt_name());
+    tk_reset_close(e);
+
     mt_echo_str(keep, "after\n",
-                "the surviving client, after two others reset");
+                "the surviving client, after three others reset");
     int d = tk_connect_tcp(srv.port);
     mt_echo_str(d, "newcomer\n", "a client that came after the resets");
     close(d);
     close(keep);
     free(junk);
     mt_stop(&srv);
-    cr_assert_geq(mt_stats.closed, 2,
+    cr_assert_geq(mt_stats.closed, 3,
                   "%s: stats.closed is %lu; the reset clients should have "
                   "been dropped",
                   mt_name(), mt_stats.closed);
