@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -1447,6 +1448,24 @@ struct spawn_msg {
     unsigned short port;
 };
 
+/*
+ * In the child: closes every descriptor but 0, 1, 2 and keep. Without
+ * this the child would hold the caller's sockets open (fork copies them
+ * all, O_CLOEXEC or not, since nothing is executed), and a connection the
+ * caller closes would never see its EOF.
+ */
+static void
+close_inherited(int keep)
+{
+    if (close_range(3, (unsigned)keep - 1, 0) == 0 &&
+        close_range((unsigned)keep + 1, ~0u, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX); /* old kernel: one by one */
+    for (int fd = 3; fd < max && fd < 65536; fd++)
+        if (fd != keep)
+            close(fd);
+}
+
 int
 kvd_spawn(const struct kvd_config *cfg, pid_t *pid, unsigned short *port)
 {
@@ -1455,6 +1474,7 @@ kvd_spawn(const struct kvd_config *cfg, pid_t *pid, unsigned short *port)
 
     if (pipe2(p, O_CLOEXEC) == -1)
         return -errno;
+    pid_t parent = getpid();
     pid_t child = fork();
     if (child == -1) {
         int err = -errno;
@@ -1465,6 +1485,11 @@ kvd_spawn(const struct kvd_config *cfg, pid_t *pid, unsigned short *port)
     if (child == 0) {
         struct kvd *kv = NULL;
         close(p[0]);
+        close_inherited(p[1]);
+        /* A caller that dies (a failed test) takes its server with it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
         msg.err = server_new(cfg, true, &kv);
         if (kv != NULL)
             msg.port = kv->port;

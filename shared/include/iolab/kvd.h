@@ -189,10 +189,14 @@ void kvd_stop(struct kvd *kv);
  *
  * The child serves until SIGTERM or SIGINT, then closes everything, frees
  * its memory and exits with status 0 [KVD-12]; SIGKILL kills it at once.
- * The caller must reap it (kvd_reap does both). The child holds no
- * descriptor of the caller's open except those inherited without
- * O_CLOEXEC, and it never returns into the caller's code. Call it from a
- * single-threaded moment if possible: like any fork, the child gets only
+ * The caller must reap it (kvd_reap does both). The child closes every
+ * descriptor it inherited except 0, 1 and 2, so the caller's sockets
+ * behave as if it did not exist (a connection the caller closes sees its
+ * EOF) [KVD-14]; and it never returns into the caller's code. When the
+ * thread that called kvd_spawn ends (or its process dies, say a test
+ * that failed before it could reap the child), the child gets SIGTERM and
+ * exits [KVD-15], so no server outlives the program that started it. Call it
+ * from a single-threaded moment if possible: like any fork, the child gets only
  * the calling thread.
  *
  * The control calls above do not reach a child; the KVD command of the

@@ -695,6 +695,61 @@ TK_TEST(life, spawn_and_terminate, .timeout = 20,
     cr_assert_eq(kvd_reap(pid, 0), -ECHILD);
 }
 
+TK_TEST(life, spawn_holds_no_caller_socket, .timeout = 20,
+        .description = "[KVD-14] a spawned child does not keep the "
+                       "caller's sockets open")
+{
+    struct kvd *kv = t_start(NULL);
+    int fd = tk_connect_tcp(kvd_port(kv));
+    pid_t pid;
+    unsigned short port;
+
+    ping_ms(fd); /* accepted: the server side exists */
+    cr_assert_eq(kvd_spawn(NULL, &pid, &port), 0);
+    close(fd);
+    cr_assert(t_wait_stats(kv, none_connected),
+              "the server never saw the client's close: the child kept a "
+              "copy of the client socket open");
+    int st = kvd_reap(pid, SIGTERM);
+    cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    kvd_stop(kv);
+}
+
+TK_TEST(life, spawn_dies_with_caller, .timeout = 20,
+        .description = "[KVD-15] a spawned server exits when the process "
+                       "that spawned it dies")
+{
+    int p[2];
+    unsigned short port = 0;
+
+    tk_pipe(p);
+    pid_t mid = fork();
+    cr_assert_geq(mid, 0);
+    if (mid == 0) { /* a caller that dies without reaping its server */
+        pid_t pid;
+        close(p[0]);
+        if (kvd_spawn(NULL, &pid, &port) == 0)
+            (void)!write(p[1], &port, sizeof(port));
+        _exit(0);
+    }
+    close(p[1]);
+    cr_assert_eq(read(p[0], &port, sizeof(port)), (ssize_t)sizeof(port),
+                 "the intermediate process could not spawn a server");
+    close(p[0]);
+    waitpid(mid, NULL, 0);
+    /* The server is now an orphan: it must go away by itself. */
+    double until = t_now_ms() + T_WAIT_MS;
+    for (;;) {
+        struct resp_conn *c = NULL;
+        if (resp_connect("127.0.0.1", port, 1000, &c) == -ECONNREFUSED)
+            break;
+        resp_close(c);
+        cr_assert_lt(t_now_ms(), until,
+                     "the server outlived the process that spawned it");
+        usleep(10000);
+    }
+}
+
 TK_TEST(life, spawn_error, .timeout = 10,
         .description = "[KVD-11] kvd_spawn reports the child's start error "
                        "and leaves no child")
