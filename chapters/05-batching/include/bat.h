@@ -232,7 +232,9 @@ struct bat_log_options {
      * every fdatasync (or fsync) the log makes, with no lock of the log
      * held, and with sync_arg. [BAT-25] Tests use it to hold a sync "in
      * flight" for as long as they like; it must return for the sync to go
-     * on. NULL: no call.
+     * on. For the rules below, the sync begins when before_sync is called:
+     * what it covers is fixed by then, and records written during the call
+     * wait for the next sync. NULL: no call.
      */
     bat_sync_cb before_sync;
     void *sync_arg; /* passed to before_sync */

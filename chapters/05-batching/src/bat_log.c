@@ -76,6 +76,7 @@ valid_record(const unsigned char *buf, size_t avail, const unsigned char **data,
 /* Reading a log: scan and recovery                                      */
 /* ===================================================================== */
 
+/* Your helpers for scan and open (read the file, walk its records). */
 
 /*
  * TODO(commit.1): report the valid records of the file at path, in order,

@@ -21,6 +21,7 @@ bat_results_free(struct bat_result *res, size_t n)
     }
 }
 
+/* Your helpers (sending a whole buffer, encoding a batch) go here. */
 
 /*
  * TODO(pipeline.1): for each batch of at most `batch` commands: encode

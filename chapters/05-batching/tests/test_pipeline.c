@@ -408,8 +408,8 @@ TK_TEST(pipeline, drop_while_replies_held,
 
     setup(&kv, &c, &set, 24);
 
-    /* Hold each round trip's replies for 5 s: time enough to drop. */
-    cr_assert_eq(kvd_set_delays(kv, 5000000, 0), 0);
+    /* Hold each round trip's replies for 20 s: time enough to drop. */
+    cr_assert_eq(kvd_set_delays(kv, 20000000, 0), 0);
     kvd_reset_stats(kv);
     struct bg_pipeline p = {
         .c = c, .cmd = set.cmd, .n = 24, .batch = 8, .res = res};

@@ -141,6 +141,7 @@ walk_records(const unsigned char *buf, size_t size, bat_record_cb cb, void *arg,
     return count;
 }
 // SOLUTION-STUB
+// /* Your helpers for scan and open (read the file, walk its records). */
 // SOLUTION-END
 
 /*

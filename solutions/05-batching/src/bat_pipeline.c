@@ -57,6 +57,7 @@ encode_batch(struct resp_buf *b, const struct bat_cmd *cmds, size_t k)
     return 0;
 }
 // SOLUTION-STUB
+// /* Your helpers (sending a whole buffer, encoding a batch) go here. */
 // SOLUTION-END
 
 /*
