@@ -387,3 +387,21 @@ TK_TEST(resp, connect_refused, .timeout = 10,
     cr_assert_eq(resp_connect("127.0.0.1", port, 1000, &c), -ECONNREFUSED);
     cr_assert_eq(tk_count_open_fds(), before);
 }
+
+TK_TEST(resp, connect_by_name, .timeout = 10,
+        .description = "[RESP-8] a host name is resolved; every address is "
+                       "tried until one answers")
+{
+    unsigned short port;
+    int lfd = tk_listen_tcp(&port); /* 127.0.0.1 only: ::1 is refused */
+    struct resp_conn *c = NULL;
+
+    int err = resp_connect("localhost", port, T_WAIT_MS, &c);
+    if (err == -EINVAL)
+        tk_skip("this machine does not resolve \"localhost\"");
+    cr_assert_eq(err, 0, "resp_connect(\"localhost\"): %d (%s)", err,
+                 strerror(-err));
+    cr_assert_geq(resp_conn_fd(c), 0);
+    resp_close(c);
+    close(lfd);
+}
