@@ -163,6 +163,8 @@ struct bat_result {
  * returning. The caller must keep a batch's bytes (and its replies) within
  * what the socket buffers hold, or the client and server can each wait for
  * the other to read: a few thousand small commands per batch is safe.
+ *
+ * Thread safety: one thread at a time per connection, as for resp.h.
  */
 int bat_pipeline(struct resp_conn *c, const struct bat_cmd *cmds, size_t n,
                  size_t batch, struct bat_result *res, int timeout_ms);
