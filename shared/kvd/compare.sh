@@ -37,7 +37,7 @@ trap cleanup EXIT
 mkfifo "$tmp/kvd.out"
 build/kit/kvd/kvd --port 0 >"$tmp/kvd.out" &
 kvd_pid=$!
-pids+=($kvd_pid)
+pids+=("$kvd_pid")
 exec 3<"$tmp/kvd.out"
 read -r -t 10 line <&3 || exit 1
 kvd_port=${line##*:}
@@ -47,7 +47,7 @@ redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
-pids+=($redis_pid)
+pids+=("$redis_pid")
 for _ in $(seq 100); do
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
     sleep 0.1 # redis-server has no readiness signal; poll its PING
@@ -57,7 +57,7 @@ echo "redis-server $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on p
 echo "redis-benchmark -p PORT -t {set,get} -n $requests -c 50 -P {1,16} -q, $rounds rounds alternating"
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, all threads
 hz=$(getconf CLK_TCK)
-for r in $(seq "$rounds"); do
+for _ in $(seq "$rounds"); do
     for server in redis kvd; do
         port=$redis_port pid=$redis_pid
         [ $server = kvd ] && port=$kvd_port pid=$kvd_pid
