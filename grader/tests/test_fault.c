@@ -188,3 +188,37 @@ TK_TEST(fault, accept_and_sync_faults,
     close(c);
     close(lfd);
 }
+
+TK_TEST(fault, offset_and_message_calls_share_plans,
+        .description = "pwrite counts as write, sendmsg as send (trimmed)")
+{
+    char *path = tk_make_file("p", "..........", 10);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int sv[2];
+    char got[8];
+
+    cr_assert_geq(fd, 0);
+    fi_reset();
+    cr_assert_eq(fi_plan(FI_WRITE, "short:2 err:ENOSPC"), 0);
+    cr_assert_eq(fi_pwrite(fd, "abcd", 4, 3), 2);
+    cr_assert_eq(fi_pwrite(fd, "abcd", 4, 3), -1);
+    cr_assert_eq(errno, ENOSPC);
+    cr_assert_eq(pread(fd, got, 6, 0), 6);
+    cr_assert_eq(memcmp(got, "...ab.", 6), 0, "2 bytes at offset 3");
+    cr_assert_eq(fi_calls(FI_WRITE), 2);
+
+    tk_socketpair(sv);
+    char a[] = "hello", b[] = "world";
+    struct iovec iov[2] = {{a, 5}, {b, 5}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    cr_assert_eq(fi_plan(FI_SEND, "short:6"), 0);
+    cr_assert_eq(fi_sendmsg(sv[0], &msg, 0), 6);
+    cr_assert_eq(msg.msg_iov, iov, "the caller's header is untouched");
+    cr_assert_eq(iov[1].iov_len, 5);
+    cr_assert_eq(tk_read_exact(sv[1], got, 6, 1000), 6);
+    cr_assert_eq(memcmp(got, "hellow", 6), 0);
+    cr_assert_eq(fi_calls(FI_SEND), 1);
+    close(sv[0]);
+    close(sv[1]);
+    close(fd);
+}

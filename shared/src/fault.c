@@ -21,7 +21,15 @@
 
 #define FI_MAX_STEPS 64 /* longer scripts are a test bug, not a need */
 
-enum fi_kind { FI_PASS, FI_SHORT, FI_EINTR, FI_EAGAIN, FI_RESET, FI_ZERO, FI_ERR };
+enum fi_kind {
+    FI_PASS,
+    FI_SHORT,
+    FI_EINTR,
+    FI_EAGAIN,
+    FI_RESET,
+    FI_ZERO,
+    FI_ERR
+};
 
 struct fi_step {
     enum fi_kind kind; /* what this call does */
@@ -34,11 +42,12 @@ static const struct {
     const char *name;
     int err;
 } err_names[] = {
-    {"EINTR", EINTR},   {"EAGAIN", EAGAIN},   {"ECONNRESET", ECONNRESET},
-    {"ECONNABORTED", ECONNABORTED},           {"EPIPE", EPIPE},
-    {"EIO", EIO},       {"ENOSPC", ENOSPC},   {"EMFILE", EMFILE},
-    {"ENFILE", ENFILE}, {"ENOMEM", ENOMEM},   {"ENOBUFS", ENOBUFS},
-    {"EBADF", EBADF},
+    {"EINTR", EINTR},           {"EAGAIN", EAGAIN},
+    {"ECONNRESET", ECONNRESET}, {"ECONNABORTED", ECONNABORTED},
+    {"EPIPE", EPIPE},           {"EIO", EIO},
+    {"ENOSPC", ENOSPC},         {"EMFILE", EMFILE},
+    {"ENFILE", ENFILE},         {"ENOMEM", ENOMEM},
+    {"ENOBUFS", ENOBUFS},       {"EBADF", EBADF},
 };
 
 struct fi_plan {
@@ -301,10 +310,33 @@ fi_recv(int fd, void *buf, size_t len, int flags)
     return recv(fd, buf, len, flags);
 }
 
-/* Shared body of readv and writev: the step may trim the vector. */
+/* The vector calls, with or without an offset. */
+enum vec_call { VEC_READV, VEC_WRITEV, VEC_PREADV, VEC_PWRITEV };
+
 static ssize_t
-vector_call(enum fi_op op, int fd, const struct iovec *iov, int iovcnt)
+vec_real(enum vec_call call, int fd, const struct iovec *iov, int iovcnt,
+         off_t off)
 {
+    switch (call) {
+    case VEC_READV:
+        return readv(fd, iov, iovcnt);
+    case VEC_WRITEV:
+        return writev(fd, iov, iovcnt);
+    case VEC_PREADV:
+        return preadv(fd, iov, iovcnt, off);
+    case VEC_PWRITEV:
+        return pwritev(fd, iov, iovcnt, off);
+    }
+    return -1;
+}
+
+/* Shared body of the vector calls: the step may trim the vector. */
+static ssize_t
+vector_call(enum vec_call call, int fd, const struct iovec *iov, int iovcnt,
+            off_t off)
+{
+    enum fi_op op =
+        call == VEC_READV || call == VEC_PREADV ? FI_READV : FI_WRITEV;
     struct fi_step st = take_step(op);
     size_t len = SIZE_MAX;
     ssize_t ret;
@@ -318,25 +350,126 @@ vector_call(enum fi_op op, int fd, const struct iovec *iov, int iovcnt)
             return -1;
         }
         int n = trim_iov(iov, iovcnt, st.max, cut);
-        ret = op == FI_READV ? readv(fd, cut, n) : writev(fd, cut, n);
+        ret = vec_real(call, fd, cut, n, off);
         int saved = errno;
         free(cut);
         errno = saved;
         return ret;
     }
-    return op == FI_READV ? readv(fd, iov, iovcnt) : writev(fd, iov, iovcnt);
+    return vec_real(call, fd, iov, iovcnt, off);
 }
 
 ssize_t
 fi_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    return vector_call(FI_READV, fd, iov, iovcnt);
+    return vector_call(VEC_READV, fd, iov, iovcnt, 0);
 }
 
 ssize_t
 fi_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    return vector_call(FI_WRITEV, fd, iov, iovcnt);
+    return vector_call(VEC_WRITEV, fd, iov, iovcnt, 0);
+}
+
+ssize_t
+fi_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    return vector_call(VEC_PREADV, fd, iov, iovcnt, off);
+}
+
+ssize_t
+fi_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
+{
+    return vector_call(VEC_PWRITEV, fd, iov, iovcnt, off);
+}
+
+ssize_t
+fi_pread(int fd, void *buf, size_t len, off_t off)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_READ), &len, &ret))
+        return ret;
+    return pread(fd, buf, len, off);
+}
+
+ssize_t
+fi_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_WRITE), &len, &ret))
+        return ret;
+    return pwrite(fd, buf, len, off);
+}
+
+ssize_t
+fi_sendto(int fd, const void *buf, size_t len, int flags,
+          const struct sockaddr *addr, socklen_t alen)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_SEND), &len, &ret))
+        return ret;
+    return sendto(fd, buf, len, flags, addr, alen);
+}
+
+ssize_t
+fi_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+            socklen_t *alen)
+{
+    ssize_t ret;
+
+    if (decide(take_step(FI_RECV), &len, &ret))
+        return ret;
+    return recvfrom(fd, buf, len, flags, addr, alen);
+}
+
+/* Shared body of sendmsg and recvmsg: a short step trims msg_iov. */
+static ssize_t
+msg_call(enum fi_op op, int fd, struct msghdr *msg, int flags)
+{
+    struct fi_step st = take_step(op);
+    size_t len = SIZE_MAX;
+    ssize_t ret;
+
+    if (decide(st, &len, &ret))
+        return ret;
+    if (st.kind == FI_SHORT && msg->msg_iovlen > 0) {
+        struct msghdr m = *msg;
+        struct iovec *cut = calloc(msg->msg_iovlen, sizeof(*cut));
+        if (cut == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        m.msg_iov = cut;
+        m.msg_iovlen =
+            (size_t)trim_iov(msg->msg_iov, (int)msg->msg_iovlen, st.max, cut);
+        ret = op == FI_SEND ? sendmsg(fd, &m, flags) : recvmsg(fd, &m, flags);
+        int saved = errno;
+        if (op == FI_RECV) { /* what the kernel reports back */
+            msg->msg_flags = m.msg_flags;
+            msg->msg_controllen = m.msg_controllen;
+            msg->msg_namelen = m.msg_namelen;
+        }
+        free(cut);
+        errno = saved;
+        return ret;
+    }
+    return op == FI_SEND ? sendmsg(fd, msg, flags) : recvmsg(fd, msg, flags);
+}
+
+ssize_t
+fi_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    /* msg_call copies before trimming and never writes through msg. */
+    return msg_call(FI_SEND, fd, (struct msghdr *)msg, flags);
+}
+
+ssize_t
+fi_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    return msg_call(FI_RECV, fd, msg, flags);
 }
 
 /* ===================================================================== */
@@ -377,8 +510,8 @@ fi_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 }
 
 int
-fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
-           const struct timespec *ts, const sigset_t *mask)
+fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+           const sigset_t *mask)
 {
     return fails_here(FI_WAIT) ? -1 : pselect(nfds, r, w, e, ts, mask);
 }
@@ -406,8 +539,7 @@ int
 fi_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
                const sigset_t *mask)
 {
-    return fails_here(FI_WAIT) ? -1
-                               : epoll_pwait(epfd, ev, max, timeout, mask);
+    return fails_here(FI_WAIT) ? -1 : epoll_pwait(epfd, ev, max, timeout, mask);
 }
 
 int

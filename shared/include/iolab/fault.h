@@ -11,10 +11,9 @@
  *
  * A plan is a small script, one step per call, for example
  *
- *     fi_plan(FI_READ, "short:1 *");           every read gets at most 1 byte
- *     fi_plan(FI_WRITE, "eintr short:3 *");    alternate EINTR and 3-byte
- * writes fi_plan(FI_RECV, "pass eagain");         2nd recv says EAGAIN, then
- * normal
+ *     fi_plan(FI_READ, "short:1 *");         every read gets at most 1 byte
+ *     fi_plan(FI_WRITE, "eintr short:3 *");  alternate EINTR, 3-byte writes
+ *     fi_plan(FI_RECV, "pass eagain");       2nd recv says EAGAIN, then normal
  *
  * Steps: pass | short:N (N >= 1) | eintr | eagain | reset (ECONNRESET) |
  * zero (return 0 and transfer nothing) | err:NAME (fail with errno NAME,
@@ -45,16 +44,16 @@
 #include <sys/uio.h>
 
 enum fi_op {
-    FI_READ,
-    FI_WRITE,
-    FI_READV,
-    FI_WRITEV,
-    FI_SEND,
-    FI_RECV,
+    FI_READ,   /* read, pread */
+    FI_WRITE,  /* write, pwrite */
+    FI_READV,  /* readv, preadv */
+    FI_WRITEV, /* writev, pwritev */
+    FI_SEND,   /* send, sendto, sendmsg */
+    FI_RECV,   /* recv, recvfrom, recvmsg */
     FI_WAIT,   /* select, pselect, poll, ppoll, epoll_wait, epoll_pwait */
     FI_ACCEPT, /* accept, accept4 */
     FI_FSYNC,  /* fsync, fdatasync */
-    FI_NOPS /* number of operations; not an operation */
+    FI_NOPS    /* number of operations; not an operation */
 };
 
 /*
@@ -86,6 +85,16 @@ ssize_t fi_readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t fi_writev(int fd, const struct iovec *iov, int iovcnt);
 ssize_t fi_send(int fd, const void *buf, size_t len, int flags);
 ssize_t fi_recv(int fd, void *buf, size_t len, int flags);
+ssize_t fi_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t fi_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t fi_preadv(int fd, const struct iovec *iov, int iovcnt, off_t off);
+ssize_t fi_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off);
+ssize_t fi_sendto(int fd, const void *buf, size_t len, int flags,
+                  const struct sockaddr *addr, socklen_t alen);
+ssize_t fi_recvfrom(int fd, void *buf, size_t len, int flags,
+                    struct sockaddr *addr, socklen_t *alen);
+ssize_t fi_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t fi_recvmsg(int fd, struct msghdr *msg, int flags);
 
 struct pollfd;
 struct epoll_event;
