@@ -37,4 +37,4 @@ $(KVD_TESTS): $(KVD_TEST_OBJ) $(KVD_T_OBJ) $(TESTKIT_OBJ)
 	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 .PHONY: kvd
-kvd: $(KVD_BIN) $(KVD_TESTS)
+kvd: $(KVD_BIN) $(KVD_TESTS) ## build kvd (build/kit/kvd/kvd), the labs' key-value server, and its tests
