@@ -8,22 +8,28 @@
  *   cc -O2 -o /tmp/uv_echo chapters/02-multiplexing/bench/extra/uv_echo.c -luv
  *   /tmp/uv_echo 7000
  *
- * It echoes each buffer libuv reads with one uv_write, and frees the
- * buffer when the write completes (libuv queues what the socket does not
- * take at once). Ctrl-C ends it.
+ * It uses the same strategy as the chapter's server, so that the two
+ * event loops are compared and not two buffering schemes: every read
+ * lands in one static buffer (the loop is single-threaded, and libuv calls
+ * on_read right after on_alloc), uv_try_write sends what the socket takes
+ * at once, and only a remainder is copied into a buffer of its own and
+ * queued with uv_write, freed when the write completes. Ctrl-C ends it.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 static uv_loop_t *loop;
+
+static char scratch[64 * 1024];
 
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
-    buf->base = malloc(suggested);
-    buf->len = buf->base != NULL ? suggested : 0;
+    (void)suggested;
+    *buf = uv_buf_init(scratch, sizeof(scratch));
 }
 
 static void
@@ -51,20 +57,36 @@ on_written(uv_write_t *w, int status)
 static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    if (n > 0) {
-        struct echo_req *r = malloc(sizeof(*r));
-        uv_buf_t out = uv_buf_init(buf->base, (unsigned)n);
-        if (r == NULL) {
-            free(buf->base);
-            return;
-        }
-        r->data = buf->base;
-        uv_write(&r->req, s, &out, 1, on_written);
+    if (n < 0) {
+        if (!uv_is_closing((uv_handle_t *)s))
+            uv_close((uv_handle_t *)s, on_close); /* UV_EOF or an error */
         return;
     }
-    free(buf->base);
-    if (n < 0 && !uv_is_closing((uv_handle_t *)s))
-        uv_close((uv_handle_t *)s, on_close); /* UV_EOF or an error */
+    uv_buf_t out = uv_buf_init(buf->base, (unsigned)n);
+    int sent = uv_stream_get_write_queue_size(s) == 0
+                   ? uv_try_write(s, &out, 1)
+                   : UV_EAGAIN; /* keep the order behind queued writes */
+    if (sent == UV_EAGAIN)
+        sent = 0;
+    if (sent < 0) {
+        if (!uv_is_closing((uv_handle_t *)s))
+            uv_close((uv_handle_t *)s, on_close);
+        return;
+    }
+    if (sent == n)
+        return;
+    struct echo_req *r = malloc(sizeof(*r));
+    char *rest = malloc((size_t)(n - sent));
+    if (r == NULL || rest == NULL) {
+        free(r);
+        free(rest);
+        uv_close((uv_handle_t *)s, on_close);
+        return;
+    }
+    memcpy(rest, buf->base + sent, (size_t)(n - sent));
+    r->data = rest;
+    out = uv_buf_init(rest, (unsigned)(n - sent));
+    uv_write(&r->req, s, &out, 1, on_written);
 }
 
 static void
