@@ -134,9 +134,10 @@ for expect in grader/fixtures/*.expect; do
         continue
     fi
     flags=$(sed -n 's/^flags: //p' "$expect")
+    fch=$(sed -n 's/^chapter: //p' "$expect")
     want=$(sed -n 's/^score: //p' "$expect")
     # shellcheck disable=SC2086
-    $grader --tree "$tree" --ch 01 --quiet $flags --json "$tree/results.json" >"$log" 2>&1
+    $grader --tree "$tree" --ch "${fch:-01}" --quiet $flags --json "$tree/results.json" >"$log" 2>&1
     got=$(score_of "$log")
     missing=""
     while IFS= read -r needle; do
