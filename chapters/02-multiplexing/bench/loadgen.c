@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,11 @@ dial(unsigned short port)
 
     if (fd == -1)
         return -errno;
+    /* A server that never accepts must not hang us: once its backlog is
+     * full, connect would wait for SYN retries. Linux applies
+     * SO_SNDTIMEO to connect. */
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1) {
         int err = -errno;
         close(fd);
@@ -172,6 +178,9 @@ lg_rtt(unsigned short port, int rounds, size_t msg)
 
     if (t == NULL || req == NULL || buf == NULL || fd < 0)
         goto out;
+    /* A server that stopped answering must not hang the bench. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (int i = 0; i < rounds; i++) {
         uint64_t t0 = pk_now_ns();
         if (send_all(fd, req, msg) != 0 ||
