@@ -220,7 +220,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     if (strcmp(kw, "perf") == 0) {
         if (n < 7)
             return bad(ps, "usage: perf <exercise> <metric> <= or >= "
-                           "<threshold> <points> kind=counted|timed");
+                           "<threshold> <points> kind=counted|timed [hint=ID]");
         if (need_exercise(ps, f[1]) != 0)
             return -1;
         it = new_item(ps, ITEM_PERF);
@@ -241,7 +241,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         if (item_exists(ch, ITEM_PERF, f[2]) ||
             item_exists(ch, ITEM_INFO, f[2]))
             return bad(ps, "metric '%s' is listed twice", f[2]);
-        return parse_options(ps, f, 6, n, it, " kind ");
+        return parse_options(ps, f, 6, n, it, " kind hint ");
     }
     if (strcmp(kw, "info") == 0) {
         if (n < 4)

@@ -24,7 +24,7 @@ static const char good_manifest[] = "# a comment\n"
                                     "exercise ex1 The first one\n"
                                     "test ex1 s/one 3 timeout=7 hint=H1\n"
                                     "test ex1 s/two 2\n"
-                                    "perf ex1 calls <= 4 5 kind=counted\n"
+                                    "perf ex1 calls <= 4 5 kind=counted hint=H9\n"
                                     "info ex1 cpu what it shows\n"
                                     "memcheck 10 timeout_scale=15\n"
                                     "bench timeout=60 runs=3\n";
@@ -48,6 +48,7 @@ TK_TEST(manifest, parses_every_kind,
     cr_assert_eq(ch.items[2].op, CMP_LE);
     cr_assert_eq(ch.items[2].threshold, 4);
     cr_assert_eq(ch.items[2].points, 5);
+    cr_assert_str_eq(ch.items[2].hint, "H9");
     cr_assert_str_eq(ch.items[3].what, "what it shows");
     cr_assert_eq(ch.items[4].kind, ITEM_MEMCHECK);
     cr_assert_eq(ch.memcheck_scale, 15);
