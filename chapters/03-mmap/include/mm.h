@@ -178,6 +178,12 @@ ssize_t mm_replace(const char *path, const void *from, const void *to,
  * (release) after writing it; the consumer frees it by storing tail
  * (release) after copying it out.
  *
+ * Each side may keep its last view of the other side's index in a field
+ * of its own (tail_seen, head_seen): reading the partner's index costs a
+ * cache-line transfer between cores, and a stale view is always safe (it
+ * shows less room or fewer messages than there are), so a side need only
+ * read the real index when its view says it must wait.
+ *
  * Do not change this layout: the tests and the bench share it.
  */
 struct mm_ring {
@@ -185,9 +191,11 @@ struct mm_ring {
     _Alignas(64) _Atomic uint64_t head; /* bytes published so far */
     _Atomic uint32_t data_seq;          /* futex word: bumped on publish */
     _Atomic uint32_t closed;            /* 1 once the producer closed */
+    uint64_t tail_seen;                 /* producer's last view of tail */
     /* Written by the consumer. */
     _Alignas(64) _Atomic uint64_t tail; /* bytes consumed so far */
     _Atomic uint32_t space_seq;         /* futex word: bumped on consume */
+    uint64_t head_seen;                 /* consumer's last view of head */
     /* Each set by a side about to sleep, read by the other side. */
     _Alignas(64) _Atomic uint32_t consumer_waiting; /* on data_seq */
     _Atomic uint32_t producer_waiting;              /* on space_seq */
