@@ -19,15 +19,16 @@
 
 /* ---- manifest --------------------------------------------------------- */
 
-static const char good_manifest[] = "# a comment\n"
-                                    "chapter 09-demo  A demo chapter\n"
-                                    "exercise ex1 The first one\n"
-                                    "test ex1 s/one 3 timeout=7 hint=H1\n"
-                                    "test ex1 s/two 2\n"
-                                    "perf ex1 calls <= 4 5 kind=counted hint=H9\n"
-                                    "info ex1 cpu what it shows\n"
-                                    "memcheck 10 timeout_scale=15\n"
-                                    "bench timeout=60 runs=3\n";
+static const char good_manifest[] =
+    "# a comment\n"
+    "chapter 09-demo  A demo chapter\n"
+    "exercise ex1 The first one\n"
+    "test ex1 s/one 3 timeout=7 hint=H1\n"
+    "test ex1 s/two 2\n"
+    "perf ex1 calls <= 4 5 kind=counted hint=H9\n"
+    "info ex1 cpu what it shows\n"
+    "memcheck 10 timeout_scale=15\n"
+    "bench timeout=60 runs=3\n";
 
 TK_TEST(manifest, parses_every_kind,
         .description = "a well-formed manifest loads")

@@ -48,7 +48,7 @@ else
     bad "kvd --help"
 fi
 "$KVD" --port nope >/dev/null 2>"$tmp/err"
-if [ $? = 2 ] && grep -q "expected a number" "$tmp/err"; then
+if [ $? = 2 ] && grep -q "expected a whole number" "$tmp/err"; then
     ok "kvd --port nope: usage error, status 2"
 else
     bad "kvd --port nope: expected status 2 and a message"

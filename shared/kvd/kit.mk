@@ -28,7 +28,7 @@ $(KVD_B)/tests.o/%.o: $(KVD_DIR)/tests/%.c
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-$(KVD_BIN): $(KVD_B)/b/kvd_main.o $(KVD_B_OBJ)
+$(KVD_BIN): $(KVD_B)/b/kvd_main.o $(KVD_B_OBJ) $(KIT_B)/b/die.o
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 

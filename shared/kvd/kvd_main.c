@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iolab/die.h"
+
 static const char usage[] =
     "usage: kvd [--port N] [--latency-us US] [--accept-delay-us US]\n"
     "           [--max-frame BYTES]\n"
@@ -36,22 +38,6 @@ static const char usage[] =
     "\n"
     "Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.\n";
 
-/* Parses a whole decimal number in [0, max]; exits with a message if not. */
-static unsigned long
-number(const char *opt, const char *s, unsigned long max)
-{
-    char *end;
-
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0 || v > max) {
-        fprintf(stderr, "kvd: %s '%s': expected a number from 0 to %lu\n", opt,
-                s, max);
-        exit(2);
-    }
-    return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -67,25 +53,22 @@ main(int argc, char **argv)
     struct kvd *kv;
     int opt, sig;
 
+    die_init(argv[0]);
     while ((opt = getopt_long(argc, argv, "p:l:a:m:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'p':
-            cfg.port = (unsigned short)number("--port", optarg, 65535);
+            cfg.port = (unsigned short)die_number("--port", optarg, 0, 65535);
             break;
         case 'l':
-            cfg.rtt_delay_us =
-                (unsigned)number("--latency-us", optarg, KVD_MAX_DELAY_US);
+            cfg.rtt_delay_us = (unsigned)die_number("--latency-us", optarg, 0,
+                                                    KVD_MAX_DELAY_US);
             break;
         case 'a':
-            cfg.accept_delay_us =
-                (unsigned)number("--accept-delay-us", optarg, KVD_MAX_DELAY_US);
+            cfg.accept_delay_us = (unsigned)die_number(
+                "--accept-delay-us", optarg, 0, KVD_MAX_DELAY_US);
             break;
         case 'm':
-            cfg.max_frame = number("--max-frame", optarg, 1ul << 30);
-            if (cfg.max_frame < 64) {
-                fprintf(stderr, "kvd: --max-frame: at least 64 bytes\n");
-                return 2;
-            }
+            cfg.max_frame = die_number("--max-frame", optarg, 64, 1ul << 30);
             break;
         case 'h':
             fputs(usage, stdout);

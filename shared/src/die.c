@@ -34,6 +34,26 @@ die_errno(const char *action, const char *arg)
     die_neg(action, arg, -errno);
 }
 
+unsigned long
+die_number(const char *what, const char *s, unsigned long min,
+           unsigned long max)
+{
+    char *end;
+
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    /* strtoul skips blanks and accepts a sign: refuse both. */
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min ||
+        v > max) {
+        fflush(stdout);
+        fprintf(stderr,
+                "%s: %s '%s': expected a whole number from %lu to %lu\n", prog,
+                what, s, min, max);
+        exit(2);
+    }
+    return v;
+}
+
 _Noreturn void
 die(const char *fmt, ...)
 {

@@ -27,22 +27,22 @@ main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "p:c:s:d:")) != -1) {
         switch (opt) {
         case 'p':
-            o.port = (unsigned short)atoi(optarg);
+            o.port = (unsigned short)die_number("-p", optarg, 1, 65535);
             break;
         case 'c':
-            o.conns = atoi(optarg);
+            o.conns = (int)die_number("-c", optarg, 1, 100000);
             break;
         case 's':
-            o.msg = (size_t)atol(optarg);
+            o.msg = die_number("-s", optarg, 1, 16u << 20);
             break;
         case 'd':
-            o.duration_ms = (unsigned)(atof(optarg) * 1000);
+            o.duration_ms = (unsigned)die_number("-d", optarg, 1, 3600) * 1000;
             break;
         default:
             die("usage: echo_load -p PORT [-c CONNS] [-s BYTES] [-d SECONDS]");
         }
     }
-    if (o.port == 0 || o.conns <= 0 || o.msg == 0)
+    if (o.port == 0) /* -p is required; the others have defaults */
         die("usage: echo_load -p PORT [-c CONNS] [-s BYTES] [-d SECONDS]");
     lg_raise_nofile();
     int err = lg_run(&o, &r);

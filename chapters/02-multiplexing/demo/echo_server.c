@@ -59,7 +59,7 @@ main(int argc, char **argv)
                 usage();
             break;
         case 'p':
-            port = atoi(optarg);
+            port = (int)die_number("-p", optarg, 0, 65535);
             break;
         case 'a':
             addr_s = optarg;

@@ -127,13 +127,13 @@ run(const char *name, uint64_t (*fn)(int, size_t), int fd, size_t size,
 int
 main(int argc, char **argv)
 {
-    size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 256;
     const char *tmp = argc > 2 ? argv[2] : getenv("TMPDIR");
     char path[512];
 
     die_init(argv[0]);
-    if (mib == 0)
+    if (argc > 3)
         die("usage: compare [SIZE_MIB] [DIR]");
+    size_t mib = argc > 1 ? die_number("SIZE_MIB", argv[1], 1, 65536) : 256;
     snprintf(path, sizeof(path), "%s/iolab-compare-XXXXXX",
              tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
     int fd = mkstemp(path);

@@ -194,14 +194,12 @@ main(int argc, char **argv)
     die_init(argv[0]);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc)
-            o.volume = (size_t)atoi(argv[++i]) * MIB;
+            o.volume = die_number("--mib", argv[++i], 1, 4096) * MIB;
         else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
-            o.record = (size_t)atoi(argv[++i]);
+            o.record = die_number("--record", argv[++i], 1, MIB);
         else
             die("usage: %s [--mib N] [--record BYTES]", argv[0]);
     }
-    if (o.volume == 0 || o.record == 0)
-        die("--mib and --record must be at least 1");
     int fd = mkstemp(path);
     if (fd == -1 || fstat(fd, &st) == -1)
         die_errno("create", path);

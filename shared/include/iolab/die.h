@@ -19,4 +19,14 @@ _Noreturn void die_neg(const char *action, const char *arg, long neg_errno);
 /* Prints "prog: " and a printf-style message, and exits with status 1. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Parses s, a command-line argument named what, as a whole decimal number
+ * from min to max and returns it. Anything else (empty, a sign, trailing
+ * characters, out of range) prints
+ *     prog: what 's': expected a whole number from MIN to MAX
+ * and exits with status 2, the usual status for a bad argument.
+ */
+unsigned long die_number(const char *what, const char *s, unsigned long min,
+                         unsigned long max);
+
 #endif /* IOLAB_DIE_H */
