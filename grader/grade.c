@@ -524,7 +524,8 @@ take_metrics(struct chapter *ch, char *metrics)
 }
 
 static void
-run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
+run_bench(struct chapter *ch, const char *bin, const char *work,
+          const struct grade_opts *o)
 {
     bool wanted = false;
 
@@ -544,9 +545,19 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
     if (!wanted)
         return; /* nothing could score: spare the student the wait */
 
+    /*
+     * The bench's files go to a directory of its own, removed with the
+     * chapter's work directory: a bench killed at its time limit cannot
+     * clean up after itself, and its files can be large (chapter 03 maps
+     * a 1 GiB file).
+     */
+    char *tmp = xasprintf("%s/bench-tmp", work);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
+    const char *env[] = {env_tmp, NULL};
     char *runs = xasprintf("%d", ch->bench_runs);
     const char *argv[] = {bin, "--runs", runs, NULL};
     struct run_spec spec = {.argv = argv,
+                            .env = env,
                             .timeout = ch->bench_timeout,
                             .out_cap = BENCH_OUT_CAP,
                             .limits = true,
@@ -555,6 +566,7 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
     struct run_result r;
 
     progress(o, "  bench %s (%d runs)\n", ch->dir, ch->bench_runs);
+    mkdir_p(tmp);
     if (run_child(&spec, &r) == 0) {
         take_metrics(ch, r.metrics);
         char how[96];
@@ -566,7 +578,10 @@ run_bench(struct chapter *ch, const char *bin, const struct grade_opts *o)
                                                                         : how));
         run_result_free(&r);
     }
+    rm_tree(tmp);
     free(runs);
+    free(env_tmp);
+    free(tmp);
 
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
@@ -689,7 +704,7 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
             if (ch->items[i].kind == ITEM_TEST && o->tests)
                 run_test(ch, &ch->items[i], tests, work, false, o);
         if (o->perf)
-            run_bench(ch, bench, o);
+            run_bench(ch, bench, work, o);
         for (size_t i = 0; i < ch->nitems; i++) {
             struct item *it = &ch->items[i];
             if (it->kind == ITEM_MEMCHECK && o->memcheck)

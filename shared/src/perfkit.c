@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iolab/die.h"
+
 /* Two syscall numbers far above any real one: the region markers. */
 #define PK_MARK_BEGIN 0x7a51
 #define PK_MARK_END 0x7a52
@@ -118,11 +120,22 @@ pk_init(int argc, char **argv, int def_runs)
     const char *fdstr = getenv("IOLAB_METRICS_FD");
     int runs = def_runs;
 
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--runs") == 0)
-            runs = atoi(argv[i + 1]);
-    if (runs < 1)
-        runs = 1;
+    die_init(argv[0]);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            runs = (int)die_number("--runs", argv[++i], 1, PK_MAX_RUNS);
+        } else if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: %s [--runs N]\n"
+                   "Measures this chapter's metrics; N (default %d) is the "
+                   "number of runs\nwhose median each timed metric "
+                   "reports.\n",
+                   argv[0], def_runs);
+            exit(0);
+        } else {
+            fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
+            exit(2);
+        }
+    }
     if (fdstr != NULL) {
         metrics_out = fdopen(atoi(fdstr), "w");
         /* The code under test has no business knowing the channel. */
@@ -132,6 +145,19 @@ pk_init(int argc, char **argv, int def_runs)
         metrics_out = stdout;
     setvbuf(stdout, NULL, _IOLBF, 0);
     return runs;
+}
+
+const char *
+pk_tmpdir(const char *tag)
+{
+    static char dir[512];
+    const char *base = getenv("TMPDIR");
+
+    snprintf(dir, sizeof(dir), "%s/iolab-%s-XXXXXX",
+             base != NULL && *base != '\0' ? base : "/tmp", tag);
+    if (mkdtemp(dir) == NULL)
+        die_errno("create", dir);
+    return dir;
 }
 
 void

@@ -56,7 +56,7 @@
 /* System calls per MiB                                                   */
 /* ===================================================================== */
 
-static char tmpl[] = "/tmp/iolab-bench-XXXXXX";
+static const char *tmpl; /* the bench's private directory */
 
 static int
 count_rw(void *arg)
@@ -93,8 +93,9 @@ bench_syscalls(void)
     char path[256];
     char *buf = calloc(1, MIB);
 
-    if (buf == NULL || mkdtemp(tmpl) == NULL)
-        die_errno("create", tmpl);
+    if (buf == NULL)
+        die("out of memory");
+    tmpl = pk_tmpdir("bench01");
     snprintf(path, sizeof(path), "%s/in", tmpl);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd == -1 || write(fd, buf, MIB) != (ssize_t)MIB)
@@ -103,7 +104,7 @@ bench_syscalls(void)
     free(buf);
 
     printf("counting system calls for 1 MiB read + 1 MiB written...\n");
-    int err = pk_count_syscalls(count_rw, tmpl, &sc);
+    int err = pk_count_syscalls(count_rw, (void *)tmpl, &sc);
     unlink(path);
     snprintf(path, sizeof(path), "%s/out", tmpl);
     unlink(path);
@@ -287,7 +288,6 @@ bench_serve(int runs)
 int
 main(int argc, char **argv)
 {
-    die_init(argv[0]);
     int runs = pk_init(argc, argv, 5);
 
     bench_syscalls();

@@ -557,7 +557,6 @@ bench_tput(int runs)
 int
 main(int argc, char **argv)
 {
-    die_init(argv[0]);
     int runs = pk_init(argc, argv, 3);
     long nofile = lg_raise_nofile();
     int many = nofile >= 2 * MANY + 100 ? MANY : (int)(nofile / 2 - 50);

@@ -63,7 +63,7 @@
 #define IDLE_MS 500 /* how long the idle consumer waits */
 
 static const char pattern[] = "needle-in-haystack";
-static char dir[256];
+static const char *dir;
 static pid_t owner; /* the process that made dir */
 
 static void
@@ -476,14 +476,9 @@ cleanup(void)
 int
 main(int argc, char **argv)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    die_init(argv[0]);
     int runs = pk_init(argc, argv, 5);
-    snprintf(dir, sizeof(dir), "%s/iolab-mm-XXXXXX",
-             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL)
-        die_errno("create", dir);
+
+    dir = pk_tmpdir("mm");
     owner = getpid();
     atexit(cleanup);
 

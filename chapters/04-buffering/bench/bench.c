@@ -39,7 +39,7 @@
 /* Size of the file read line by line in the timed run. */
 #define LINES_FILE (32u * MIB)
 
-static char dir[] = "/tmp/iolab-bench04-XXXXXX";
+static const char *dir; /* the bench's private directory */
 
 static char *
 path_in_dir(const char *name)
@@ -318,9 +318,7 @@ main(int argc, char **argv)
 {
     int runs = pk_init(argc, argv, 5);
 
-    die_init(argv[0]);
-    if (mkdtemp(dir) == NULL)
-        die_errno("create", dir);
+    dir = pk_tmpdir("bench04");
     atexit(remove_files);
     make_lines_file("count", MIB);
 

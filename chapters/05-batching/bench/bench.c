@@ -442,7 +442,6 @@ bench_commit(int runs)
 int
 main(int argc, char **argv)
 {
-    die_init(argv[0]);
     int runs = pk_init(argc, argv, 5);
 
     bench_gather(runs);

@@ -31,9 +31,25 @@ double pk_median(double *v, size_t n);
 /*
  * pk_init - reads the bench's options (--runs N) and takes the metrics
  * descriptor from the environment before any code under test runs.
- * Returns the number of runs for timed metrics (default def_runs).
+ * Returns the number of runs for timed metrics (default def_runs). Also
+ * sets die()'s program name. --help prints the usage and exits 0; any
+ * other argument, or a --runs that is not a number from 1 to PK_MAX_RUNS,
+ * prints the usage and exits 2.
  */
 int pk_init(int argc, char **argv, int def_runs);
+
+/* The largest --runs pk_init accepts. */
+#define PK_MAX_RUNS 1000
+
+/*
+ * pk_tmpdir - creates a private directory for the bench's files,
+ * $TMPDIR/iolab-TAG-XXXXXX (or under /tmp), and returns its path (static
+ * storage: one directory per bench). Exits with a message if it cannot.
+ * The grader runs each bench with a TMPDIR of its own that it removes
+ * afterwards, so even a bench killed at its time limit leaves nothing
+ * behind; a bench run by hand removes its files itself.
+ */
+const char *pk_tmpdir(const char *tag);
 
 /* pk_metric - reports one metric: "name value". */
 void pk_metric(const char *name, double value);
