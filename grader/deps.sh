@@ -41,7 +41,7 @@ fi
 
 # Unique package names, in order.
 pkgs=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
-cmd="apt-get install -y --no-install-recommends $pkgs"
+cmd="apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $pkgs"
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "deps: missing packages: $pkgs" >&2
@@ -62,7 +62,7 @@ fi
 
 echo "deps: installing $pkgs"
 export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get update -qq || ! $sudo $cmd; then
+if ! $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq || ! $sudo $cmd; then
     echo "deps: the installation failed; run it yourself:" >&2
     echo "      sudo apt-get update && sudo $cmd" >&2
     exit 1
