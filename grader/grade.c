@@ -27,8 +27,14 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "submission.h"
 
 #define BUILD_TIMEOUT 600 /* seconds for make: a cold build is ~10 s */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* Address space for the compiler on a submission: far above what cc1 needs
+ * for a course file, low enough that #include "/dev/zero" fails fast. */
+#define BUILD_MEM_LIMIT ((size_t)2 << 30)
 #define BUILD_LOG_CAP (64 * 1024)
 #define TEST_OUT_CAP (16 * 1024) /* what a failing test may show */
 #define BENCH_OUT_CAP (32 * 1024)
@@ -159,58 +165,140 @@ progress(const struct grade_opts *o, const char *fmt, ...)
 /* Build                                                                 */
 /* ===================================================================== */
 
+/* Runs make with args; on failure sets ch->build_log from its output. */
 static bool
-build(struct chapter *ch, const struct grade_opts *o, const char *bdir)
+run_make(struct chapter *ch, const char *const *args, const char *target,
+         bool untrusted)
 {
-    char *srcdir = xasprintf("%s/%s/src", o->tree, ch->dir);
-    struct stat st;
-
-    if (stat(srcdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_str(&ch->build_log, xasprintf("%s: no such directory: the tree "
-                                          "must be laid out like chapters/",
-                                          srcdir));
-        free(srcdir);
-        return false;
-    }
-    free(srcdir);
-
-    char *tree_arg = xasprintf("TREE=%s", o->tree);
-    char *b_arg = xasprintf("B=%s", bdir);
-    char *tests = xasprintf("%s/%s/tests", bdir, ch->dir);
-    char *bench = xasprintf("%s/%s/bench", bdir, ch->dir);
-    const char *argv[] = {"make",
-                          "-s",
-                          "--no-print-directory",
-                          "-j2",
-                          tree_arg,
-                          b_arg,
-                          o->werror ? "WERROR=1" : "WERROR=0",
-                          tests,
-                          bench,
-                          NULL};
+    const char *argv[16] = {"make", "-s", "--no-print-directory", "-j2"};
+    int n = 4;
+    for (const char *const *a = args; *a && n < 14; a++)
+        argv[n++] = *a;
+    argv[n++] = target;
+    argv[n] = NULL;
     struct run_spec spec = {.argv = argv,
                             .timeout = BUILD_TIMEOUT,
                             .out_cap = BUILD_LOG_CAP,
-                            .limits = true};
+                            .limits = true,
+                            .mem_limit = untrusted ? BUILD_MEM_LIMIT : 0};
     struct run_result r;
     bool ok = false;
 
-    progress(o, "  building %s from %s\n", ch->dir, o->tree);
     if (run_child(&spec, &r) != 0) {
         set_str(&ch->build_log,
                 xasprintf("cannot run make: %s", strerror(errno)));
-    } else {
-        ok = !r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
-        if (!ok)
-            set_str(&ch->build_log,
-                    xasprintf("%s%s", r.output,
-                              r.timed_out ? "\n(the build timed out)" : ""));
-        run_result_free(&r);
+        return false;
     }
+    ok = !r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+    if (!ok)
+        set_str(&ch->build_log,
+                xasprintf("%s%s", r.output,
+                          r.timed_out ? "\n(the build ran out of time: "
+                                        "it is limited to " STR(BUILD_TIMEOUT)
+                                        " s)"
+                                      : ""));
+    run_result_free(&r);
+    return ok;
+}
+
+static char *
+real_or_copy(const char *path)
+{
+    char real[4096];
+    return xasprintf("%s", realpath(path, real) ? real : path);
+}
+
+/*
+ * Builds ch from o->tree: the student's files are copied into a fresh
+ * stage, the course's objects are built (or reused, when built with the
+ * same flags), the student's files are compiled and inspected, and only
+ * then is anything linked. Sets *tests and *bench to the programs.
+ */
+static bool
+build(struct chapter *ch, const struct grade_opts *o, char **tests,
+      char **bench)
+{
+    char *stage = xasprintf("%s/stage", o->build_dir);
+    char *objdir = xasprintf("%s/obj", o->build_dir);
+    char *stage_ch = xasprintf("%s/%s", stage, ch->dir);
+    char *stage_src = xasprintf("%s/src", stage_ch);
+    char *obj_ch = xasprintf("%s/%s", objdir, ch->dir);
+    char *tree_arg = xasprintf("TREE=%s", stage);
+    char *b_arg = xasprintf("B=%s", objdir);
+    const char *args[] = {tree_arg, b_arg, o->werror ? "WERROR=1" : "WERROR=0",
+                          NULL};
+    struct chapter_files cf;
+    char *msg = NULL, *note = NULL;
+    bool ok = false;
+
+    *tests = *bench = NULL;
+    /* Fresh every time: nothing of an earlier grade can be reused. */
+    rm_tree(stage_ch);
+    rm_tree(obj_ch);
+    if (sub_files(ch->dir, args, &cf, &msg) != 0) {
+        set_str(&ch->build_log, msg);
+        goto out;
+    }
+    mkdir_p(stage_src);
+    progress(o, "  building %s from %s\n", ch->dir, o->tree);
+    if (sub_stage(o->tree, ch->dir, &cf, stage_src, &msg, &note) != 0) {
+        set_str(&ch->build_log, msg);
+        ch->refused = true;
+        goto out_files;
+    }
+    set_str(&ch->notes, note);
+    char *target = xasprintf("course-%s", ch->dir);
+    ok = run_make(ch, args, target, false);
+    free(target);
+    if (!ok) {
+        char *log = ch->build_log;
+        ch->build_log = xasprintf("the course's own code does not build "
+                                  "(not your code: tell your instructor):\n%s",
+                                  log);
+        free(log);
+        goto out_files;
+    }
+    target = xasprintf("objs-%s", ch->dir);
+    ok = run_make(ch, args, target, true);
+    free(target);
+    if (!ok)
+        goto out_files;
+
+    char *inc_ch = xasprintf("chapters/%s/include", ch->dir);
+    char *mine[3] = {real_or_copy(stage_src), real_or_copy(inc_ch),
+                     real_or_copy("shared/include")};
+    const char *allowed[] = {mine[0], mine[1], mine[2], "/usr/include",
+                             "/usr/local/include", "/usr/lib/gcc",
+                             "/usr/lib/clang", "/usr/lib/llvm-13",
+                             "/usr/lib/llvm-14", "/usr/lib/llvm-15",
+                             "/usr/lib/llvm-16", "/usr/lib/llvm-17",
+                             "/usr/lib/llvm-18", "/usr/lib/llvm-19", NULL};
+    free(inc_ch);
+    ok = sub_check(ch, &cf, allowed, &msg) == 0;
+    for (int i = 0; i < 3; i++)
+        free(mine[i]);
+    if (!ok) {
+        set_str(&ch->build_log, msg);
+        ch->refused = true;
+        goto out_files;
+    }
+    target = xasprintf("build-%s", ch->dir);
+    ok = run_make(ch, args, target, true);
+    free(target);
+    if (ok) {
+        *tests = xasprintf("%s", cf.tests);
+        *bench = xasprintf("%s", cf.bench);
+    }
+out_files:
+    sub_files_free(&cf);
+out:
+    free(stage);
+    free(objdir);
+    free(stage_ch);
+    free(stage_src);
+    free(obj_ch);
     free(tree_arg);
     free(b_arg);
-    free(tests);
-    free(bench);
     return ok;
 }
 
@@ -690,12 +778,11 @@ score(struct chapter *ch)
 int
 grade_chapter(struct chapter *ch, const struct grade_opts *o)
 {
-    char *tests = xasprintf("%s/%s/tests", o->build_dir, ch->dir);
-    char *bench = xasprintf("%s/%s/bench", o->build_dir, ch->dir);
-    char *work = xasprintf("%s/%s/work", o->build_dir, ch->dir);
+    char *tests = NULL, *bench = NULL;
+    char *work = xasprintf("%s/work/%s", o->build_dir, ch->dir);
     int rc = 0;
 
-    ch->gradable = build(ch, o, o->build_dir);
+    ch->gradable = build(ch, o, &tests, &bench);
     if (ch->gradable) {
         rc = check_listed(ch, tests);
         rm_tree(work);
@@ -718,9 +805,10 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
         if (it->status == ST_PENDING) {
             it->status = ch->gradable ? ST_NOTRUN : ST_FAIL;
             set_str(&it->message,
-                    xasprintf(ch->gradable ? "not run this time "
-                                             "(left out by an option)"
-                                           : "does not compile"));
+                    xasprintf(ch->gradable  ? "not run this time "
+                                              "(left out by an option)"
+                              : ch->refused ? "the submission was refused"
+                                            : "does not compile"));
         }
     }
     score(ch);

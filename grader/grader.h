@@ -82,9 +82,13 @@ struct chapter {
     double memcheck_scale; /* timeout multiplier under Valgrind */
     double bench_timeout;  /* seconds for one bench run */
     int bench_runs;        /* runs for timed metrics */
+    char **prefixes;       /* the only names the student's code may export */
+    size_t nprefixes;
 
     /* Filled in by grading. */
-    bool gradable;           /* false: did not build */
+    bool gradable;           /* false: did not build, or was refused */
+    bool refused;            /* the submission broke a rule (build_log) */
+    char *notes;             /* for the student: ignored files, ... */
     char *build_log;         /* compiler output when not gradable */
     char *bench_log;         /* the bench's own output, capped */
     double score, max_score; /* totals over scored items */

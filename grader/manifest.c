@@ -270,9 +270,19 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     }
     if (strcmp(kw, "bench") == 0)
         return parse_options(ps, f, 1, n, NULL, " timeout runs ");
+    if (strcmp(kw, "prefix") == 0) {
+        if (n < 2)
+            return bad(ps, "usage: prefix <symbol prefix>...");
+        for (int i = 1; i < n; i++) {
+            ch->prefixes = xgrow(ch->prefixes, ch->nprefixes,
+                                 sizeof(*ch->prefixes));
+            ch->prefixes[ch->nprefixes++] = xstrdup(f[i]);
+        }
+        return 0;
+    }
     return bad(ps,
                "unknown keyword '%s' (expected chapter, exercise, test, "
-               "perf, info, memcheck or bench)",
+               "perf, info, memcheck, bench or prefix)",
                kw);
 }
 
@@ -341,6 +351,10 @@ chapter_free(struct chapter *ch)
         free(it->where);
         free(it->memcheck);
     }
+    free(ch->notes);
+    for (size_t i = 0; i < ch->nprefixes; i++)
+        free(ch->prefixes[i]);
+    free(ch->prefixes);
     for (size_t i = 0; i < ch->nex; i++) {
         free(ch->ex[i].id);
         free(ch->ex[i].title);

@@ -1053,10 +1053,16 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
     paint_off(out, o, C_BOLD);
     fputc('\n', out);
 
+    if (ch->notes != NULL) {
+        fputc('\n', out);
+        put_block(out, "  note: ", ch->notes, REPORT_LOG_LINES);
+    }
     if (!ch->gradable) {
         fputs("\n  ", out);
         paint_on(out, o, C_RED);
-        fputs("NOT GRADABLE: it does not build", out);
+        fputs(ch->refused ? "NOT GRADABLE: the submission was refused"
+                          : "NOT GRADABLE: it does not build",
+              out);
         paint_off(out, o, C_RED);
         fputs("\n\n", out);
         if (ch->build_log != NULL && ch->build_log[0] != '\0')

@@ -15,4 +15,4 @@ CHAPTERS += 02-multiplexing
 02-multiplexing_DEMOS := echo_server.c echo_load.c
 
 # The load generator is shared by the bench and the demos.
-02-multiplexing_BENCH_DEPS := $(B)/02-multiplexing/b/bench/loadgen.o
+02-multiplexing_BENCH_DEPS := $(CB)/02-multiplexing/b/bench/loadgen.o

@@ -32,7 +32,7 @@ else
     exit 1
 fi
 
-if timeout 120 build/kit/kvd/tests >"$tmp/tests.log" 2>&1; then
+if timeout 120 build/kvd/tests >"$tmp/tests.log" 2>&1; then
     ok "kvd tests: $(grep -o 'Tested: [0-9]*' "$tmp/tests.log")"
 else
     bad "kvd tests"
@@ -41,7 +41,7 @@ fi
 
 # ---- the command --------------------------------------------------------------
 
-KVD=build/kit/kvd/kvd
+KVD=build/kvd/kvd
 if "$KVD" --help | grep -q -- '--latency-us'; then
     ok "kvd --help"
 else

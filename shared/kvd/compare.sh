@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 # kvd on a kernel-chosen port, read from its first line.
 mkfifo "$tmp/kvd.out"
-build/kit/kvd/kvd --port 0 >"$tmp/kvd.out" &
+build/kvd/kvd --port 0 >"$tmp/kvd.out" &
 kvd_pid=$!
 pids+=("$kvd_pid")
 exec 3<"$tmp/kvd.out"

@@ -4,7 +4,7 @@
 #   KVD_B_OBJ  the same, optimised: NN_BENCH_DEPS
 #   KVD_BIN    the kvd command (kvd --help)
 # and `make kvd` builds the command and kvd's own tests
-# (build/kit/kvd/tests; shared/kvd/check.sh runs them).
+# (build/kvd/tests; shared/kvd/check.sh runs them).
 
 KVD_DIR := shared/kvd
 KVD_B := $(KIT_B)/kvd
@@ -18,15 +18,15 @@ KVD_TEST_OBJ := $(patsubst $(KVD_DIR)/tests/%.c,$(KVD_B)/tests.o/%.o,\
 
 $(KVD_B)/t/%.o: $(KVD_DIR)/%.c
 	$(call say,CC,$<)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(KVD_B)/b/%.o: $(KVD_DIR)/%.c
 	$(call say,CC,$<)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(BENCH_CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(BENCH_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(KVD_B)/tests.o/%.o: $(KVD_DIR)/tests/%.c
 	$(call say,CC,$<)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(KVD_BIN): $(KVD_B)/b/kvd_main.o $(KVD_B_OBJ) $(KIT_B)/b/die.o
 	$(call say,LD,$@)
@@ -37,4 +37,5 @@ $(KVD_TESTS): $(KVD_TEST_OBJ) $(KVD_T_OBJ) $(TESTKIT_OBJ)
 	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 .PHONY: kvd
-kvd: $(KVD_BIN) $(KVD_TESTS) ## build kvd (build/kit/kvd/kvd), the labs' key-value server, and its tests
+kvd: $(KVD_BIN) $(KVD_TESTS) ## build kvd (build/kvd/kvd), the labs' key-value server, and its tests
+	@ln -sfn $(abspath $(KVD_B)) build/kvd

@@ -2,7 +2,7 @@
  * kvd_main.c - the kvd command: the server of kvd.h on a port of your
  * choice, until SIGINT or SIGTERM.
  *
- *   build/kit/kvd/kvd --port 6390 --latency-us 200 --accept-delay-us 0
+ *   build/kvd/kvd --port 6390 --latency-us 200 --accept-delay-us 0
  *
  * It prints one line on standard output once it listens,
  * "kvd listening on 127.0.0.1:PORT", so a script that passes --port 0 can

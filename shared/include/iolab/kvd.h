@@ -11,7 +11,7 @@
  * while, close a connection after N more commands).
  *
  * It runs three ways: as a thread of the calling process (kvd_start), as
- * a forked child process (kvd_spawn), and as a command (build/kit/kvd/kvd,
+ * a forked child process (kvd_spawn), and as a command (build/kvd/kvd,
  * see shared/kvd/README.md). The commands it understands and its exact
  * replies are listed in shared/kvd/README.md.
  *
