@@ -88,7 +88,7 @@ B ?= build/tree/$(subst /,_,$(patsubst /%,%,$(abspath $(TREE))))/$(FLAGS_ID)
 # ---- the shared kits -----------------------------------------------------
 
 KIT_B := $(CB)/kit
-TESTKIT_OBJ := $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o
+TESTKIT_OBJ := $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o $(KIT_B)/t/seal.o
 PERFKIT_OBJ := $(KIT_B)/b/perfkit.o $(KIT_B)/b/die.o
 
 $(KIT_B)/t/%.o: shared/src/%.c
@@ -236,13 +236,13 @@ $(GRADER): build/grader/obj/main.o $(GRADER_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
-build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o
+build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(TESTKIT_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 
 # A Criterion binary whose tests fail with hostile messages: the grader's
 # unit tests run it to check the report hook and the parser end to end.
-build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o
+build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/seal.o
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
 

@@ -44,6 +44,7 @@
  */
 #define KILL_SLACK 0.5
 #define VG_LOG_LINES 40 /* lines of a Valgrind complaint kept */
+#define VG_OUT_CAP (4 << 20) /* Valgrind's report travels in the output */
 #define VG_JOBS_MAX 4   /* Valgrind runs at once, at most */
 /*
  * Address space for a test or a benchmark: far above what any exercise
@@ -112,25 +113,6 @@ mkdir_p(const char *path)
     return rc;
 }
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    size_t len = 0;
-
-    if (f == NULL)
-        return NULL;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(mem);
-    fclose(f);
-    return buf;
-}
-
 /* Decodes the report hook's %XX escapes in place. */
 static void
 unescape(char *s)
@@ -168,7 +150,7 @@ progress(const struct grade_opts *o, const char *fmt, ...)
 /* Runs make with args; on failure sets ch->build_log from its output. */
 static bool
 run_make(struct chapter *ch, const char *const *args, const char *target,
-         bool untrusted)
+         const char *const *writable)
 {
     const char *argv[16] = {"make", "-s", "--no-print-directory", "-j2"};
     int n = 4;
@@ -180,7 +162,9 @@ run_make(struct chapter *ch, const char *const *args, const char *target,
                             .timeout = BUILD_TIMEOUT,
                             .out_cap = BUILD_LOG_CAP,
                             .limits = true,
-                            .mem_limit = untrusted ? BUILD_MEM_LIMIT : 0};
+                            .mem_limit = writable ? BUILD_MEM_LIMIT : 0,
+                            .sandbox = writable != NULL,
+                            .writable = writable};
     struct run_result r;
     bool ok = false;
 
@@ -248,7 +232,7 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     }
     set_str(&ch->notes, note);
     char *target = xasprintf("course-%s", ch->dir);
-    ok = run_make(ch, args, target, false);
+    ok = run_make(ch, args, target, NULL);
     free(target);
     if (!ok) {
         char *log = ch->build_log;
@@ -258,8 +242,12 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
         free(log);
         goto out_files;
     }
+    /* The submission's code is compiled and linked in the sandbox. */
+    const char *writable[] = {obj_ch, NULL};
+    mkdir_p(obj_ch);
+    run_sandbox_give(obj_ch);
     target = xasprintf("objs-%s", ch->dir);
-    ok = run_make(ch, args, target, true);
+    ok = run_make(ch, args, target, writable);
     free(target);
     if (!ok)
         goto out_files;
@@ -283,7 +271,7 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
         goto out_files;
     }
     target = xasprintf("build-%s", ch->dir);
-    ok = run_make(ch, args, target, true);
+    ok = run_make(ch, args, target, writable);
     free(target);
     if (ok) {
         *tests = xasprintf("%s", cf.tests);
@@ -361,64 +349,113 @@ grade_find_result(const char *results, const char *name, enum status *st,
     return found;
 }
 
-/* Checks a directory of Valgrind logs; returns the first complaint or NULL. */
-static char *
-valgrind_complaint(const char *dir)
+/* Is the Valgrind line prefix "==PID== " at p? Sets *pid and *body. */
+static bool
+vg_prefix(const char *p, long *pid, const char **body)
 {
-    DIR *d = opendir(dir);
-    char *complaint = NULL;
+    if (p[0] != '=' || p[1] != '=' || p[2] < '0' || p[2] > '9')
+        return false;
+    char *end;
+    long v = strtol(p + 2, &end, 10);
+    if (end[0] != '=' || end[1] != '=' || end[2] != ' ')
+        return false;
+    *pid = v;
+    *body = end + 3;
+    return true;
+}
 
-    if (d == NULL)
-        return xasprintf("no Valgrind logs in %s", dir);
-    for (struct dirent *e; complaint == NULL && (e = readdir(d)) != NULL;) {
-        if (strncmp(e->d_name, "vg.", 3) != 0)
-            continue;
-        char *path = xasprintf("%s/%s", dir, e->d_name);
-        char *log = read_file(path);
-        free(path);
-        if (log == NULL)
-            continue;
-        const char *sum = strstr(log, "ERROR SUMMARY: ");
-        if (sum != NULL && strtol(sum + 15, NULL, 10) > 0) {
-            /* Keep the report without Valgrind's banner and pid prefixes. */
-            char *out = NULL;
-            size_t olen = 0;
-            FILE *m = open_memstream(&out, &olen);
-            int kept = 0;
-            char *save = NULL;
-            for (char *line = strtok_r(log, "\n", &save);
-                 line && kept < VG_LOG_LINES;
-                 line = strtok_r(NULL, "\n", &save)) {
-                char *body = line;
-                if (line[0] == '=' && line[1] == '=') {
-                    body = strstr(line + 2, "== ");
-                    body = body ? body + 3 : line;
-                }
-                if (*body == '\0' || strstr(body, "Copyright") ||
-                    strstr(body, "Parent PID:") ||
-                    strstr(body, "HEAP SUMMARY:") ||
-                    strstr(body, "in use at exit:") ||
-                    strstr(body, "total heap usage:") ||
-                    strstr(body, "Memcheck, a memory") ||
-                    strstr(body, "Using Valgrind") ||
-                    strstr(body, "Command:") || strstr(body, "rerun with") ||
-                    strstr(body, "For lists of"))
-                    continue;
-                fprintf(m, "%s\n", body);
+/*
+ * Reads Valgrind's report out of the run's output (Valgrind writes it on
+ * the test's stderr, through a descriptor of its own that the code under
+ * test cannot close or rewind: it can add lines, never take one away).
+ * Every process Valgrind watched must end its report with an ERROR SUMMARY
+ * of 0; anything else is a complaint, returned with Valgrind's lines for
+ * the first process that has one. NULL when clean.
+ */
+static char *
+valgrind_complaint(const char *output, bool truncated)
+{
+    if (truncated)
+        return xasprintf("the test printed more than the grader keeps, so "
+                         "Valgrind's report could not be read whole");
+    long pids[64];
+    int npids = 0, summaries[64] = {0}, worst[64] = {0};
+    for (const char *line = output; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        /* A prefix may follow text the test printed without a newline. */
+        for (const char *p = strstr(line, "=="); p && (!nl || p < nl);
+             p = strstr(p + 2, "==")) {
+            long pid;
+            const char *body;
+            if (!vg_prefix(p, &pid, &body))
+                continue;
+            int k = 0;
+            while (k < npids && pids[k] != pid)
+                k++;
+            if (k == npids && npids < 64)
+                pids[npids++] = pid;
+            if (k < 64 && strncmp(body, "ERROR SUMMARY: ", 15) == 0) {
+                summaries[k]++;
+                int n = atoi(body + 15);
+                if (n > worst[k])
+                    worst[k] = n;
+            }
+            break;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (npids == 0)
+        return xasprintf("Valgrind reported nothing: the test did not run "
+                         "under it");
+    int bad = -1;
+    for (int k = 0; k < npids && bad < 0; k++)
+        if (worst[k] > 0 || summaries[k] == 0)
+            bad = k;
+    if (bad < 0)
+        return NULL;
+
+    /* Keep that process's report without Valgrind's banner. */
+    char *out = NULL;
+    size_t olen = 0;
+    FILE *m = open_memstream(&out, &olen);
+    int kept = 0;
+    if (summaries[bad] == 0)
+        fprintf(m, "Valgrind's report for process %ld has no end (it was "
+                   "killed, or the test cut it off)\n",
+                pids[bad]);
+    for (const char *line = output; line && *line && kept < VG_LOG_LINES;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        long pid;
+        const char *body;
+        const char *p = memmem(line, len, "==", 2);
+        if (p && vg_prefix(p, &pid, &body) && pid == pids[bad]) {
+            size_t blen = len - (size_t)(body - line);
+            char *b = xasprintf("%.*s", (int)blen, body);
+            if (*b != '\0' && !strstr(b, "Copyright") &&
+                !strstr(b, "Parent PID:") && !strstr(b, "HEAP SUMMARY:") &&
+                !strstr(b, "in use at exit:") &&
+                !strstr(b, "total heap usage:") &&
+                !strstr(b, "Memcheck, a memory") &&
+                !strstr(b, "Using Valgrind") && !strstr(b, "Command:") &&
+                !strstr(b, "rerun with") && !strstr(b, "For lists of")) {
+                fprintf(m, "%s\n", b);
                 kept++;
             }
-            fclose(m);
-            complaint = out;
+            free(b);
         }
-        free(log);
+        line = nl ? nl + 1 : NULL;
     }
-    closedir(d);
-    return complaint;
+    fclose(m);
+    return out;
 }
 
 /*
  * Runs one test in its own process: the test binary, filtered to this one
- * test, optionally under Valgrind. Fills it->status, message and where.
+ * test, optionally under Valgrind, in the sandbox. The verdict comes from
+ * the channel that only Criterion's runner process holds (the report hook
+ * in shared/src/tk_report.c); the test's own process never has it. Fills
+ * it->status, message and where (or it->memcheck, under Valgrind).
  */
 static void
 run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
@@ -427,15 +464,10 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
     double scale = valgrind ? ch->memcheck_scale : 1.0;
     double limit = it->timeout * scale;
     char *dir = xasprintf("%s/%s", work, it->name); /* suite/name: 2 levels */
-    char *results = xasprintf("%s/results", dir);
     char *tmp = xasprintf("%s/tmp", dir);
-    char *vgdir = xasprintf("%s/vg", dir);
-    char *vglog = xasprintf("--log-file=%s/vg.%%p", vgdir);
     char *timeout = xasprintf("%g", limit);
-    char *env_results = xasprintf("IOLAB_RESULTS=%s", results);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
-    const char *env[] = {env_results, env_tmp, "CRITERION_NO_EARLY_EXIT=1",
-                         NULL};
+    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     char *supp = xasprintf("--suppressions=%s", "grader/valgrind.supp");
     const char *plain[] = {bin,         "--filter", it->name, "-j1",
                            "--timeout", timeout,    NULL};
@@ -446,8 +478,8 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
                         "--show-leak-kinds=definite,indirect",
                         "--num-callers=20",
                         "--fair-sched=try",
+                        "--log-fd=2",
                         supp,
-                        vglog,
                         bin,
                         "--filter",
                         it->name,
@@ -455,28 +487,29 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
                         "--timeout",
                         timeout,
                         NULL};
+    const char *writable[] = {dir, NULL};
     struct run_spec spec = {.argv = valgrind ? vg : plain,
                             .env = env,
                             .timeout = limit + KILL_SLACK * scale,
-                            .out_cap = TEST_OUT_CAP,
+                            .out_cap = valgrind ? VG_OUT_CAP : TEST_OUT_CAP,
                             .limits = true,
-                            .mem_limit = valgrind ? 0 : MEM_LIMIT};
+                            .mem_limit = valgrind ? 0 : MEM_LIMIT,
+                            .channel = "IOLAB_RESULTS_FD",
+                            .sandbox = true,
+                            .writable = writable};
     struct run_result r;
 
     rm_tree(dir);
     mkdir_p(tmp);
-    if (valgrind)
-        mkdir_p(vgdir);
+    run_sandbox_give(dir);
     progress(o, "  %s %s\n", valgrind ? "valgrind" : "test", it->name);
 
     enum status st = ST_MISSING;
-    char *msg = NULL, *where = NULL;
+    char *msg = NULL, *where = NULL, *complaint = NULL;
     if (run_child(&spec, &r) != 0) {
         msg = xasprintf("cannot start the test binary: %s", strerror(errno));
     } else {
-        char *res = read_file(results);
-        if (res != NULL &&
-            grade_find_result(res, it->name, &st, &msg, &where)) {
+        if (grade_find_result(r.channel, it->name, &st, &msg, &where)) {
             /* Criterion's verdict stands. */
         } else if (r.timed_out) {
             st = ST_TIMEOUT;
@@ -487,15 +520,17 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
             char how[96];
             run_describe(r.status, how, sizeof(how));
             st = WIFSIGNALED(r.status) ? ST_CRASH : ST_MISSING;
-            msg = xasprintf("no result: the test runner ended with %s%s%s", how,
+            msg = xasprintf("no result: the test runner ended with %s%s%s%s",
+                            how,
+                            r.lost ? " (the sandbox could not start it)" : "",
                             *r.output ? "; its output:\n" : "", r.output);
         }
-        free(res);
+        if (valgrind)
+            complaint = valgrind_complaint(r.output, r.truncated);
         run_result_free(&r);
     }
 
     if (valgrind) {
-        char *complaint = valgrind_complaint(vgdir);
         if (st != ST_PASS && complaint == NULL)
             complaint =
                 xasprintf("the test did not pass under Valgrind: "
@@ -511,12 +546,8 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
     }
     rm_tree(dir);
     free(dir);
-    free(results);
     free(tmp);
-    free(vgdir);
-    free(vglog);
     free(timeout);
-    free(env_results);
     free(env_tmp);
     free(supp);
 }
@@ -534,7 +565,8 @@ check_listed(const struct chapter *ch, const char *bin)
                             .env = env,
                             .timeout = 30,
                             .out_cap = 256 * 1024,
-                            .limits = true};
+                            .limits = true,
+                            .sandbox = true};
     struct run_result r;
     char suite[256] = "";
     int errors = 0;
@@ -591,11 +623,22 @@ exercise_passed(const struct chapter *ch, const char *ex)
     return true;
 }
 
-/* Reads "metric NAME VALUE" lines; fills the matching items. */
-static void
+/*
+ * Reads "metric NAME VALUE" lines; fills the matching items. Returns false
+ * when the keeper (shared/src/perfkit.c) saw a line that did not come from
+ * the kit: then no metric of the run is trusted.
+ */
+static bool
 take_metrics(struct chapter *ch, char *metrics)
 {
-    for (char *line = strtok(metrics, "\n"); line; line = strtok(NULL, "\n")) {
+    char *end = metrics + strlen(metrics);
+    for (char *p = metrics; p < end; p++)
+        if (*p == '\n')
+            *p = '\0';
+    for (char *line = metrics; line < end; line += strlen(line) + 1)
+        if (strcmp(line, "forged") == 0)
+            return false;
+    for (char *line = metrics; line < end; line += strlen(line) + 1) {
         char name[128];
         double v;
         if (sscanf(line, "metric %127s %lf", name, &v) != 2)
@@ -609,6 +652,7 @@ take_metrics(struct chapter *ch, char *metrics)
             }
         }
     }
+    return true;
 }
 
 static void
@@ -644,19 +688,24 @@ run_bench(struct chapter *ch, const char *bin, const char *work,
     const char *env[] = {env_tmp, NULL};
     char *runs = xasprintf("%d", ch->bench_runs);
     const char *argv[] = {bin, "--runs", runs, NULL};
+    const char *writable[] = {tmp, NULL};
     struct run_spec spec = {.argv = argv,
                             .env = env,
                             .timeout = ch->bench_timeout,
                             .out_cap = BENCH_OUT_CAP,
                             .limits = true,
-                            .metrics = true,
-                            .mem_limit = MEM_LIMIT};
+                            .channel = "IOLAB_METRICS_FD",
+                            .mem_limit = MEM_LIMIT,
+                            .sandbox = true,
+                            .writable = writable};
     struct run_result r;
 
     progress(o, "  bench %s (%d runs)\n", ch->dir, ch->bench_runs);
     mkdir_p(tmp);
+    run_sandbox_give(tmp);
+    bool forged = false;
     if (run_child(&spec, &r) == 0) {
-        take_metrics(ch, r.metrics);
+        forged = !take_metrics(ch, r.channel);
         char how[96];
         run_describe(r.status, how, sizeof(how));
         set_str(&ch->bench_log,
@@ -676,7 +725,14 @@ run_bench(struct chapter *ch, const char *bin, const char *work,
         if ((it->kind != ITEM_PERF && it->kind != ITEM_INFO) ||
             it->status == ST_BLOCKED)
             continue;
-        if (!it->has_value) {
+        if (forged) {
+            it->status = ST_FAIL;
+            it->has_value = false;
+            set_str(&it->message,
+                    xasprintf("not trusted: something other than the "
+                              "benchmark kit wrote to the metrics channel "
+                              "(code under test may not report metrics)"));
+        } else if (!it->has_value) {
             it->status = ST_MISSING;
             set_str(&it->message,
                     xasprintf("the benchmark reported no value "

@@ -17,6 +17,7 @@
 
 #include "grade.h"
 #include "grader.h"
+#include "run.h"
 
 static void
 usage(FILE *f)
@@ -323,6 +324,9 @@ main(int argc, char **argv)
         return 2;
     }
     o.build_dir = bdir;
+    /* Untrusted code never sees the reference solutions. */
+    const char *hidden[] = {"solutions", NULL};
+    run_sandbox_init(".", hidden);
 
     int author_errors = 0;
     bool ungradable = false;
@@ -337,6 +341,7 @@ main(int argc, char **argv)
         max += chs[i].max_score;
     }
     report_table(chs, n, &ro);
+    printf("\n%s", run_sandbox_describe());
     int rc = 0;
     if (json && report_json(json, chs, n) != 0) {
         fprintf(stderr, "iolab-grade: cannot write %s\n", json);

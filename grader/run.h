@@ -1,12 +1,29 @@
 /*
- * run.h - runs one untrusted program (a test binary, a benchmark, make)
- * in a child process and collects what it did.
+ * run.h - runs one program (a test binary, a benchmark, make) in a child
+ * process and collects what it did.
  *
- * The child gets its own process group, so a timeout kills it and every
- * process it started; resource limits, so a runaway test cannot take the
- * machine down; and a cap on how much of its output is kept. Its stdout and
- * stderr are for people only: results travel through files or a separate
- * descriptor that the grader chose (see grade.c), never through output.
+ * Every child gets its own process group, so a timeout kills it and every
+ * process it started; limits, so a runaway cannot take the machine down;
+ * and a cap on how much of its output is kept. Its stdout and stderr are
+ * for people only: results travel through a channel the grader chose (a
+ * descriptor only the trusted side of the child keeps, see grade.c),
+ * never through output.
+ *
+ * Untrusted code (a submission's build, tests and benchmark) runs in the
+ * sandbox when spec->sandbox is set. What the sandbox gives depends on the
+ * machine; run_sandbox_init() finds out once, run_sandbox_describe() says
+ * which protections are on:
+ * - as root, the child drops to the unprivileged user nobody first, so it
+ *   cannot write the course, signal the grader or escape RLIMIT_NPROC;
+ * - with user namespaces (unshare(2), user_namespaces(7)), the child gets
+ *   a PID namespace (when its first process ends, every process it left
+ *   behind is killed, setsid() and double forks included, and the grader's
+ *   processes are invisible to it), a network namespace with loopback only,
+ *   a mount namespace in which the course is read-only, the solutions are
+ *   hidden, and /tmp and /dev/shm are private;
+ * - without them, the grader is a child subreaper (PR_SET_CHILD_SUBREAPER,
+ *   prctl(2)): whatever a child leaves behind is reparented to the grader
+ *   and killed when the run ends.
  */
 #ifndef IOLAB_RUN_H
 #define IOLAB_RUN_H
@@ -21,22 +38,47 @@ struct run_spec {
     size_t out_cap;         /* bytes of output kept; the rest is discarded */
     bool limits;            /* apply the limits for untrusted code */
     size_t mem_limit;       /* with limits: address-space bytes; 0: none */
-    bool metrics;           /* give the child a metrics pipe as fd 3 */
+    /*
+     * A channel: the child gets the write end of a pipe as fd 3, and the
+     * environment variable named here says so ("NAME=3"). NULL: none.
+     */
+    const char *channel;
+    bool sandbox;                 /* contain it (see above) */
+    const char *const *writable;  /* sandbox: directories it may write */
 };
 
 struct run_result {
-    int status;     /* waitpid status of the child */
+    int status;     /* waitpid status of the program */
     bool timed_out; /* killed by the timeout */
     char *output;   /* stdout and stderr, interleaved, capped */
     bool truncated; /* output went past out_cap */
-    char *metrics;  /* what the child wrote to fd 3 (capped) */
+    char *channel;  /* what the child wrote to the channel (capped) */
+    bool lost;      /* the sandbox could not report the program's status */
 };
 
 /*
- * run_child - runs spec->argv and waits for it (and its process group).
- * Returns 0 when the child was started and reaped, -errno when it could
- * not be started. res->output and res->metrics are always allocated
- * (possibly empty) on success; run_result_free releases them.
+ * run_sandbox_init - decides, once, what the sandbox can do here. course
+ * is the course's root (made read-only); hidden lists directories to hide
+ * (the solutions), NULL-terminated. Also makes the grader a subreaper and
+ * undumpable (so code under test cannot read or write its memory).
+ */
+void run_sandbox_init(const char *course, const char *const *hidden);
+
+/* One paragraph: which protections are on, and which are off and why. */
+const char *run_sandbox_describe(void);
+
+/* True when untrusted children run as another user (the grader is root). */
+bool run_sandbox_drops_user(void);
+
+/* chown -R path to the sandbox's user, when it drops to one. */
+void run_sandbox_give(const char *path);
+
+/*
+ * run_child - runs spec->argv and waits for it (and everything it
+ * started). Returns 0 when the child was started and reaped, -errno when
+ * it could not be started. res->output and res->channel are always
+ * allocated (possibly empty) on success; run_result_free releases them.
+ * Safe to call from several threads at once.
  */
 int run_child(const struct run_spec *spec, struct run_result *res);
 void run_result_free(struct run_result *res);

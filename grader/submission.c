@@ -700,7 +700,9 @@ check_syscalls(const char *obj)
     struct run_spec spec = {.argv = argv,
                             .env = env,
                             .timeout = 60,
-                            .out_cap = OBJDUMP_CAP};
+                            .out_cap = OBJDUMP_CAP,
+                            .limits = true,
+                            .sandbox = true};
     struct run_result r;
     char *refusal = NULL;
 

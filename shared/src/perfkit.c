@@ -1,7 +1,8 @@
 /*
  * perfkit.c - the measuring tools declared in iolab/perfkit.h.
  *
- * Sections: clocks and resources, metrics, system-call counting.
+ * Sections: clocks and resources, metrics (and their keeper), system-call
+ * counting.
  *
  * System calls are counted with ptrace: the child stops at every syscall
  * entry and the parent reads its number with PTRACE_GET_SYSCALL_INFO
@@ -13,11 +14,16 @@
 #include "iolab/perfkit.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,6 +37,7 @@
 #define PK_MARK_END 0x7a52
 
 static FILE *metrics_out; /* where pk_metric writes; NULL until pk_init */
+static char token[33];    /* proves a line to the keeper: hex, secret */
 
 /* ===================================================================== */
 /* Clocks and resources                                                  */
@@ -114,10 +121,130 @@ pk_median(double *v, size_t n)
 /* Metrics                                                               */
 /* ===================================================================== */
 
+/*
+ * The keeper: a process forked before any code under test runs, which
+ * alone holds the grader's metrics descriptor. The bench hands it lines
+ * through a pipe, each starting with a random token; the keeper passes on
+ * those and reports any other line as forged. Code under test shares the
+ * bench's process, so it can write to the pipe, but not with the token
+ * unless it digs it out of the bench's memory; it can never write to the
+ * grader's descriptor, which its process does not have (no /proc/self/fd
+ * reopening, dup, or descriptor passing reaches it). The keeper is
+ * undumpable, so it cannot be traced or have its memory written.
+ */
+static _Noreturn void
+keeper(int in, int out, int ack)
+{
+    char line[1024];
+    size_t len = 0;
+    bool forged = false, overlong = false;
+
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        ssize_t n = read(in, line + len, sizeof(line) - 1 - len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        char *nl;
+        while ((nl = memchr(line, '\n', len)) != NULL) {
+            size_t l = (size_t)(nl - line) + 1;
+            bool ours = !overlong && l > 33 &&
+                        memcmp(line, token, 32) == 0 && line[32] == ' ';
+            if (ours && l == 37 && memcmp(line + 33, "end\n", 4) == 0)
+                goto done; /* the bench is exiting: nothing more is ours */
+            if (ours)
+                (void)!write(out, line + 33, l - 33);
+            else
+                forged = true;
+            overlong = false;
+            memmove(line, line + l, len - l);
+            len -= l;
+        }
+        if (len == sizeof(line) - 1) { /* a line too long to be ours */
+            forged = overlong = true;
+            len = 0;
+        }
+    }
+done:
+    if (forged)
+        (void)!write(out, "forged\n", 7);
+    (void)!write(ack, "k", 1);
+    _exit(0);
+}
+
+static int keeper_ack = -1; /* the keeper says here that it is done */
+
+/*
+ * At exit: tells the keeper that the bench is done and waits (briefly) until
+ * it has passed everything on; the sandbox kills whatever is left when the
+ * bench's process ends.
+ */
+static void
+finish_keeper(void)
+{
+    if (metrics_out == NULL || metrics_out == stdout || keeper_ack < 0)
+        return;
+    fprintf(metrics_out, "%s end\n", token);
+    fflush(metrics_out);
+    struct pollfd p = {.fd = keeper_ack, .events = POLLIN};
+    char c;
+    if (poll(&p, 1, 5000) == 1)
+        (void)!read(keeper_ack, &c, 1);
+}
+
+/* Starts the keeper for descriptor mfd; returns the pipe to write, or NULL. */
+static FILE *
+start_keeper(int mfd)
+{
+    unsigned char raw[16];
+    int p[2];
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return NULL;
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(token + 2 * i, 3, "%02x", raw[i]);
+    int a[2];
+    if (pipe2(p, O_CLOEXEC) == -1)
+        return NULL;
+    if (pipe2(a, O_CLOEXEC) == -1) {
+        close(p[0]);
+        close(p[1]);
+        return NULL;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1) {
+        close(p[0]);
+        close(p[1]);
+        close(a[0]);
+        close(a[1]);
+        return NULL;
+    }
+    if (pid == 0) {
+        /* Forked twice, so that the bench has no child of its own to wait
+         * for (its system-call counting waits for any child). */
+        close(p[1]);
+        close(a[0]);
+        if (fork() == 0)
+            keeper(p[0], mfd, a[1]);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    close(p[0]);
+    close(a[1]);
+    close(mfd);
+    keeper_ack = a[0];
+    atexit(finish_keeper);
+    return fdopen(p[1], "w");
+}
+
 int
 pk_init(int argc, char **argv, int def_runs)
 {
-    const char *fdstr = getenv("IOLAB_METRICS_FD");
+    char *fdstr = getenv("IOLAB_METRICS_FD");
     int runs = def_runs;
 
     die_init(argv[0]);
@@ -137,9 +264,14 @@ pk_init(int argc, char **argv, int def_runs)
         }
     }
     if (fdstr != NULL) {
-        metrics_out = fdopen(atoi(fdstr), "w");
+        int mfd = atoi(fdstr);
         /* The code under test has no business knowing the channel. */
+        memset(fdstr, 'x', strlen(fdstr));
         unsetenv("IOLAB_METRICS_FD");
+        if (mfd > 2)
+            metrics_out = start_keeper(mfd);
+        if (metrics_out == NULL)
+            die("cannot start the metrics keeper");
     }
     if (metrics_out == NULL)
         metrics_out = stdout;
@@ -165,6 +297,8 @@ pk_metric(const char *name, double value)
 {
     if (metrics_out == NULL)
         metrics_out = stdout;
+    if (metrics_out != stdout)
+        fprintf(metrics_out, "%s ", token);
     fprintf(metrics_out, "metric %s %.6g\n", name, value);
     fflush(metrics_out);
     if (metrics_out != stdout)
