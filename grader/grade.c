@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "integrity.h"
 #include "submission.h"
 
 #define BUILD_TIMEOUT 600 /* seconds for make: a cold build is ~10 s */
@@ -185,6 +186,10 @@ run_make(struct chapter *ch, const char *const *args, const char *target,
     return ok;
 }
 
+/* The course objects and the chapter's programs, as built. */
+static struct snapshot built;
+static char *built_obj;
+
 static char *
 real_or_copy(const char *path)
 {
@@ -276,6 +281,13 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     if (ok) {
         *tests = xasprintf("%s", cf.tests);
         *bench = xasprintf("%s", cf.bench);
+        /* From here on the programs are the grader's: not the sandbox's
+         * to write, and watched until the chapter is graded. */
+        run_sandbox_take(obj_ch);
+        const char *roots[] = {"build/course", obj_ch, NULL};
+        snap_free(&built);
+        snap_take(roots, &built);
+        built_obj = xasprintf("%s", obj_ch);
     }
 out_files:
     sub_files_free(&cf);
@@ -364,22 +376,28 @@ vg_prefix(const char *p, long *pid, const char **body)
     return true;
 }
 
+#define VG_MAX_PROCS 512
+
+/* One process in Valgrind's report. */
+struct vg_proc {
+    long pid;
+    int summaries; /* ERROR SUMMARY lines seen: 0 means cut off */
+    int worst;     /* the largest error count among them */
+    char *test;    /* the test it ran (the kit says so), or NULL */
+};
+
 /*
- * Reads Valgrind's report out of the run's output (Valgrind writes it on
- * the test's stderr, through a descriptor of its own that the code under
- * test cannot close or rewind: it can add lines, never take one away).
- * Every process Valgrind watched must end its report with an ERROR SUMMARY
- * of 0; anything else is a complaint, returned with Valgrind's lines for
- * the first process that has one. NULL when clean.
+ * Reads Valgrind's report out of a run's output. Valgrind writes it on the
+ * test's stderr through a descriptor of its own, which the code under test
+ * cannot close or rewind: it can add lines, never take one away, so a
+ * forged line can only add a process or a complaint. Returns the number of
+ * processes found (at most max).
  */
-static char *
-valgrind_complaint(const char *output, bool truncated)
+static int
+vg_parse(const char *output, struct vg_proc *procs, int max)
 {
-    if (truncated)
-        return xasprintf("the test printed more than the grader keeps, so "
-                         "Valgrind's report could not be read whole");
-    long pids[64];
-    int npids = 0, summaries[64] = {0}, worst[64] = {0};
+    int n = 0;
+
     for (const char *line = output; line && *line;) {
         const char *nl = strchr(line, '\n');
         /* A prefix may follow text the test printed without a newline. */
@@ -390,46 +408,58 @@ valgrind_complaint(const char *output, bool truncated)
             if (!vg_prefix(p, &pid, &body))
                 continue;
             int k = 0;
-            while (k < npids && pids[k] != pid)
+            while (k < n && procs[k].pid != pid)
                 k++;
-            if (k == npids && npids < 64)
-                pids[npids++] = pid;
-            if (k < 64 && strncmp(body, "ERROR SUMMARY: ", 15) == 0) {
-                summaries[k]++;
-                int n = atoi(body + 15);
-                if (n > worst[k])
-                    worst[k] = n;
+            if (k == n) {
+                if (n == max)
+                    break;
+                procs[n++] = (struct vg_proc){.pid = pid};
+            }
+            size_t blen = nl ? (size_t)(nl - body) : strlen(body);
+            if (strncmp(body, "ERROR SUMMARY: ", 15) == 0) {
+                procs[k].summaries++;
+                int e = atoi(body + 15);
+                if (e > procs[k].worst)
+                    procs[k].worst = e;
+            } else if (strncmp(body, "iolab-test ", 11) == 0 &&
+                       procs[k].test == NULL) {
+                procs[k].test = xasprintf("%.*s", (int)(blen - 11), body + 11);
             }
             break;
         }
         line = nl ? nl + 1 : NULL;
     }
-    if (npids == 0)
-        return xasprintf("Valgrind reported nothing: the test did not run "
-                         "under it");
-    int bad = -1;
-    for (int k = 0; k < npids && bad < 0; k++)
-        if (worst[k] > 0 || summaries[k] == 0)
-            bad = k;
-    if (bad < 0)
-        return NULL;
+    return n;
+}
 
-    /* Keep that process's report without Valgrind's banner. */
+static void
+vg_free(struct vg_proc *procs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(procs[i].test);
+}
+
+/* Valgrind's lines for one process, without its banner; NULL if clean. */
+static char *
+vg_complaint_of(const char *output, const struct vg_proc *p)
+{
+    if (p->worst == 0 && p->summaries > 0)
+        return NULL;
     char *out = NULL;
     size_t olen = 0;
     FILE *m = open_memstream(&out, &olen);
     int kept = 0;
-    if (summaries[bad] == 0)
+    if (p->summaries == 0)
         fprintf(m, "Valgrind's report for process %ld has no end (it was "
                    "killed, or the test cut it off)\n",
-                pids[bad]);
+                p->pid);
     for (const char *line = output; line && *line && kept < VG_LOG_LINES;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
         long pid;
         const char *body;
-        const char *p = memmem(line, len, "==", 2);
-        if (p && vg_prefix(p, &pid, &body) && pid == pids[bad]) {
+        const char *at = memmem(line, len, "==", 2);
+        if (at && vg_prefix(at, &pid, &body) && pid == p->pid) {
             size_t blen = len - (size_t)(body - line);
             char *b = xasprintf("%.*s", (int)blen, body);
             if (*b != '\0' && !strstr(b, "Copyright") &&
@@ -438,7 +468,8 @@ valgrind_complaint(const char *output, bool truncated)
                 !strstr(b, "total heap usage:") &&
                 !strstr(b, "Memcheck, a memory") &&
                 !strstr(b, "Using Valgrind") && !strstr(b, "Command:") &&
-                !strstr(b, "rerun with") && !strstr(b, "For lists of")) {
+                !strstr(b, "rerun with") && !strstr(b, "For lists of") &&
+                strncmp(b, "iolab-test ", 11) != 0) {
                 fprintf(m, "%s\n", b);
                 kept++;
             }
@@ -448,6 +479,25 @@ valgrind_complaint(const char *output, bool truncated)
     }
     fclose(m);
     return out;
+}
+
+/* The first complaint of a whole run (one test's), or NULL when clean. */
+static char *
+valgrind_complaint(const char *output, bool truncated)
+{
+    if (truncated)
+        return xasprintf("the test printed more than the grader keeps, so "
+                         "Valgrind's report could not be read whole");
+    struct vg_proc *procs = calloc(VG_MAX_PROCS, sizeof(*procs));
+    int n = vg_parse(output, procs, VG_MAX_PROCS);
+    char *complaint = n == 0 ? xasprintf("Valgrind reported nothing: the "
+                                         "test did not run under it")
+                             : NULL;
+    for (int k = 0; k < n && complaint == NULL; k++)
+        complaint = vg_complaint_of(output, &procs[k]);
+    vg_free(procs, n);
+    free(procs);
+    return complaint;
 }
 
 /*
@@ -761,6 +811,7 @@ struct vg_pool {
     struct chapter *ch;
     const char *bin, *work;
     const struct grade_opts *o;
+    const bool *skip; /* items that already have a verdict */
     size_t next; /* index of the next item to take; atomic */
 };
 
@@ -774,9 +825,109 @@ vg_worker(void *arg)
         if (i >= p->ch->nitems)
             return NULL;
         struct item *it = &p->ch->items[i];
-        if (it->kind == ITEM_TEST && it->status != ST_SKIP)
+        if (it->kind == ITEM_TEST && it->status != ST_SKIP &&
+            !(p->skip && p->skip[i]))
             run_test(p->ch, it, p->bin, p->work, true, p->o);
     }
+}
+
+/*
+ * Memcheck in one Valgrind run of the whole binary: one Valgrind start for
+ * Criterion's runner and one per test process, where a run per test costs
+ * two per test, and Criterion runs jobs tests at a time. The kit names each
+ * test process's test in Valgrind's own report (tk_begin), which is how an
+ * error is pinned on its test. Fills it->memcheck for every test that got
+ * a verdict, and marks it in got[]; *runner gets a complaint about a
+ * process that ran no test (the runner), or NULL.
+ */
+static void
+memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
+             bool *got, char **runner, const struct grade_opts *o)
+{
+    double total = 0;
+    for (size_t i = 0; i < ch->nitems; i++)
+        if (ch->items[i].kind == ITEM_TEST)
+            total += ch->items[i].timeout * ch->memcheck_scale;
+    char *dir = xasprintf("%s/memcheck", work);
+    char *tmp = xasprintf("%s/tmp", dir);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
+    char *jarg = xasprintf("-j%d", jobs);
+    char *supp = xasprintf("--suppressions=%s", "grader/valgrind.supp");
+    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
+    const char *argv[] = {"valgrind",
+                          "--trace-children=yes",
+                          "--leak-check=full",
+                          "--errors-for-leak-kinds=definite,indirect",
+                          "--show-leak-kinds=definite,indirect",
+                          "--num-callers=20",
+                          "--fair-sched=try",
+                          "--log-fd=2",
+                          supp,
+                          bin,
+                          jarg,
+                          NULL};
+    const char *writable[] = {dir, NULL};
+    struct run_spec spec = {.argv = argv,
+                            .env = env,
+                            .timeout = total / jobs + 60,
+                            .out_cap = VG_OUT_CAP,
+                            .limits = true,
+                            .channel = "IOLAB_RESULTS_FD",
+                            .sandbox = true,
+                            .writable = writable};
+    struct run_result r;
+
+    *runner = NULL;
+    rm_tree(dir);
+    mkdir_p(tmp);
+    run_sandbox_give(dir);
+    progress(o, "  valgrind: every test of %s, %d at a time\n", ch->dir, jobs);
+    if (run_child(&spec, &r) == 0) {
+        struct vg_proc *procs = calloc(VG_MAX_PROCS, sizeof(*procs));
+        int n = r.truncated ? 0 : vg_parse(r.output, procs, VG_MAX_PROCS);
+        for (size_t i = 0; i < ch->nitems; i++) {
+            struct item *it = &ch->items[i];
+            enum status st;
+            char *msg = NULL, *where = NULL;
+            if (it->kind != ITEM_TEST || it->status == ST_SKIP ||
+                !grade_find_result(r.channel, it->name, &st, &msg, &where))
+                continue;
+            char *complaint = NULL;
+            bool seen = false;
+            for (int k = 0; k < n; k++)
+                if (procs[k].test && strcmp(procs[k].test, it->name) == 0) {
+                    seen = true;
+                    if (complaint == NULL)
+                        complaint = vg_complaint_of(r.output, &procs[k]);
+                }
+            if (st != ST_PASS && complaint == NULL)
+                complaint = xasprintf("the test did not pass under Valgrind: "
+                                      "%s%s%s",
+                                      status_name(st), msg ? ": " : "",
+                                      msg ? msg : "");
+            /* A verdict without its process in the report: run it alone. */
+            if (seen || complaint != NULL) {
+                set_str(&it->memcheck, complaint);
+                got[i] = true;
+            } else {
+                free(complaint);
+            }
+            free(msg);
+            free(where);
+        }
+        for (int k = 0; k < n && *runner == NULL; k++)
+            if (procs[k].test == NULL)
+                *runner = vg_complaint_of(r.output, &procs[k]);
+        vg_free(procs, n);
+        free(procs);
+        run_result_free(&r);
+    }
+    rm_tree(dir);
+    free(dir);
+    free(tmp);
+    free(env_tmp);
+    free(jarg);
+    free(supp);
 }
 
 static void
@@ -788,10 +939,19 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         set_str(&mc->message, xasprintf("needs every test passing first"));
         return;
     }
-    struct vg_pool pool = {.ch = ch, .bin = bin, .work = work, .o = o};
-    pthread_t th[VG_JOBS_MAX];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = cpus < 1 ? 1 : cpus > VG_JOBS_MAX ? VG_JOBS_MAX : (int)cpus;
+    bool *got = calloc(ch->nitems, sizeof(*got));
+    char *runner = NULL;
+    /* IOLAB_MEMCHECK_PER_TEST=1: the old way, one run per test (to compare
+     * times, or if a binary's tests disturb each other under Valgrind). */
+    if (getenv("IOLAB_MEMCHECK_PER_TEST") == NULL)
+        memcheck_all(ch, bin, work, jobs, got, &runner, o);
+
+    /* Whatever the whole run left without a verdict runs alone. */
+    struct vg_pool pool = {.ch = ch, .bin = bin, .work = work, .o = o,
+                           .skip = got};
+    pthread_t th[VG_JOBS_MAX];
     int started = 0;
     for (; started < jobs; started++)
         if (pthread_create(&th[started], NULL, vg_worker, &pool) != 0)
@@ -800,20 +960,40 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         vg_worker(&pool);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    free(got);
 
-    int dirty = 0;
+    /* A failing test's leaks are the kit's as much as the student's: only
+     * tests that pass count, and the report says how many were left out. */
+    int dirty = 0, left_out = 0;
     const char *first = NULL;
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
-        if (it->kind == ITEM_TEST && it->memcheck != NULL && dirty++ == 0)
+        if (it->kind != ITEM_TEST || it->memcheck == NULL)
+            continue;
+        if (it->status != ST_PASS) {
+            left_out++;
+            set_str(&it->memcheck, NULL);
+        } else if (dirty++ == 0) {
             first = it->name;
+        }
     }
-    mc->status = dirty ? ST_FAIL : ST_PASS;
+    mc->status = dirty || runner ? ST_FAIL : ST_PASS;
+    char *tail = left_out ? xasprintf(" (%d failing test%s left out)",
+                                      left_out, left_out > 1 ? "s" : "")
+                          : xasprintf("%s", "");
     if (dirty)
         set_str(&mc->message,
                 xasprintf("%d test%s not clean under Valgrind, first %s (its "
-                          "report is under that test)",
-                          dirty, dirty > 1 ? "s were" : " was", first));
+                          "report is under that test)%s",
+                          dirty, dirty > 1 ? "s were" : " was", first, tail));
+    else if (runner)
+        set_str(&mc->message,
+                xasprintf("Valgrind found errors outside any test:\n%s",
+                          runner));
+    else if (left_out)
+        set_str(&mc->message, xasprintf("clean%s", tail));
+    free(tail);
+    free(runner);
 }
 
 static void
@@ -854,7 +1034,14 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
                 run_memcheck(ch, it, tests, work, o);
         }
         rm_tree(work);
+        struct snapshot now;
+        const char *roots[] = {"build/course", built_obj, NULL};
+        snap_take(roots, &now);
+        set_str(&ch->tampered, snap_diff(&built, &now));
+        snap_free(&now);
     }
+    free(built_obj);
+    built_obj = NULL;
     /* Whatever was not run says so. */
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
@@ -872,4 +1059,35 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
     free(bench);
     free(work);
     return rc;
+}
+
+void
+grade_skip(struct chapter *ch)
+{
+    for (size_t i = 0; i < ch->nitems; i++) {
+        struct item *it = &ch->items[i];
+        it->status = ST_NOTRUN;
+        set_str(&it->message, xasprintf("not graded: the course changed "
+                                        "while an earlier chapter was "
+                                        "graded"));
+    }
+    score(ch);
+}
+
+void
+grade_void(struct chapter *ch, const char *why)
+{
+    ch->gradable = false;
+    ch->refused = true;
+    set_str(&ch->build_log,
+            xasprintf("the course changed while this chapter was graded "
+                      "(%s): no result of it can be trusted",
+                      why));
+    for (size_t i = 0; i < ch->nitems; i++) {
+        struct item *it = &ch->items[i];
+        it->status = ST_FAIL;
+        set_str(&it->message, xasprintf("void: the course changed during "
+                                        "grading"));
+    }
+    score(ch);
 }

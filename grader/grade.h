@@ -28,6 +28,12 @@ struct grade_opts {
  */
 int grade_chapter(struct chapter *ch, const struct grade_opts *opts);
 
+/* Marks every item of ch as not graded (an earlier chapter tampered). */
+void grade_skip(struct chapter *ch);
+
+/* Voids ch's results: the course changed while it was graded (why). */
+void grade_void(struct chapter *ch, const char *why);
+
 /*
  * grade_find_result - finds the line for test name ("suite/test") in the
  * text of a results file written by the report hook (shared/src/

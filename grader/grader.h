@@ -89,6 +89,7 @@ struct chapter {
     bool gradable;           /* false: did not build, or was refused */
     bool refused;            /* the submission broke a rule (build_log) */
     char *notes;             /* for the student: ignored files, ... */
+    char *tampered;          /* the course objects changed: what, or NULL */
     char *build_log;         /* compiler output when not gradable */
     char *bench_log;         /* the bench's own output, capped */
     double score, max_score; /* totals over scored items */
@@ -120,6 +121,14 @@ void report_table(const struct chapter *chs, size_t n,
                   const struct report_opts *opts);
 int report_json(const char *path, const struct chapter *chs, size_t n);
 int report_junit(const char *path, const struct chapter *chs, size_t n);
+
+/*
+ * Placeholders written before grading starts (which also proves the
+ * destination writable): a report that says grading did not finish. The
+ * real reports replace them. 0, or -1 with errno set.
+ */
+int report_unfinished_json(const char *path);
+int report_unfinished_junit(const char *path);
 
 /*
  * report_grading_table - writes the Markdown grading table of one chapter

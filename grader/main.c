@@ -17,6 +17,7 @@
 
 #include "grade.h"
 #include "grader.h"
+#include "integrity.h"
 #include "run.h"
 
 static void
@@ -45,6 +46,7 @@ usage(FILE *f)
         "manifest\n"
         "  --print-table     print each chapter's grading table (Markdown)\n"
         "Exit status: 0 when grading ran; 1 for --min-score or --strict;\n"
+        "4 when the course changed during grading (no result is valid);\n"
         "2 for bad usage or a broken manifest; 3 for a manifest that\n"
         "misses a compiled-in test.\n");
 }
@@ -53,6 +55,18 @@ static int
 cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does --ch ARG name chapter dir? "01", "1", "01-blocking-io", "01-blo". */
+static bool
+chapter_matches(const char *dir, const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (end != arg && *end == '\0')
+        return n == strtol(dir, NULL, 10);
+    return strncmp(dir, arg, strlen(arg)) == 0;
 }
 
 /* Chapter directories under chapters/ with a manifest, sorted. */
@@ -73,7 +87,7 @@ find_chapters(const char *only, char ***out)
         struct stat st;
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        if (only && *only && strncmp(e->d_name, only, strlen(only)) != 0)
+        if (only && *only && !chapter_matches(e->d_name, only))
             continue;
         snprintf(path, sizeof(path), "chapters/%s/grade.manifest", e->d_name);
         if (stat(path, &st) != 0)
@@ -85,6 +99,22 @@ find_chapters(const char *only, char ***out)
     qsort(v, n, sizeof(*v), cmp_str);
     *out = v;
     return n;
+}
+
+/* Does tree hold at least one NN-* directory? */
+static bool
+has_chapter_dirs(const char *tree)
+{
+    DIR *d = opendir(tree);
+    bool found = false;
+
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;)
+        found = e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+                e->d_name[1] >= '0' && e->d_name[1] <= '9' &&
+                e->d_name[2] == '-';
+    if (d)
+        closedir(d);
+    return found;
 }
 
 /* A build directory name for a tree: chapters, solutions, or its path. */
@@ -232,9 +262,18 @@ main(int argc, char **argv)
         case 'T':
             table = true;
             break;
-        case 'm':
-            min_score = atof(optarg);
+        case 'm': {
+            char *end;
+            min_score = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || min_score < 0 ||
+                min_score > 100) {
+                fprintf(stderr, "iolab-grade: --min-score takes a percentage "
+                                "from 0 to 100, not '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
+        }
         case 'o':
             if (strcmp(optarg, "tests") == 0) {
                 o.perf = o.memcheck = false;
@@ -250,10 +289,16 @@ main(int argc, char **argv)
             }
             break;
         case 'k':
-            if (strcmp(optarg, "always") == 0)
+            if (strcmp(optarg, "always") == 0) {
                 ro.color = true;
-            else if (strcmp(optarg, "never") == 0)
+            } else if (strcmp(optarg, "never") == 0) {
                 ro.color = false;
+            } else if (strcmp(optarg, "auto") != 0) {
+                fprintf(stderr, "iolab-grade: --color takes auto, always or "
+                                "never, not '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -303,6 +348,16 @@ main(int argc, char **argv)
     }
 
     struct stat st;
+    /* A student's checkout (a directory with chapters/ inside) is fine. */
+    char *checkout = NULL;
+    if (asprintf(&checkout, "%s/chapters", o.tree) > 0 &&
+        stat(checkout, &st) == 0 && S_ISDIR(st.st_mode) &&
+        !has_chapter_dirs(o.tree)) {
+        if (o.progress)
+            fprintf(stderr, "grading %s (the chapters of the checkout %s)\n",
+                    checkout, o.tree);
+        o.tree = checkout;
+    }
     if (stat(o.tree, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr,
                 "iolab-grade: %s: not a directory (expected a tree "
@@ -324,6 +379,26 @@ main(int argc, char **argv)
         return 2;
     }
     o.build_dir = bdir;
+    if (!has_chapter_dirs(o.tree)) {
+        fprintf(stderr,
+                "iolab-grade: %s has no chapter directories (01-blocking-io, "
+                "...): give the directory that holds them, or a checkout of "
+                "the course\n",
+                o.tree);
+        return 2;
+    }
+    /*
+     * The reports' destinations are checked now, not after minutes of
+     * grading, and hold a verdict of failure until grading ends: if the
+     * grader is killed, the report says so instead of staying stale.
+     */
+    if ((json && report_unfinished_json(json) != 0) ||
+        (junit && report_unfinished_junit(junit) != 0)) {
+        fprintf(stderr, "iolab-grade: cannot write %s: %s\n",
+                json && report_unfinished_json(json) != 0 ? json : junit,
+                strerror(errno));
+        return 2;
+    }
     /* Untrusted code never sees the reference solutions. */
     const char *hidden[] = {"solutions", NULL};
     run_sandbox_init(".", hidden);
@@ -331,11 +406,42 @@ main(int argc, char **argv)
     int author_errors = 0;
     bool ungradable = false;
     double score = 0, max = 0;
+    /* The course before grading, to prove grading left it unchanged. */
+    const char *roots[] = {"Makefile", "chapters", "shared", "grader",
+                           "solutions", ".ci", ".github",
+                           "build/grader/iolab-grade", NULL};
+    struct snapshot before;
+    bool tampered = false;
+    snap_take(roots, &before);
     for (size_t i = 0; i < n; i++) {
+        if (tampered) {
+            chs[i].gradable = false;
+            chs[i].refused = true;
+            chs[i].build_log = strdup("not graded: the course was changed "
+                                      "while an earlier chapter was graded");
+            grade_skip(&chs[i]);
+            continue;
+        }
         if (o.progress)
             fprintf(stderr, "grading %s\n", chs[i].dir);
         if (grade_chapter(&chs[i], &o) != 0)
             author_errors++;
+        struct snapshot after;
+        snap_take(roots, &after);
+        char *diff = snap_diff(&before, &after);
+        if (diff == NULL && chs[i].tampered != NULL)
+            diff = strdup(chs[i].tampered);
+        if (diff != NULL) {
+            fprintf(stderr,
+                    "iolab-grade: THE COURSE CHANGED while %s was graded: %s. "
+                    "No result of this run can be trusted; restore the course "
+                    "(git checkout -- . && make clean) and grade again.\n",
+                    chs[i].dir, diff);
+            tampered = true;
+            grade_void(&chs[i], diff);
+            free(diff);
+        }
+        snap_free(&after);
         ungradable |= !chs[i].gradable;
         score += chs[i].score;
         max += chs[i].max_score;
@@ -351,7 +457,10 @@ main(int argc, char **argv)
         fprintf(stderr, "iolab-grade: cannot write %s\n", junit);
         rc = 2;
     }
-    if (author_errors)
+    snap_free(&before);
+    if (tampered)
+        rc = 4;
+    else if (author_errors)
         rc = 3;
     else if (rc == 0 && min_score >= 0 &&
              (max <= 0 || 100 * score / max < min_score))

@@ -352,6 +352,7 @@ chapter_free(struct chapter *ch)
         free(it->memcheck);
     }
     free(ch->notes);
+    free(ch->tampered);
     for (size_t i = 0; i < ch->nprefixes; i++)
         free(ch->prefixes[i]);
     free(ch->prefixes);

@@ -331,11 +331,28 @@ give_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return 0;
 }
 
+static int
+take_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    lchown(path, getuid(), getgid());
+    return 0;
+}
+
 void
 run_sandbox_give(const char *path)
 {
     if (sb.drop)
         nftw(path, give_entry, 16, FTW_PHYS);
+}
+
+void
+run_sandbox_take(const char *path)
+{
+    if (sb.drop)
+        nftw(path, take_entry, 16, FTW_PHYS);
 }
 
 /* ===================================================================== */

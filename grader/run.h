@@ -73,6 +73,9 @@ bool run_sandbox_drops_user(void);
 /* chown -R path to the sandbox's user, when it drops to one. */
 void run_sandbox_give(const char *path);
 
+/* chown -R path back to the grader's user (after a sandboxed build). */
+void run_sandbox_take(const char *path);
+
 /*
  * run_child - runs spec->argv and waits for it (and everything it
  * started). Returns 0 when the child was started and reaped, -errno when

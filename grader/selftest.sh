@@ -133,12 +133,28 @@ for expect in grader/fixtures/*.expect; do
         bad "fixture $name: patch applies" "$log"
         continue
     fi
+    # setup: shell lines run in the copy (a symlink, say), after the patch.
+    while IFS= read -r line; do
+        (cd "$tree" && bash -c "$line") >>"$log" 2>&1
+    done < <(sed -n 's/^setup: //p' "$expect")
     flags=$(sed -n 's/^flags: //p' "$expect")
     fch=$(sed -n 's/^chapter: //p' "$expect")
     want=$(sed -n 's/^score: //p' "$expect")
+    want_rc=$(sed -n 's/^exit: //p' "$expect")
     # shellcheck disable=SC2086
     $grader --tree "$tree" --ch "${fch:-01}" --quiet $flags --json "$tree/results.json" >"$log" 2>&1
+    rc=$?
     got=$(score_of "$log")
+    # no-leftover: nothing the fixture started may outlive its grading.
+    if grep -q '^no-leftover' "$expect" && pgrep -f "fixture-$name" >/dev/null; then
+        echo "processes outlived the grading: $(pgrep -af "fixture-$name")" >>"$log"
+        pkill -9 -f "fixture-$name"
+        got="leftover"
+    fi
+    if [ "$rc" != "${want_rc:-0}" ]; then
+        echo "the grader exited with $rc, expected ${want_rc:-0}" >>"$log"
+        got="exit-$rc"
+    fi
     missing=""
     while IFS= read -r needle; do
         grep -qF -- "$needle" "$log" || missing="$missing [$needle]"
@@ -152,6 +168,40 @@ for expect in grader/fixtures/*.expect; do
         bad "fixture $name: scores $want" "$log"
     fi
 done
+
+# 5b. Fresh builds: a grade never reuses what an earlier one built.
+fresh="$out/fresh"
+rm -rf "$fresh" && mkdir -p "$fresh/tree" && cp -r solutions/01-blocking-io "$fresh/tree/"
+g1=$($grader --tree "$fresh/tree" --ch 01 --no-perf --no-memcheck --quiet --no-color 2>&1 | tee "$fresh/1.txt" | score_of /dev/stdin)
+# The skeleton's file, dated long ago (as unzip and tar -x leave it).
+cp chapters/01-blocking-io/src/nb_io.c "$fresh/tree/01-blocking-io/src/nb_io.c"
+touch -d 2001-01-01 "$fresh/tree/01-blocking-io/src/nb_io.c"
+$grader --tree "$fresh/tree" --ch 01 --no-perf --no-memcheck --quiet --no-color >"$fresh/2.txt" 2>&1
+g2=$(score_of "$fresh/2.txt")
+if [ -n "$g1" ] && [ -n "$g2" ] && [ "$g1" != "$g2" ] && [ "$g2" -lt "$g1" ]; then
+    ok "an older-dated file replacing a graded one is graded afresh ($g1 then $g2)"
+else
+    bad "an older-dated file replacing a graded one is graded afresh ($g1 then $g2)" "$fresh/2.txt"
+fi
+# A warning: fine without -Werror, not gradable with it, whatever ran before.
+cp solutions/01-blocking-io/src/nb_io.c "$fresh/tree/01-blocking-io/src/nb_io.c"
+printf '\nint nb_unused_warning(void);\nint nb_unused_warning(void) { int x; return 0; }\n' >>"$fresh/tree/01-blocking-io/src/nb_io.c"
+$grader --tree "$fresh/tree" --ch 01 --no-perf --no-memcheck --quiet --no-color >"$fresh/3.txt" 2>&1
+$grader --tree "$fresh/tree" --ch 01 --no-perf --no-memcheck --quiet --no-color --werror >"$fresh/4.txt" 2>&1
+if [ "$(score_of "$fresh/3.txt")" = "$g1" ] && grep -q 'NOT GRADABLE' "$fresh/4.txt"; then
+    ok "a change of flags (--werror) rebuilds"
+else
+    bad "a change of flags (--werror) rebuilds" "$fresh/4.txt"
+fi
+# A student's checkout (a directory with chapters/ inside) is understood.
+mkdir -p "$fresh/checkout/chapters" && cp -r solutions/01-blocking-io "$fresh/checkout/chapters/"
+$grader --tree "$fresh/checkout" --ch 1 --no-perf --no-memcheck --quiet --no-color >"$fresh/5.txt" 2>&1
+if [ "$(score_of "$fresh/5.txt")" = "$g1" ]; then
+    ok "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)"
+else
+    bad "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)" "$fresh/5.txt"
+fi
+rm -rf "$fresh"
 
 # 6. Coverage of the solutions by the tests.
 if bash grader/coverage.sh solutions >"$out/coverage.log" 2>&1; then

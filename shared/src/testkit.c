@@ -8,6 +8,8 @@
 #include "iolab/testkit.h"
 #include "iolab/seal.h"
 
+#include <valgrind/valgrind.h>
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -59,8 +61,11 @@ remove_tmpdir(void)
 extern void __gcov_dump(void) __attribute__((weak));
 
 void
-tk_begin(void)
+tk_begin(const char *name)
 {
+    /* In Valgrind's format, so that the grader pins errors on the test. */
+    if (RUNNING_ON_VALGRIND)
+        fprintf(stderr, "==%d== iolab-test %s\n", (int)getpid(), name);
     /* Before any code under test runs: see iolab/seal.h. */
     seal_exits(TK_EXIT_DONE, TK_EXIT_SKIP);
 }

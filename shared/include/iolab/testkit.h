@@ -39,7 +39,7 @@
     static void tk_body_##suite##_##name(void);                                \
     Test(suite, name, .exit_code = TK_EXIT_DONE, __VA_ARGS__)                  \
     {                                                                          \
-        tk_begin();                                                            \
+        tk_begin(#suite "/" #name);                                            \
         tk_body_##suite##_##name();                                            \
         tk_done();                                                             \
     }                                                                          \
@@ -59,8 +59,11 @@
     }                                                                          \
     static void tk_body_##suite##_##name(void)
 
-/* Starts a test body: seals the kit's exit statuses in this process. */
-void tk_begin(void);
+/*
+ * Starts a test body: seals the kit's exit statuses in this process, and
+ * under Valgrind names the test in Valgrind's report (for memcheck).
+ */
+void tk_begin(const char *name);
 
 /* Ends a test that reached its last line: cleans up and exits. */
 _Noreturn void tk_done(void);
