@@ -50,10 +50,12 @@
 /*
  * Address space for a test or a benchmark: far above what any exercise
  * needs (thread stacks are reserved, not used), low enough that a runaway
- * allocation fails in the child instead of swapping the machine. Valgrind
- * reserves huge mappings of its own, so it runs without this limit.
+ * allocation fails in the child instead of swapping the machine.
+ * Valgrind gets VG_MEM_LIMIT instead.
  */
 #define MEM_LIMIT ((size_t)4 << 30)
+/* Valgrind reserves large mappings of its own: a looser bound, but one. */
+#define VG_MEM_LIMIT ((size_t)16 << 30)
 
 /* ===================================================================== */
 /* Helpers                                                               */
@@ -543,7 +545,7 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
                             .timeout = limit + KILL_SLACK * scale,
                             .out_cap = valgrind ? VG_OUT_CAP : TEST_OUT_CAP,
                             .limits = true,
-                            .mem_limit = valgrind ? 0 : MEM_LIMIT,
+                            .mem_limit = valgrind ? VG_MEM_LIMIT : MEM_LIMIT,
                             .channel = "IOLAB_RESULTS_FD",
                             .sandbox = true,
                             .writable = writable};
@@ -872,6 +874,7 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
                             .timeout = total / jobs + 60,
                             .out_cap = VG_OUT_CAP,
                             .limits = true,
+                            .mem_limit = VG_MEM_LIMIT,
                             .channel = "IOLAB_RESULTS_FD",
                             .sandbox = true,
                             .writable = writable};
