@@ -73,8 +73,7 @@ MUX_TEST_EACH(faults_io,
               "injected",
               faults_io)
 
-/* ---- a send that returns 0 ---------------------------------------------------
- */
+/* ---- a send that returns 0 ---------------------------------------------- */
 
 /*
  * Every send and write the server makes returns 0: no progress and no
@@ -97,8 +96,7 @@ send_zero(enum mux_backend b)
                          "chapter 01's nb_write_full returns -EIO)");
     close(fd);
     cr_assert_gt(fi_calls(FI_SEND) + fi_calls(FI_WRITE) + fi_calls(FI_WRITEV),
-                 0, "%s: the server never called send() or write()",
-                 mt_name());
+                 0, "%s: the server never called send() or write()", mt_name());
 
     /* Sends work again: the server must still be serving. */
     fi_reset();
