@@ -260,9 +260,9 @@ struct bat_log; /* opaque: defined in src/bat_log.c */
  * the first append, so a new record never lands after garbage, where a
  * scan would never reach it.
  *
- * The name [BAT-27]: before it returns, bat_log_open syncs (fsync) the
- * directory that holds the log, after the file was opened or created. A
- * sync of the file itself makes its data durable, not its directory
+ * [BAT-27] The log's name is durable when bat_log_open returns: after the
+ * file was opened or created, it syncs (fsync) the directory that holds
+ * the log. A sync of the file makes its data durable, not its directory
  * entry: without the directory's sync, a crash soon after the log was
  * created could leave no log at all, and [BAT-23] would be a lie
  * (fsync(2), NOTES). If that sync fails, the open fails with its -errno.
