@@ -145,8 +145,9 @@ main(int argc, char **argv)
     printf("store buffering: %llu rounds per memory order, two threads%s\n",
            (unsigned long long)rounds,
            ncpu >= 2 ? " pinned to CPUs 0 and 1" : " on ONE cpu (no overlap)");
-    printf("  %-16s %s\n", "order", "rounds where both loads missed "
-                                    "(a lost wake-up)");
+    printf("  %-16s %s\n", "order",
+           "rounds where both loads missed "
+           "(a lost wake-up)");
     for (mode = 0; mode < NORDERS; mode++) {
         pthread_t th;
         atomic_store(&head, 0);
