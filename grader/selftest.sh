@@ -3,6 +3,8 @@
 #
 #  1. the grader builds without warnings, and its own unit tests pass;
 #  2. every manifest parses and every README's grading table matches it;
+#     every promise tag of a chapter's headers is named by a test, and every
+#     test names a tag (grader/tagtrace.py);
 #  3. every skeleton is what the generator makes from its solution,
 #     compiles without warnings, and fails its tests cleanly (no hang,
 #     no crash);
@@ -62,8 +64,9 @@ fi
 check "grader builds with -Werror" make -s --no-print-directory WERROR=1 $grader build/grader/unit-tests build/grader/hook-probe
 check "grader unit tests" build/grader/unit-tests -j2
 
-# 2. Manifests and README tables.
+# 2. Manifests and README tables; every promise tag tested, every test tagged.
 check "README grading tables match the manifests" $grader --check-readme
+check "every promise tag has a test, every test names a tag" python3 grader/tagtrace.py
 
 # 3. Skeletons.
 for ch in $chapters; do

@@ -14,6 +14,7 @@ CHAPTERS += 03-mmap
 # The tests read peak resident memory with the perf kit's pk_peak_rss_kib.
 03-mmap_TEST_DEPS := $(PERFKIT_OBJ)
 
-# Demo programs (make demos CH=03): SIGBUS when a mapped file shrinks, and
-# mmap against read for sequential and random access.
-03-mmap_DEMOS := sigbus.c compare.c
+# Demo programs (make demos CH=03): SIGBUS when a mapped file shrinks,
+# mmap against read for sequential and random access, and the
+# store-buffering litmus test behind the ring's sleep and wake-up.
+03-mmap_DEMOS := sigbus.c compare.c litmus.c

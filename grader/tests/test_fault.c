@@ -222,3 +222,52 @@ TK_TEST(fault, offset_and_message_calls_share_plans,
     close(sv[1]);
     close(fd);
 }
+
+/* ===================================================================== */
+/* Observers                                                             */
+/* ===================================================================== */
+
+struct seen_calls {
+    int n;  /* calls observed */
+    int fd; /* the last call's descriptor */
+};
+
+static void
+note_call(enum fi_op op, int fd, void *arg)
+{
+    struct seen_calls *s = arg;
+
+    (void)op;
+    s->n++;
+    s->fd = fd;
+}
+
+TK_TEST(fault, observer_sees_each_call_and_its_descriptor,
+        .description = "fi_observe shows every call of its op with the "
+                       "call's descriptor, failed ones included; fi_reset "
+                       "removes it")
+{
+    int fds[2];
+    struct seen_calls s = {0};
+
+    tk_pipe(fds);
+    fi_reset();
+    cr_assert_eq(fi_observe(FI_NOPS, note_call, &s), -EINVAL);
+    cr_assert_eq(fi_observe(FI_FSYNC, note_call, &s), 0);
+    cr_assert_eq(fi_plan(FI_FSYNC, "err:EIO"), 0);
+    errno = 0;
+    cr_assert_eq(fi_fsync(fds[1]), -1);
+    cr_assert_eq(errno, EIO);
+    cr_assert_eq(s.n, 1, "a call that the plan failed is still observed");
+    cr_assert_eq(s.fd, fds[1]);
+    fi_fdatasync(fds[0]);
+    cr_assert_eq(s.n, 2, "fdatasync belongs to FI_FSYNC too");
+    cr_assert_eq(s.fd, fds[0]);
+    fi_read(fds[0], NULL, 0);
+    cr_assert_eq(s.n, 2, "another op's call is not shown");
+    fi_reset();
+    fi_fsync(fds[1]);
+    cr_assert_eq(s.n, 2, "fi_reset removes the observer");
+    close(fds[0]);
+    close(fds[1]);
+}

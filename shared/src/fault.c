@@ -64,6 +64,10 @@ struct fi_plan {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fi_plan plans[FI_NOPS];
+static struct {
+    fi_observe_cb cb; /* NULL: nobody watches this op */
+    void *arg;
+} observers[FI_NOPS];
 
 /* ===================================================================== */
 /* Plans                                                                 */
@@ -178,7 +182,20 @@ fi_reset(void)
 {
     pthread_mutex_lock(&lock);
     memset(plans, 0, sizeof(plans));
+    memset(observers, 0, sizeof(observers));
     pthread_mutex_unlock(&lock);
+}
+
+int
+fi_observe(enum fi_op op, fi_observe_cb cb, void *arg)
+{
+    if ((unsigned)op >= FI_NOPS)
+        return -EINVAL;
+    pthread_mutex_lock(&lock);
+    observers[op].cb = cb;
+    observers[op].arg = arg;
+    pthread_mutex_unlock(&lock);
+    return 0;
 }
 
 unsigned long
@@ -192,9 +209,13 @@ fi_calls(enum fi_op op)
     return n;
 }
 
-/* Counts the call and returns the step it must follow. */
+/*
+ * Counts the call on descriptor fd (-1: none, as for select), shows it to
+ * op's observer, and returns the step it must follow. The observer runs
+ * without the lock, so it may call anything, this layer included.
+ */
 static struct fi_step
-take_step(enum fi_op op)
+take_step(enum fi_op op, int fd)
 {
     struct fi_plan *p = &plans[op];
     struct fi_step st = {.kind = FI_PASS};
@@ -208,7 +229,11 @@ take_step(enum fi_op op)
         if (p->next == p->nsteps && p->repeat)
             p->next = 0;
     }
+    fi_observe_cb cb = observers[op].cb;
+    void *arg = observers[op].arg;
     pthread_mutex_unlock(&lock);
+    if (cb != NULL)
+        cb(op, fd, arg);
     return st;
 }
 
@@ -275,7 +300,7 @@ fi_read(int fd, void *buf, size_t len)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_READ), &len, &ret))
+    if (decide(take_step(FI_READ, fd), &len, &ret))
         return ret;
     return read(fd, buf, len);
 }
@@ -285,7 +310,7 @@ fi_write(int fd, const void *buf, size_t len)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_WRITE), &len, &ret))
+    if (decide(take_step(FI_WRITE, fd), &len, &ret))
         return ret;
     return write(fd, buf, len);
 }
@@ -295,7 +320,7 @@ fi_send(int fd, const void *buf, size_t len, int flags)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_SEND), &len, &ret))
+    if (decide(take_step(FI_SEND, fd), &len, &ret))
         return ret;
     return send(fd, buf, len, flags);
 }
@@ -305,7 +330,7 @@ fi_recv(int fd, void *buf, size_t len, int flags)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_RECV), &len, &ret))
+    if (decide(take_step(FI_RECV, fd), &len, &ret))
         return ret;
     return recv(fd, buf, len, flags);
 }
@@ -337,7 +362,7 @@ vector_call(enum vec_call call, int fd, const struct iovec *iov, int iovcnt,
 {
     enum fi_op op =
         call == VEC_READV || call == VEC_PREADV ? FI_READV : FI_WRITEV;
-    struct fi_step st = take_step(op);
+    struct fi_step st = take_step(op, fd);
     size_t len = SIZE_MAX;
     ssize_t ret;
 
@@ -388,7 +413,7 @@ fi_pread(int fd, void *buf, size_t len, off_t off)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_READ), &len, &ret))
+    if (decide(take_step(FI_READ, fd), &len, &ret))
         return ret;
     return pread(fd, buf, len, off);
 }
@@ -398,7 +423,7 @@ fi_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_WRITE), &len, &ret))
+    if (decide(take_step(FI_WRITE, fd), &len, &ret))
         return ret;
     return pwrite(fd, buf, len, off);
 }
@@ -409,7 +434,7 @@ fi_sendto(int fd, const void *buf, size_t len, int flags,
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_SEND), &len, &ret))
+    if (decide(take_step(FI_SEND, fd), &len, &ret))
         return ret;
     return sendto(fd, buf, len, flags, addr, alen);
 }
@@ -420,7 +445,7 @@ fi_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 {
     ssize_t ret;
 
-    if (decide(take_step(FI_RECV), &len, &ret))
+    if (decide(take_step(FI_RECV, fd), &len, &ret))
         return ret;
     return recvfrom(fd, buf, len, flags, addr, alen);
 }
@@ -429,7 +454,7 @@ fi_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 static ssize_t
 msg_call(enum fi_op op, int fd, struct msghdr *msg, int flags)
 {
-    struct fi_step st = take_step(op);
+    struct fi_step st = take_step(op, fd);
     size_t len = SIZE_MAX;
     ssize_t ret;
 
@@ -481,9 +506,9 @@ fi_recvmsg(int fd, struct msghdr *msg, int flags)
  * without reaching the kernel. Short and zero steps mean nothing here.
  */
 static bool
-fails_here(enum fi_op op)
+fails_here(enum fi_op op, int fd)
 {
-    struct fi_step st = take_step(op);
+    struct fi_step st = take_step(op, fd);
 
     switch (st.kind) {
     case FI_EINTR:
@@ -506,62 +531,64 @@ fails_here(enum fi_op op)
 int
 fi_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
-    return fails_here(FI_WAIT) ? -1 : select(nfds, r, w, e, tv);
+    return fails_here(FI_WAIT, -1) ? -1 : select(nfds, r, w, e, tv);
 }
 
 int
 fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
            const sigset_t *mask)
 {
-    return fails_here(FI_WAIT) ? -1 : pselect(nfds, r, w, e, ts, mask);
+    return fails_here(FI_WAIT, -1) ? -1 : pselect(nfds, r, w, e, ts, mask);
 }
 
 int
 fi_poll(struct pollfd *fds, unsigned long nfds, int timeout)
 {
-    return fails_here(FI_WAIT) ? -1 : poll(fds, nfds, timeout);
+    return fails_here(FI_WAIT, -1) ? -1 : poll(fds, nfds, timeout);
 }
 
 int
 fi_ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts,
          const sigset_t *mask)
 {
-    return fails_here(FI_WAIT) ? -1 : ppoll(fds, nfds, ts, mask);
+    return fails_here(FI_WAIT, -1) ? -1 : ppoll(fds, nfds, ts, mask);
 }
 
 int
 fi_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
-    return fails_here(FI_WAIT) ? -1 : epoll_wait(epfd, ev, max, timeout);
+    return fails_here(FI_WAIT, epfd) ? -1 : epoll_wait(epfd, ev, max, timeout);
 }
 
 int
 fi_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
                const sigset_t *mask)
 {
-    return fails_here(FI_WAIT) ? -1 : epoll_pwait(epfd, ev, max, timeout, mask);
+    return fails_here(FI_WAIT, epfd)
+               ? -1
+               : epoll_pwait(epfd, ev, max, timeout, mask);
 }
 
 int
 fi_accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    return fails_here(FI_ACCEPT) ? -1 : accept(fd, addr, len);
+    return fails_here(FI_ACCEPT, fd) ? -1 : accept(fd, addr, len);
 }
 
 int
 fi_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    return fails_here(FI_ACCEPT) ? -1 : accept4(fd, addr, len, flags);
+    return fails_here(FI_ACCEPT, fd) ? -1 : accept4(fd, addr, len, flags);
 }
 
 int
 fi_fsync(int fd)
 {
-    return fails_here(FI_FSYNC) ? -1 : fsync(fd);
+    return fails_here(FI_FSYNC, fd) ? -1 : fsync(fd);
 }
 
 int
 fi_fdatasync(int fd)
 {
-    return fails_here(FI_FSYNC) ? -1 : fdatasync(fd);
+    return fails_here(FI_FSYNC, fd) ? -1 : fdatasync(fd);
 }

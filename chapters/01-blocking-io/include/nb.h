@@ -162,9 +162,10 @@ int nb_serve_blocking(int listen_fd, unsigned max_clients);
  *
  * Returns 0 after a stop was requested, or -errno if the server cannot go
  * on [NB-22]: -ENOTSOCK when listen_fd is not a socket, -EINVAL when it is
- * not listening, -EBADF when it is not open. Transient accept errors
- * (ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM) are not fatal: the
- * server keeps serving and accepts again on a later pass.
+ * not listening, -EBADF when it is not open; or the error of a failed
+ * read of stop_fd [NB-24]. Transient accept errors (ECONNABORTED, EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM) are not fatal: the server keeps serving and
+ * accepts again on a later pass.
  *
  * [NB-16] Each client gets exactly its own lines back, in order, however
  *         the bytes were split across reads and writes. When a client
@@ -187,6 +188,15 @@ int nb_serve_blocking(int listen_fd, unsigned max_clients);
  *         a reset (ECONNRESET) rather than EOF.
  * [NB-21] On stop, every client connection the server accepted is closed
  *         and all memory it allocated is freed.
+ * [NB-23] A send (or write) to a client that returns 0 for a non-zero
+ *         length made no progress and gave no reason: as in nb_write_full
+ *         [NB-8], that connection is treated as broken and dropped. The
+ *         server never retries it in a loop, which could spin for ever.
+ * [NB-24] A read of stop_fd that fails with anything but EAGAIN (-EBADF
+ *         for a descriptor open only for writing, -EISDIR, ...) ends the
+ *         server: every connection is closed as on a stop [NB-21], and
+ *         that -errno is returned, not 0: the caller learns that its stop
+ *         descriptor is broken instead of believing it asked for a stop.
  *
  * This server polls: when nothing is ready it loops and tries again. That
  * burns a CPU core while idle, which chapter 02 fixes. It may yield the CPU

@@ -99,6 +99,8 @@ enum step {
  * TODO(serve.1): send as much pending output as the socket takes now.
  * A full socket buffer (EAGAIN) is normal: keep the rest for the next pass.
  * A vanished client (EPIPE, ECONNRESET) must not raise SIGPIPE [NB-18].
+ * A send that returns 0 for a non-zero length made no progress and gave no
+ * reason: the connection is broken [NB-23], as in nb_write_full [NB-8].
  */
 static enum step
 flush_out(struct conn *c)
@@ -140,13 +142,21 @@ accept_all(int listen_fd, struct conn_table *t, int *err)
     return false;
 }
 
-/* True once the caller has asked us to stop (a byte or EOF on stop_fd). */
-static bool
+/*
+ * Has the caller asked us to stop? 1 for a byte or end of file on stop_fd,
+ * 0 when nothing is there yet (-EAGAIN), or the -errno of a read that
+ * failed: the server cannot tell whether a stop was asked, and it must not
+ * swallow the error by calling it one [NB-24].
+ */
+static int
 stop_requested(int stop_fd)
 {
     char c;
+    ssize_t n = nb_read_some(stop_fd, &c, 1);
 
-    return nb_read_some(stop_fd, &c, 1) != -EAGAIN;
+    if (n == -EAGAIN)
+        return 0;
+    return n >= 0 ? 1 : (int)n;
 }
 
 int
@@ -165,9 +175,19 @@ nb_serve(int listen_fd, int stop_fd)
      * read. Finished or broken connections are dropped without disturbing
      * the others [NB-17, NB-18]. A pass that moved nothing yields the CPU:
      * sleeping instead would add the sleep to every reply's latency.
+     * Each pass ends with err set (a fatal accept error, or a failed read
+     * of stop_fd [NB-24]) or with every connection given its chance.
      */
-    while (err == 0 && !stop_requested(stop_fd)) {
+    for (;;) {
+        int stop = stop_requested(stop_fd);
+        if (stop != 0) {
+            if (stop < 0)
+                err = stop;
+            break;
+        }
         bool progress = accept_all(listen_fd, &t, &err);
+        if (err != 0)
+            break;
 
         for (size_t i = 0; i < t.n;) {
             struct conn *c = t.v[i];

@@ -404,6 +404,38 @@ TK_TEST(serve, injected_short_io,
                  "the server never called read() or recv()");
 }
 
+TK_TEST(serve, send_of_zero_drops_client,
+        .description = "[NB-23] a send that returns 0 drops that client; the "
+                       "server does not spin on it")
+{
+    struct tk_server srv;
+
+    /*
+     * Every send and write the server makes returns 0: no progress and no
+     * reason. A server that retries it loops for ever inside one pass, and
+     * the client below is neither answered nor closed.
+     */
+    cr_assert_eq(fi_plan(FI_SEND, "zero *"), 0);
+    cr_assert_eq(fi_plan(FI_WRITE, "zero *"), 0);
+    tk_server_start(&srv, nb_serve);
+    int fd = tk_connect_tcp(srv.port);
+    tk_write_all(fd, "hello\n", 6);
+    expect_closed(fd, "a client whose reply send() returned 0 (no progress, "
+                      "no error: drop the connection, as nb_write_full "
+                      "returns -EIO)");
+    close(fd);
+    cr_assert_gt(fi_calls(FI_SEND) + fi_calls(FI_WRITE), 0,
+                 "the server never called send() or write()");
+
+    /* Sends work again: the server must still be serving. */
+    cr_assert_eq(fi_plan(FI_SEND, "pass"), 0);
+    cr_assert_eq(fi_plan(FI_WRITE, "pass"), 0);
+    fd = tk_connect_tcp(srv.port);
+    echo_ok(fd, "still here\n", "a client after the dropped one");
+    close(fd);
+    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
+}
+
 /* ---- stopping
  * ------------------------------------------------------------------ */
 
@@ -443,4 +475,37 @@ TK_TEST(
     int r = nb_serve(notsock[0], stop[0]);
     cr_assert_eq(r, -ENOTSOCK,
                  "nb_serve on a pipe should return -ENOTSOCK, got %d", r);
+}
+
+TK_TEST(serve, stop_fd_error_is_returned,
+        .description = "[NB-24] a read of stop_fd that fails ends the server "
+                       "with that error, not with 0")
+{
+    int lfd, wonly[2], fds[3];
+    unsigned short port;
+    int before = tk_count_open_fds();
+
+    /*
+     * The write end of a pipe as stop_fd: fcntl accepts it, read(2) fails
+     * with EBADF on every call. That is no stop request, and returning 0
+     * would tell the caller it asked for one.
+     */
+    lfd = tk_listen_tcp(&port);
+    tk_pipe(wonly);
+    for (int i = 0; i < 3; i++)
+        fds[i] = tk_connect_tcp(port); /* waiting in the backlog */
+    int r = nb_serve(lfd, wonly[1]);
+    cr_assert_eq(r, -EBADF,
+                 "nb_serve with a stop_fd that cannot be read returned %d; "
+                 "expected the read's error, -EBADF (%s)",
+                 r,
+                 r == 0 ? "0 means a stop was asked for, and none was"
+                        : "the error must come back unchanged");
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    close(wonly[0]);
+    close(wonly[1]);
+    close(lfd);
+    cr_assert_eq(tk_count_open_fds(), before,
+                 "nb_serve left descriptors open after failing [NB-21]");
 }

@@ -119,8 +119,9 @@ struct mux_stats {
  *          it closes it at once, counts it in stats->refused_fd_setsize,
  *          and goes on serving the others.
  * [MUX-8]  Edge-triggered: one notification may stand for any amount of
- *          data, so the server reads and writes until EAGAIN; data that
- *          arrived before or during a turn is never left unread.
+ *          data, and data already reported is not reported again unless
+ *          more arrives, so the server reads and writes until EAGAIN; data
+ *          that arrived before or during a turn is never left unread.
  * [MUX-9]  Fairness: one connection reads at most cfg->read_budget bytes
  *          per turn; a flooding client cannot starve the others, and its
  *          unfinished work resumes without a new notification.
@@ -135,6 +136,10 @@ struct mux_stats {
  *          not spin on a listener that stays readable.
  * [MUX-13] On stop, every connection is closed and all memory freed; the
  *          process has exactly the descriptors it had before the call.
+ * [MUX-14] A send that returns 0 for a non-zero length made no progress
+ *          and gave no reason (chapter 01's [NB-8]): that connection is
+ *          dropped and counted in stats->closed, like a reset [MUX-5]; the
+ *          server never retries it in a loop, which could spin for ever.
  *
  * Thread safety: one call per thread; distinct calls share nothing.
  */

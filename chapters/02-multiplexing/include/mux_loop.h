@@ -68,8 +68,12 @@ struct mux_loop;
  *
  * Level-triggered backends report a watch on every wait for as long as
  * it is ready for something in its interest. The edge-triggered backend
- * reports a change of readiness once: the core must remember it
- * (struct mux_conn.ready) until read or write says EAGAIN.
+ * reports a watch when something new happens to it (data arrives, room
+ * appears: on Linux each new chunk may bring a new report, see epoll(7)),
+ * never for what is already there: bytes left unread are not reported
+ * again unless more arrive, and more may never come. So the core must
+ * remember readiness (struct mux_conn.ready) until read or write says
+ * EAGAIN.
  */
 struct mux_ops {
     const char *name;    /* "select", "poll", "epoll-lt", "epoll-et" */
@@ -112,7 +116,8 @@ struct mux_loop {
  *  - ready holds readiness the backend reported that has not been used
  *    up: MUX_EV_WRITE stays until a send says EAGAIN; MUX_EV_READ stays
  *    until a recv says EAGAIN (edge-triggered) or until one recv
- *    (level-triggered: the kernel will say so again).
+ *    (level-triggered: the kernel will say so again). A send or recv that
+ *    fails (a send of 0 included [MUX-14]) ends the connection.
  */
 struct mux_conn {
     struct mux_watch w;        /* first: the loop casts a watch back */
@@ -164,8 +169,11 @@ enum mux_step mux_conn_run(struct mux_server *srv, struct mux_conn *c);
 
 /*
  * mux_conn_interest - what c must be watched for now: MUX_EV_READ while
- * more input is welcome, MUX_EV_WRITE while output is pending and the
- * socket is not known to be writable.
+ * more input is welcome (before end of file, and while fewer than out_cap
+ * bytes are pending), MUX_EV_WRITE while output is pending. The loop asks
+ * after each turn, and a turn sends while c->ready says the socket is
+ * writable, so output still pending then means a send said EAGAIN: the
+ * socket is not known to be writable, and only a report can say it is.
  */
 unsigned mux_conn_interest(const struct mux_server *srv,
                            const struct mux_conn *c);

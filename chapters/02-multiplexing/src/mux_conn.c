@@ -54,9 +54,11 @@ keep(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
  * writable (c->ready has MUX_EV_WRITE). Returns how many were sent (0..n)
  * or -errno for a broken connection. EAGAIN is not an error: it means the
  * socket buffer is full, so forget the writability. A short send is not
- * EAGAIN: try again (edge-triggered, no new report would come). A client
- * that vanished must not raise SIGPIPE [MUX-5]. Count what was sent in
- * srv->st->bytes_echoed.
+ * EAGAIN: try again, because only EAGAIN proves the buffer full, and
+ * edge-triggered nothing guarantees another report while it is not. A
+ * send that returns 0 made no progress and gave no reason: -EIO, as in
+ * chapter 01 [MUX-14]. A client that vanished must not raise SIGPIPE
+ * [MUX-5]. Count what was sent in srv->st->bytes_echoed.
  */
 static ssize_t
 send_some(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
@@ -109,7 +111,8 @@ mux_conn_release(struct mux_conn *c)
  *  - recv into srv->scratch (at most MUX_SCRATCH bytes): EAGAIN forgets
  *    the readability, 0 is end of file, another error closes;
  *    level-triggered (srv->loop.ops->edge_triggered is false), one recv
- *    uses the report up; edge-triggered, only EAGAIN does [MUX-8];
+ *    uses the report up; edge-triggered, only EAGAIN does, since a new
+ *    report comes only when more data arrives, and none may [MUX-8];
  *  - echo what arrived: straight from scratch when nothing is pending,
  *    keeping whatever the socket did not take, in order [MUX-1].
  */

@@ -44,6 +44,7 @@ mux_backend_name(enum mux_backend backend)
 int
 mux_backend_parse(const char *name)
 {
+    /* Returns the first backend whose name matches; none: -EINVAL. */
     for (int b = 0; b < MUX_NBACKENDS; b++)
         if (strcasecmp(name, backends[b]->name) == 0)
             return b;
@@ -143,7 +144,8 @@ run_push(struct mux_server *srv, struct mux_conn *c)
         return;
     }
     struct mux_conn *t = srv->run;
-    while (t->next_run != NULL) /* short: only flooding clients are here */
+    /* Ends at the last queued connection. Short: only flooders are here. */
+    while (t->next_run != NULL)
         t = t->next_run;
     t->next_run = c;
     c->prev_run = t;
@@ -266,6 +268,12 @@ loop_once(struct mux_server *srv, bool *stop)
     srv->st->waits++;
     if (n < 0)
         return n;
+    /*
+     * Every watch the wait reported gets its turn, once, in order, unless
+     * a fatal error stops the pass. A connection closed in its turn is
+     * not reported again: the wait filled fired[] before any turn ran,
+     * and each watch appears in it at most once.
+     */
     for (int i = 0; i < n && err == 0; i++) {
         struct mux_watch *w = l->fired[i].w;
         if (w == &srv->stop) {
@@ -286,9 +294,13 @@ loop_once(struct mux_server *srv, bool *stop)
         if (err == 0)
             err = accept_ready(srv);
     }
-    /* Turns cut short by the budget. Only conn_turn(c) touches c, so the
-     * detached queue stays valid; a turn that is cut short again joins
-     * the new queue, for the next pass. */
+    /*
+     * Turns cut short by the budget: each connection queued before this
+     * point gets exactly one more turn here (after a fatal error, none:
+     * it is only taken off the queue). Only conn_turn(c) touches c, so
+     * the detached queue stays valid; a turn that is cut short again joins
+     * the new queue, for the next pass, so this loop ends.
+     */
     struct mux_conn *c = srv->run;
     srv->run = NULL;
     while (c != NULL) {
@@ -340,10 +352,15 @@ mux_serve(int listen_fd, int stop_fd, enum mux_backend backend,
         goto out_fini;
     }
 
+    /* Ends on a stop request or on the first fatal error. */
     while (err == 0 && !stop)
         err = loop_once(&srv, &stop);
 
-    /* [MUX-13] Close every connection, then the loop's own watches. */
+    /*
+     * [MUX-13] Close every connection, then the loop's own watches. Each
+     * conn_close unlinks the head of srv.all, so the list shrinks by one
+     * each time and ends empty.
+     */
     while (srv.all != NULL)
         conn_close(&srv, srv.all);
     watch_del(&srv.loop, &srv.lsn);

@@ -73,6 +73,46 @@ MUX_TEST_EACH(faults_io,
               "injected",
               faults_io)
 
+/* ---- a send that returns 0 ---------------------------------------------- */
+
+/*
+ * Every send and write the server makes returns 0: no progress and no
+ * reason. A core that adds 0 and tries again spins in one turn for ever,
+ * and nothing else is served; the contract drops the connection instead.
+ */
+static void
+send_zero(enum mux_backend b)
+{
+    struct tk_server srv;
+
+    cr_assert_eq(fi_plan(FI_SEND, "zero *"), 0);
+    cr_assert_eq(fi_plan(FI_WRITE, "zero *"), 0);
+    cr_assert_eq(fi_plan(FI_WRITEV, "zero *"), 0);
+    mt_start(&srv, b, NULL);
+    int fd = tk_connect_tcp(srv.port);
+    tk_write_all(fd, "hello\n", 6);
+    mt_expect_closed(fd, "a client whose echo send() returned 0 (no "
+                         "progress and no error: drop the connection, as "
+                         "chapter 01's nb_write_full returns -EIO)");
+    close(fd);
+    cr_assert_gt(fi_calls(FI_SEND) + fi_calls(FI_WRITE) + fi_calls(FI_WRITEV),
+                 0, "%s: the server never called send() or write()", mt_name());
+
+    /* Sends work again: the server must still be serving. */
+    fi_reset();
+    fd = tk_connect_tcp(srv.port);
+    mt_echo_str(fd, "still here\n", "a client after the dropped one");
+    close(fd);
+    mt_stop(&srv);
+    cr_assert_geq(mt_stats.closed, 1,
+                  "%s: stats.closed is 0 after a connection was dropped",
+                  mt_name());
+}
+MUX_TEST_EACH(send_zero,
+              "[MUX-14] a send that returns 0 drops that connection; the "
+              "server does not spin on it",
+              send_zero)
+
 /* ---- EINTR from the wait ----------------------------------------------------
  */
 

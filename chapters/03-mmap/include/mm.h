@@ -175,8 +175,19 @@ ssize_t mm_replace(const char *path, const void *from, const void *to,
  * Invariants: tail <= head <= tail + capacity. Only the producer writes
  * head, data[] between head and tail + capacity, and closed; only the
  * consumer writes tail. The producer publishes a frame by storing head
- * (release) after writing it; the consumer frees it by storing tail
- * (release) after copying it out.
+ * after writing it; the consumer frees it by storing tail after copying it
+ * out. For the frames, a release store read by an acquire load is enough.
+ *
+ * Sleeping needs more. A side about to sleep stores its *_waiting flag and
+ * then loads the partner's index; the partner stores its index and then
+ * loads the flag. That is the store-buffering pattern, and release and
+ * acquire allow both loads to miss (C11 7.17.3 orders only seq_cst
+ * operations in one total order; x86 itself lets a load pass an earlier
+ * store to another address, Intel SDM vol. 3A, 8.2.3.4): the sleeper sees
+ * no message, the partner sees no sleeper, and nobody wakes it. These four
+ * accesses (flag store, index load; index store, flag load) must be
+ * seq_cst: plain atomic_store and atomic_load, or seq_cst fences between
+ * them. The README shows the litmus test.
  *
  * Each side may keep its last view of the other side's index in a field
  * of its own (tail_seen, head_seen): reading the partner's index costs a
@@ -251,6 +262,11 @@ void mm_ring_destroy(struct mm_ring *ring);
  *          MM_RING_SPIN rounds, then sleeps in the kernel (futex) until
  *          the consumer frees room, using no CPU. -ETIMEDOUT when timeout
  *          expires first; nothing was sent then.
+ *  [MM-22] When mm_futex_wait fails with anything but a wake-up (0), a
+ *          word that already changed (-EAGAIN) or the deadline, the wait
+ *          ends with that -errno (-EPERM where a sandbox forbids futexes,
+ *          -EFAULT, -EINVAL, ...), unless the ring is ready by then: a
+ *          retry would fail again at once, and the wait would spin.
  */
 int mm_ring_send(struct mm_ring *ring, const void *msg, size_t len,
                  int timeout_ms);
@@ -269,6 +285,8 @@ int mm_ring_send(struct mm_ring *ring, const void *msg, size_t len,
  *  [MM-19] While the ring is empty the consumer waits as the producer does
  *          [MM-17]: a short poll, then a sleep in the kernel, so an idle
  *          consumer burns no CPU; -ETIMEDOUT when timeout expires.
+ *  [MM-22] A failing futex wait ends the wait with its -errno, as for
+ *          mm_ring_send.
  *  [MM-20] 0 once the producer has closed the ring and every message sent
  *          before the close has been received.
  *  [MM-21] -EMSGSIZE when the next message is longer than cap; that

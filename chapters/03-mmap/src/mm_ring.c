@@ -101,7 +101,9 @@ mm_ring_destroy(struct mm_ring *ring)
  * wrapping around the end of data[], then publish it by advancing head.
  * Refuse what can never fit [MM-16]; while the ring is full, spin a
  * little, then sleep on a futex until the consumer makes room or the
- * timeout expires [MM-17]. Wake the consumer only if it sleeps.
+ * timeout expires [MM-17]. Wake the consumer only if it sleeps. A futex
+ * wait that fails for another reason than a wake-up, a signal, a changed
+ * word or the deadline is returned, not retried [MM-22].
  */
 int
 mm_ring_send(struct mm_ring *ring, const void *msg, size_t len, int timeout_ms)

@@ -108,7 +108,9 @@ mm_find(const char *path, const void *pat, size_t patlen, uint64_t *offs,
  * about window bytes of the file mapped at a time, each window unmapped
  * before the next is mapped [MM-9]. mmap offsets must be multiples of the
  * page size. An occurrence may straddle two windows and must still be
- * found exactly once. Bad window sizes are -EINVAL [MM-10].
+ * found exactly once. Bad window sizes are -EINVAL [MM-10]. Any valid
+ * window works, the largest multiple of the page size included: mind
+ * the arithmetic that could overflow.
  */
 ssize_t
 mm_find_windowed(const char *path, const void *pat, size_t patlen,

@@ -7,11 +7,19 @@
  * in two threads when the test must watch a side fall asleep.
  */
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -488,5 +496,120 @@ TK_TEST(ring, wakes_across_processes,
               "the consumer process did not receive \"ping\" (status "
               "0x%x)",
               status);
+    mm_ring_destroy(ring);
+}
+
+/* ---- a futex wait that fails ------------------------------------------- */
+
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/*
+ * Makes every futex wait of this process fail at once with EPERM, as a
+ * sandbox (a seccomp filter) that forbids them would: FUTEX_WAIT and
+ * FUTEX_WAIT_BITSET, private or not. Wakes and everything else pass.
+ * Returns 0, or -1 if the kernel refuses the filter.
+ */
+static int
+forbid_futex_waits(void)
+{
+#ifdef TEST_AUDIT_ARCH
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* The low 32 bits of the operation (little-endian). */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                 offsetof(struct seccomp_data, args[1])),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, FUTEX_CMD_MASK),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAIT, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAIT_BITSET, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+        return -1;
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+#define CHILD_NO_FILTER 5 /* the child could not install the filter */
+
+/*
+ * Runs one side in a child whose futex waits fail with EPERM, and returns
+ * what send or recv returned there (as an exit code: 0 for -EPERM, 1 for
+ * 0, 2 for -ETIMEDOUT, 3 otherwise). A side that retries the failing wait
+ * spins and never returns: the child is killed after SPIN_MS.
+ */
+#define SPIN_MS 5000
+
+static int
+side_without_futex(struct mm_ring *ring, bool producer, const char *what)
+{
+    int status;
+    pid_t pid = fork();
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        unsigned char buf[20] = {0};
+        if (forbid_futex_waits() != 0)
+            _exit(CHILD_NO_FILTER);
+        /* No timeout: only the failing futex can end the wait. */
+        long r = producer ? mm_ring_send(ring, buf, sizeof(buf), -1)
+                          : (long)mm_ring_recv(ring, buf, sizeof(buf), -1);
+        _exit(r == -EPERM ? 0 : r == 0 ? 1 : r == -ETIMEDOUT ? 2 : 3);
+    }
+    long long deadline = now_ms() + SPIN_MS;
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+        sched_yield();
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        cr_assert_fail("%s: every futex wait failed at once with EPERM, and "
+                       "the wait retried it for %d ms (a spin): return the "
+                       "error instead",
+                       what, SPIN_MS);
+    }
+    cr_assert(WIFEXITED(status), "%s: the child died (status 0x%x)", what,
+              status);
+    if (WEXITSTATUS(status) == CHILD_NO_FILTER)
+        tk_skip("the kernel refused a seccomp filter, so futex errors "
+                "cannot be injected here");
+    return WEXITSTATUS(status);
+}
+
+TK_TEST(ring, futex_errors_end_the_wait,
+        .description = "[MM-22] a futex wait that fails (not a wake-up, "
+                       "not the deadline) ends send and recv with its error")
+{
+    struct mm_ring *ring = make_ring(128);
+    unsigned char msg[20] = {0};
+    static const char *const said[] = {"-EPERM", "0", "-ETIMEDOUT",
+                                       "something else"};
+
+    int r = side_without_futex(ring, false, "recv on an empty ring");
+    cr_assert_eq(r, 0,
+                 "recv on an empty ring, whose futex wait fails with EPERM, "
+                 "returned %s; expected the futex's error, -EPERM",
+                 said[r < 4 ? r : 3]);
+    while (mm_ring_send(ring, msg, sizeof(msg), 0) == 0)
+        ;
+    r = side_without_futex(ring, true, "send into a full ring");
+    cr_assert_eq(r, 0,
+                 "send into a full ring, whose futex wait fails with EPERM, "
+                 "returned %s; expected the futex's error, -EPERM",
+                 said[r < 4 ? r : 3]);
     mm_ring_destroy(ring);
 }

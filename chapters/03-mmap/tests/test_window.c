@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -174,6 +175,40 @@ TK_TEST(window, straddling_occurrences,
     check_windowed("16-byte pattern, window of one page", path, data, len, pat,
                    16, page);
     free(data);
+    free(path);
+}
+
+TK_TEST(window, huge_window,
+        .description = "[MM-8] a window far larger than the file, up to the "
+                       "largest multiple of the page size, gives mm_find's "
+                       "results")
+{
+    size_t page = tu_page();
+    size_t patlen = page + 904; /* longer than a page */
+    size_t len = 6 * page + 123;
+    unsigned char *data = tk_xmalloc(len), *pat = tk_xmalloc(patlen);
+    size_t windows[] = {
+        (size_t)1 << 40, (SIZE_MAX / 2) & ~(page - 1),
+        SIZE_MAX & ~(page - 1), /* window + patlen - 1 would wrap */
+    };
+
+    /*
+     * The pattern at the start, in the middle across a page boundary, and
+     * ending at the last byte. A search that computes window + patlen - 1
+     * without care wraps around for the last window, maps a few hundred
+     * bytes instead of the file, and finds nothing.
+     */
+    tk_fill(pat, patlen, 31);
+    tk_fill(data, len, 32);
+    memcpy(data, pat, patlen);
+    memcpy(data + 3 * page - 17, pat, patlen);
+    memcpy(data + len - patlen, pat, patlen);
+    char *path = tk_make_file("huge-window", data, len);
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++)
+        check_windowed("a pattern longer than a page", path, data, len, pat,
+                       patlen, windows[i]);
+    free(data);
+    free(pat);
     free(path);
 }
 

@@ -231,7 +231,7 @@ typedef void (*bat_sync_cb)(void *arg);
 struct bat_log_options {
     /*
      * If not NULL, called by the thread about to sync, immediately before
-     * every fdatasync (or fsync) the log makes, with no lock of the log
+     * every fdatasync (or fsync) an append makes, with no lock of the log
      * held, and with sync_arg. [BAT-25] Tests use it to hold a sync "in
      * flight" for as long as they like; it must return for the sync to go
      * on. For the rules below, the sync begins when before_sync is called:
@@ -246,7 +246,7 @@ struct bat_log_options {
 struct bat_log_stats {
     uint64_t appends; /* appends whose record was written to the file */
     uint64_t durable; /* appends that returned 0 (their record is durable) */
-    uint64_t syncs;   /* fdatasync/fsync calls made, failed ones included */
+    uint64_t syncs;   /* syncs appends made, failed ones included */
 };
 
 struct bat_log; /* opaque: defined in src/bat_log.c */
@@ -259,6 +259,15 @@ struct bat_log; /* opaque: defined in src/bat_log.c */
  * torn tail is removed with ftruncate and the cut is made durable) before
  * the first append, so a new record never lands after garbage, where a
  * scan would never reach it.
+ *
+ * [BAT-27] The log's name is durable when bat_log_open returns: after the
+ * file was opened or created, it syncs (fsync) the directory that holds
+ * the log. A sync of the file makes its data durable, not its directory
+ * entry: without the directory's sync, a crash soon after the log was
+ * created could leave no log at all, and [BAT-23] would be a lie
+ * (fsync(2), NOTES). If that sync fails, the open fails with its -errno.
+ * This sync is not an append's: it is not counted in bat_log_stats and
+ * before_sync is not called for it.
  *
  * opts may be NULL (no hook). On success *out is a log owned by the
  * caller, to be closed with bat_log_close. Returns 0, or -errno (-ENOENT

@@ -105,8 +105,10 @@ struct bat_log {
 
 /*
  * TODO(commit.2): open or create the log, cut an existing file back to its
- * valid prefix and make the cut durable [BAT-22], and set up what appends
- * need. On failure return -errno with nothing leaked and *out untouched.
+ * valid prefix and make the cut durable [BAT-22], make the log's name
+ * durable by syncing the directory that holds it [BAT-27], and set up
+ * what appends need. On failure return -errno with nothing leaked and
+ * *out untouched.
  */
 int
 bat_log_open(const char *path, const struct bat_log_options *opts,

@@ -375,6 +375,90 @@ TK_TEST(commit, open_errors,
     cr_assert_eq(bat_log_scan(log_path("big.log"), NULL, NULL), 1);
 }
 
+/* ---- the log's name: its directory is synced ------------------------------
+ */
+
+/* What the fault layer showed of the syncs made during one bat_log_open. */
+struct dir_watch {
+    ino_t dir_ino;      /* the directory that should be synced */
+    const char *path;   /* the log, to see whether it exists yet */
+    int dir_syncs;      /* fsync/fdatasync calls on that directory */
+    int other_dirs;     /* ... on some other directory */
+    bool synced_before; /* a sync of it came before the log existed */
+};
+
+static void
+on_sync(enum fi_op op, int fd, void *arg)
+{
+    struct dir_watch *w = arg;
+    struct stat st, log;
+
+    (void)op;
+    if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode))
+        return;
+    if (st.st_ino != w->dir_ino) {
+        w->other_dirs++;
+        return;
+    }
+    w->dir_syncs++;
+    if (stat(w->path, &log) != 0)
+        w->synced_before = true;
+}
+
+TK_TEST(commit, open_syncs_the_directory,
+        .description = "[BAT-27] bat_log_open syncs the directory that holds "
+                       "the log, after creating it; a failed sync fails the "
+                       "open")
+{
+    char dir[512], path[600];
+    struct stat st;
+
+    /* A directory of its own, so the right one can be told from others. */
+    snprintf(dir, sizeof(dir), "%s/logs", tk_tmpdir());
+    cr_assert_eq(mkdir(dir, 0700), 0, "mkdir %s: %s", dir, strerror(errno));
+    cr_assert_eq(stat(dir, &st), 0);
+    snprintf(path, sizeof(path), "%s/new.log", dir);
+    struct dir_watch w = {.dir_ino = st.st_ino, .path = path};
+
+    fi_reset();
+    cr_assert_eq(fi_observe(FI_FSYNC, on_sync, &w), 0);
+    struct bat_log *log = open_log(path, NULL);
+    fi_observe(FI_FSYNC, NULL, NULL);
+    cr_assert_geq(w.dir_syncs, 1,
+                  "bat_log_open created %s and returned without an fsync of "
+                  "its directory (%d syncs of other directories): a crash "
+                  "could lose the log's name, and every record with it",
+                  path, w.other_dirs);
+    cr_assert_not(w.synced_before,
+                  "the directory was synced before the log existed in it: "
+                  "sync it after open(O_CREAT), or the new name is not "
+                  "covered");
+    struct bat_log_stats sts;
+    bat_log_stats(log, &sts);
+    cr_assert_eq(sts.syncs, 0,
+                 "stats.syncs is %llu after open: it counts the syncs of "
+                 "appends only",
+                 (unsigned long long)sts.syncs);
+    cr_assert_eq(bat_log_append(log, "one", 3), 0);
+    cr_assert_eq(bat_log_close(log), 0);
+
+    /* The directory's sync fails: the log's name may not be durable. */
+    snprintf(path, sizeof(path), "%s/eio.log", dir);
+    int fds = tk_count_open_fds();
+    struct bat_log *none = NULL;
+    fi_reset();
+    cr_assert_eq(fi_plan(FI_FSYNC, "err:EIO *"), 0);
+    int err = bat_log_open(path, NULL, &none);
+    fi_reset();
+    cr_assert_eq(err, -EIO,
+                 "every sync failed with EIO, yet bat_log_open returned %d: "
+                 "a log whose name may be lost cannot promise [BAT-23]",
+                 err);
+    cr_assert_null(none, "*out must be untouched on failure");
+    cr_assert_eq(tk_count_open_fds(), fds,
+                 "a failed bat_log_open left a descriptor open");
+}
+
 /* ---- group commit, observed through the sync hook --------------------------
  */
 

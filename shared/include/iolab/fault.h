@@ -72,8 +72,19 @@ int fi_plan(enum fi_op op, const char *script);
 int fi_plan_random(enum fi_op op, uint64_t seed, unsigned pct_short,
                    size_t max_short, unsigned pct_eagain, unsigned pct_eintr);
 
-/* fi_reset - drop every plan and zero every call counter. */
+/* fi_reset - drop every plan and observer, and zero every call counter. */
 void fi_reset(void);
+
+/*
+ * fi_observe - lets a test see each call of op that student code makes:
+ * cb(op, fd, arg) runs at every such call, before the plan is applied and
+ * before the real call, with the call's descriptor (the epoll instance
+ * for epoll_wait; -1 for select and poll, which have no single one). One
+ * observer per op; cb NULL removes it. cb runs in the calling thread, with
+ * no lock of this layer held. Returns 0, or -EINVAL for a bad op.
+ */
+typedef void (*fi_observe_cb)(enum fi_op op, int fd, void *arg);
+int fi_observe(enum fi_op op, fi_observe_cb cb, void *arg);
 
 /* fi_calls - how many times student code called op since the last reset. */
 unsigned long fi_calls(enum fi_op op);

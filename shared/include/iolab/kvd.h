@@ -51,18 +51,20 @@ struct kvd_config {
 };
 
 /*
- * What the server has done. Counters only grow, except connected, and
- * kvd_reset_stats sets all but connected back to 0.
+ * What the server has done, and two gauges of what it holds now. The
+ * counters only grow, until kvd_reset_stats sets them back to 0; the
+ * gauges, connected and keys, go up and down with the server's state, and
+ * a reset keeps them: they describe the present, not the past.
  */
 struct kvd_stats {
     uint64_t accepted;    /* connections accepted, ever (refused ones too) */
-    uint64_t connected;   /* connections open now */
+    uint64_t connected;   /* gauge: connections open now */
     uint64_t commands;    /* commands processed (errors included) */
     uint64_t round_trips; /* reads that produced at least one reply */
     uint64_t bytes_in;    /* bytes read from clients */
     uint64_t bytes_out;   /* reply bytes released to clients */
-    uint64_t keys;        /* keys stored now (expired ones not yet reaped
-                             included) */
+    uint64_t keys;        /* gauge: keys stored now (expired ones not yet
+                             reaped included) */
     uint64_t expired;     /* keys removed because their time ran out */
 };
 
@@ -122,7 +124,10 @@ unsigned short kvd_port(const struct kvd *kv);
  */
 void kvd_stats(struct kvd *kv, struct kvd_stats *out);
 
-/* Sets every counter but connected and keys back to 0. Any thread. */
+/*
+ * Sets every counter back to 0 and keeps the gauges (connected, keys).
+ * Any thread.
+ */
 void kvd_reset_stats(struct kvd *kv);
 
 /*

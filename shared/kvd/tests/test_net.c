@@ -108,7 +108,8 @@ none_connected(const struct kvd_stats *st)
 
 TK_TEST(pipeline, counters_and_reset, .timeout = 10,
         .description = "[KVD-6] each separate round trip counts; "
-                       "kvd_reset_stats zeroes all but connected")
+                       "kvd_reset_stats zeroes the counters and keeps the "
+                       "gauges, connected and keys")
 {
     struct kvd *kv = t_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));

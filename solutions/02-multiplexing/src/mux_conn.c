@@ -73,9 +73,11 @@ keep(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
  * writable (c->ready has MUX_EV_WRITE). Returns how many were sent (0..n)
  * or -errno for a broken connection. EAGAIN is not an error: it means the
  * socket buffer is full, so forget the writability. A short send is not
- * EAGAIN: try again (edge-triggered, no new report would come). A client
- * that vanished must not raise SIGPIPE [MUX-5]. Count what was sent in
- * srv->st->bytes_echoed.
+ * EAGAIN: try again, because only EAGAIN proves the buffer full, and
+ * edge-triggered nothing guarantees another report while it is not. A
+ * send that returns 0 made no progress and gave no reason: -EIO, as in
+ * chapter 01 [MUX-14]. A client that vanished must not raise SIGPIPE
+ * [MUX-5]. Count what was sent in srv->st->bytes_echoed.
  */
 static ssize_t
 send_some(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
@@ -83,6 +85,12 @@ send_some(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
     // SOLUTION-BEGIN
     size_t done = 0;
 
+    /*
+     * Invariant: p[0..done) has been sent, in order. Each pass sends more
+     * and grows done, or ends the loop: everything sent, EAGAIN (the
+     * writability is used up and forgotten), or an error, a send of 0
+     * included. EINTR sent nothing and is retried.
+     */
     while (done < n && (c->ready & MUX_EV_WRITE)) {
         ssize_t k = send(c->w.fd, p + done, n - done, MSG_NOSIGNAL);
         if (k == -1) {
@@ -94,6 +102,8 @@ send_some(struct mux_server *srv, struct mux_conn *c, const char *p, size_t n)
             }
             return -errno;
         }
+        if (k == 0)
+            return -EIO; /* no progress, no reason: retrying could spin */
         done += (size_t)k;
     }
     srv->st->bytes_echoed += done;
@@ -148,7 +158,8 @@ mux_conn_release(struct mux_conn *c)
  *  - recv into srv->scratch (at most MUX_SCRATCH bytes): EAGAIN forgets
  *    the readability, 0 is end of file, another error closes;
  *    level-triggered (srv->loop.ops->edge_triggered is false), one recv
- *    uses the report up; edge-triggered, only EAGAIN does [MUX-8];
+ *    uses the report up; edge-triggered, only EAGAIN does, since a new
+ *    report comes only when more data arrives, and none may [MUX-8];
  *  - echo what arrived: straight from scratch when nothing is pending,
  *    keeping whatever the socket did not take, in order [MUX-1].
  */
@@ -158,6 +169,16 @@ mux_conn_run(struct mux_server *srv, struct mux_conn *c)
     // SOLUTION-BEGIN
     size_t budget = srv->read_budget;
 
+    /*
+     * Each pass first sends what is pending, then reads at most once. It
+     * ends the turn when the connection must close, when it can do nothing
+     * more now (nothing readable, or reading paused by backpressure), or
+     * when the budget is spent. Otherwise the pass consumed something: a
+     * recv moved bytes (budget shrinks), met end of file (eof is set, so
+     * the next pass ends the turn), or said EAGAIN (c->ready loses
+     * MUX_EV_READ, so the next pass ends the turn). Hence the loop ends,
+     * and pending bytes never pass out_cap [MUX-3].
+     */
     for (;;) {
         if (flush(srv, c) < 0)
             return MUX_CLOSE;

@@ -175,11 +175,13 @@ ep_wait(struct mux_loop *l, int timeout_ms)
         l->fired_cap < MUX_EPOLL_BATCH ? (int)l->fired_cap : MUX_EPOLL_BATCH;
     int n;
 
+    /* Ends with epoll_wait's answer or a real error; EINTR is retried. */
     do
         n = epoll_wait(e->epfd, e->ev, max, timeout_ms);
     while (n == -1 && errno == EINTR);
     if (n == -1)
         return -errno;
+    /* One event per ready watch: fired[i] translates ev[i], no more. */
     for (int i = 0; i < n; i++) {
         uint32_t re = e->ev[i].events;
         unsigned ev = 0;

@@ -149,12 +149,17 @@ pl_wait(struct mux_loop *l, int timeout_ms)
     struct pl *p = l->priv;
     int n;
 
+    /* Ends with poll's answer or a real error; EINTR is retried [MUX-10]. */
     do
         n = poll(p->pfd, p->n, timeout_ms);
     while (n == -1 && errno == EINTR);
     if (n == -1)
         return -errno;
 
+    /*
+     * poll counted the entries with revents set. Invariant: fired[0..got)
+     * are those among pfd[0..i), each once; the scan stops at the n-th.
+     */
     int got = 0;
     for (size_t i = 0; i < p->n && got < n; i++) {
         short re = p->pfd[i].revents;

@@ -85,6 +85,7 @@ sel_del(struct mux_loop *l, struct mux_watch *w)
     struct sel *s = l->priv;
 
     s->byfd[w->fd] = NULL;
+    /* Afterwards maxfd is the highest watched descriptor, or -1: none. */
     while (s->maxfd >= 0 && s->byfd[s->maxfd] == NULL)
         s->maxfd--;
     // SOLUTION-STUB
@@ -107,11 +108,20 @@ sel_wait(struct mux_loop *l, int timeout_ms)
     fd_set rd, wr;
     int n;
 
+    /*
+     * select overwrites both sets (and, on Linux, the timeout), so each
+     * try rebuilds them from the interests. The loop ends with select's
+     * answer or a real error; EINTR waited for nothing and is retried
+     * [MUX-10], with the whole timeout again: the loop's timeouts are 0,
+     * -1 or the rest of an accept backoff, which a signal may stretch
+     * once, harmlessly.
+     */
     do {
         struct timeval tv = {.tv_sec = timeout_ms / 1000,
                              .tv_usec = (timeout_ms % 1000) * 1000};
         FD_ZERO(&rd);
         FD_ZERO(&wr);
+        /* After it, every watch wants exactly its interest in rd, wr. */
         for (int fd = 0; fd <= s->maxfd; fd++) {
             const struct mux_watch *w = s->byfd[fd];
             if (w != NULL && (w->interest & MUX_EV_READ))
@@ -124,6 +134,12 @@ sel_wait(struct mux_loop *l, int timeout_ms)
     if (n == -1)
         return -errno;
 
+    /*
+     * select counted one for each bit left set, a descriptor ready both
+     * ways twice. Invariant: fired[0..got) are the ready watches below fd,
+     * each once, and n bits are still to be found; so the scan stops at
+     * the last ready descriptor instead of walking on to maxfd.
+     */
     int got = 0;
     for (int fd = 0; fd <= s->maxfd && n > 0; fd++) {
         unsigned ev = (FD_ISSET(fd, &rd) ? MUX_EV_READ : 0u) |

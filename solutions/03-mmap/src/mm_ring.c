@@ -138,15 +138,24 @@ ready(struct mm_ring *ring, bool producer, size_t need)
 
 /*
  * Waits until ready() holds: a short spin, then sleeps on the futex word
- * the other side bumps. Returns 0, or -ETIMEDOUT.
+ * the other side bumps. Returns 0, -ETIMEDOUT, or the error of a futex
+ * wait that failed for another reason [MM-22].
  *
  * The lost wake-up this avoids: we check, find nothing, and the other side
  * publishes and looks for sleepers before we are asleep. So we read the
  * futex word s first, then announce ourselves (waiting = 1), then check
- * again. Every access is seq_cst, so either the other side sees our flag
- * (and bumps the word, and wakes us), or we see its work. If the bump came
- * after we read s, the futex sees a value other than s and returns at
- * once instead of sleeping.
+ * again; the other side stores its index, then loads our flag. That is
+ * the store-buffering pattern: each side stores one location, then loads
+ * the other's. Release and acquire do not order a store before a later
+ * load of a different location, so both loads could miss (x86 lets a load
+ * pass an earlier store to another address, Intel SDM vol. 3A, 8.2.3.4),
+ * and we would sleep beside a message nobody wakes us for. Only seq_cst
+ * forbids that outcome (C11 7.17.3: one total order of seq_cst
+ * operations): the flag store, the index store and both loads are
+ * seq_cst, so either the other side sees our flag (and bumps the word,
+ * and wakes us), or we see its work. If the bump came after we read s,
+ * the futex sees a value other than s and returns at once instead of
+ * sleeping.
  */
 static int
 wait_until(struct mm_ring *ring, bool producer, size_t need, int timeout_ms)
@@ -175,6 +184,12 @@ wait_until(struct mm_ring *ring, bool producer, size_t need, int timeout_ms)
         }
         deadline = &ts;
     }
+    /*
+     * Each pass ends in one of three ways: ready (return 0); woken, a
+     * signal, or the word already moved (0 or -EAGAIN: look again); or any
+     * other answer, the deadline or an error, which a retry would get
+     * again at once, so the loop ends rather than spins [MM-22].
+     */
     for (;;) {
         uint32_t s = atomic_load(seq);
         atomic_store(waiting, 1);
@@ -183,8 +198,8 @@ wait_until(struct mm_ring *ring, bool producer, size_t need, int timeout_ms)
         atomic_store(waiting, 0);
         if (ok)
             return 0;
-        if (err == -ETIMEDOUT)
-            return ready(ring, producer, need) ? 0 : -ETIMEDOUT;
+        if (err != 0 && err != -EAGAIN)
+            return ready(ring, producer, need) ? 0 : err;
     }
 }
 
@@ -197,7 +212,9 @@ wake(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
      * system call, and no write to the flags' cache line, which both sides
      * read for every message (an exchange here, taken unconditionally,
      * bounces that line between the cores and halves the ring's speed).
-     * The load is seq_cst, ordered after our store to head or tail (see
+     * The load is seq_cst, and so is our store to head or tail before it:
+     * with release and acquire the load could be satisfied before the
+     * store is visible, and miss a partner that is about to sleep (see
      * wait_until). Taking the flag (1 -> 0) means one wake-up per sleep:
      * without it, a partner that has been woken but not yet run would cost
      * us a futex call for every message.
@@ -269,7 +286,9 @@ mm_ring_destroy(struct mm_ring *ring)
  * wrapping around the end of data[], then publish it by advancing head.
  * Refuse what can never fit [MM-16]; while the ring is full, spin a
  * little, then sleep on a futex until the consumer makes room or the
- * timeout expires [MM-17]. Wake the consumer only if it sleeps.
+ * timeout expires [MM-17]. Wake the consumer only if it sleeps. A futex
+ * wait that fails for another reason than a wake-up, a signal, a changed
+ * word or the deadline is returned, not retried [MM-22].
  */
 int
 mm_ring_send(struct mm_ring *ring, const void *msg, size_t len, int timeout_ms)
@@ -291,7 +310,11 @@ mm_ring_send(struct mm_ring *ring, const void *msg, size_t len, int timeout_ms)
     uint32_t len32 = (uint32_t)len;
     copy_in(ring, head, &len32, sizeof(len32));
     copy_in(ring, head + MM_RING_FRAME_HDR, msg, len);
-    /* The frame is complete before the consumer can see the new head. */
+    /*
+     * The frame is complete before the consumer can see the new head
+     * (release would do for that); seq_cst, because wake() loads the
+     * consumer's flag next (see wait_until).
+     */
     atomic_store(&ring->head, head + need);
     wake(&ring->data_seq, &ring->consumer_waiting);
     return 0;
@@ -331,6 +354,7 @@ mm_ring_recv(struct mm_ring *ring, void *buf, size_t cap, int timeout_ms)
     if (len > cap)
         return -EMSGSIZE;
     copy_out(ring, tail + MM_RING_FRAME_HDR, buf, len);
+    /* seq_cst, not only release: wake() loads the producer's flag next. */
     atomic_store(&ring->tail, tail + frame_size(len));
     wake(&ring->space_seq, &ring->producer_waiting);
     return (ssize_t)len;

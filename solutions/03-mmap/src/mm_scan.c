@@ -222,7 +222,9 @@ mm_find(const char *path, const void *pat, size_t patlen, uint64_t *offs,
  * about window bytes of the file mapped at a time, each window unmapped
  * before the next is mapped [MM-9]. mmap offsets must be multiples of the
  * page size. An occurrence may straddle two windows and must still be
- * found exactly once. Bad window sizes are -EINVAL [MM-10].
+ * found exactly once. Bad window sizes are -EINVAL [MM-10]. Any valid
+ * window works, the largest multiple of the page size included: mind
+ * the arithmetic that could overflow.
  */
 ssize_t
 mm_find_windowed(const char *path, const void *pat, size_t patlen,
@@ -239,11 +241,23 @@ mm_find_windowed(const char *path, const void *pat, size_t patlen,
         return fd;
 
     /*
+     * A window larger than the file is one window, the whole file. Clamp
+     * it, or window + patlen - 1 below overflows for a window near
+     * SIZE_MAX and maps a few bytes instead of the file [MM-8]. With
+     * window == size there is only the window at offset 0, so its being
+     * no multiple of the page size does not matter.
+     */
+    if (window > size)
+        window = size;
+
+    /*
      * Window k covers the occurrences that start in [off, off + window).
      * Its mapping reaches patlen - 1 bytes further, so an occurrence that
      * straddles the boundary is seen whole here, and window k + 1, which
      * starts exactly at off + window, does not count it again. off is a
-     * multiple of window, hence of the page size, as mmap requires.
+     * multiple of window, hence of the page size, as mmap requires. Each
+     * pass moves off forward by window (> 0 while off < size), so the loop
+     * ends, and at most window + patlen - 1 bytes are ever mapped [MM-9].
      */
     for (size_t off = 0; off < size; off += window) {
         size_t len = size - off;
