@@ -51,6 +51,9 @@
 /* Helpers                                                               */
 /* ===================================================================== */
 
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static char *
 xasprintf(const char *fmt, ...)
 {
@@ -142,6 +145,9 @@ unescape(char *s)
     }
     *w = '\0';
 }
+
+static void progress(const struct grade_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 progress(const struct grade_opts *o, const char *fmt, ...)
