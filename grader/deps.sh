@@ -31,6 +31,9 @@ clang*) cc_pkg=clang ;;
 *) cc_pkg=gcc ;;
 esac
 need "a C compiler (${CC:-cc})" "$cc_pkg" command -v "${CC:-cc}"
+if [ "$cc_pkg" = clang ]; then
+    need "llvm-cov (coverage of a clang build)" llvm command -v llvm-cov
+fi
 need "GNU make"              make            command -v make
 need "objcopy and readelf"   binutils        command -v objcopy
 need "the C library headers" libc6-dev       has_header stdio.h
