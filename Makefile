@@ -29,6 +29,10 @@ V ?= 0
 WERROR ?= 0
 # COVERAGE=1 instruments the code under test for gcovr.
 COVERAGE ?= 0
+# EXTRA_CFLAGS is appended to every compile, EXTRA_LDFLAGS to every link
+# (grader/sanitize.sh passes -fsanitize=... in both).
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
 # TREE: where the code under test comes from; B: where its build goes.
 TREE ?= chapters
 B ?= build/tree/$(subst /,_,$(patsubst /%,%,$(abspath $(TREE))))
@@ -52,20 +56,26 @@ ifeq ($(strip $(WERROR)),1)
 WARNINGS += -Werror
 endif
 
-BASE_CFLAGS := -std=c11 -pthread -MMD -MP $(WARNINGS)
+# -gdwarf-4 (which also means -g): Valgrind before 3.20 cannot read clang's
+# DWARF 5 and gives up on the whole binary ("unhandled dwarf2 abbrev form").
+BASE_CFLAGS := -std=c11 -pthread -MMD -MP -gdwarf-4 $(WARNINGS)
 BASE_CPPFLAGS := -D_GNU_SOURCE -Ishared/include
 # Tests: unoptimised, debuggable, and no fortified libc wrappers, so that
 # the fault-injection layer sees every call the student makes.
-TEST_CFLAGS := $(BASE_CFLAGS) -O0 -g -U_FORTIFY_SOURCE
+TEST_CFLAGS := $(BASE_CFLAGS) -O0 -g -U_FORTIFY_SOURCE $(EXTRA_CFLAGS)
 # Benchmarks: optimised, as a user would ship the code.
-BENCH_CFLAGS := $(BASE_CFLAGS) -O2 -g
+BENCH_CFLAGS := $(BASE_CFLAGS) -O2 -g $(EXTRA_CFLAGS)
+# Sanitizers add constructors of their own to every object they build.
+SANITIZED := $(findstring -fsanitize,$(EXTRA_CFLAGS))
 COV_CFLAGS := $(if $(filter 1,$(strip $(COVERAGE))),--coverage,)
 # tk_done flushes gcov through a weak reference, which alone would not pull
 # __gcov_dump out of libgcov.a: ask the linker for it.
 comma := ,
 COV_LDFLAGS := $(if $(COV_CFLAGS),--coverage -Wl$(comma)--undefined=__gcov_dump,)
 CRITERION_LIBS := -lcriterion
-LDLIBS := -pthread
+# Every link ends with LDLIBS. EXTRA_LDFLAGS may stand there: the driver
+# takes -fsanitize anywhere, and ld applies each -L to every -l.
+LDLIBS := -pthread $(EXTRA_LDFLAGS)
 
 # ---- the shared kits -----------------------------------------------------
 
@@ -125,7 +135,7 @@ $(1)_BENCH_OBJ := $$(patsubst %.c,$$($(1)_B)/b/bench/%.o,$$($(1)_BENCH))
 $$($(1)_B)/t/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) $$(COV_CFLAGS) -c -o $$@ $$<
-	$$(if $$(COV_CFLAGS),,$$(call check_object,$$@,$$<))
+	$$(if $$(COV_CFLAGS)$$(SANITIZED),,$$(call check_object,$$@,$$<))
 
 $$($(1)_B)/t/src/%.fi.o: $$($(1)_B)/t/src/%.o shared/fault.syms
 	$(Q)objcopy --redefine-syms=shared/fault.syms $$< $$@
@@ -141,7 +151,7 @@ $$($(1)_B)/tests: $$($(1)_TEST_OBJ) $$($(1)_TSRC_OBJ) $$(TESTKIT_OBJ) $$($(1)_TE
 $$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) -c -o $$@ $$<
-	$$(call check_object,$$@,$$<)
+	$$(if $$(SANITIZED),,$$(call check_object,$$@,$$<))
 
 $$($(1)_B)/b/bench/%.o: chapters/$(1)/bench/%.c
 	$$(call say,CC,$$<)
@@ -179,7 +189,7 @@ GRADER_TEST_OBJ := $(patsubst grader/tests/%.c,build/grader/tobj/%.o,$(wildcard 
 
 build/grader/obj/%.o: grader/%.c
 	$(call say,CC,$<)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(BASE_CFLAGS) -O2 -g -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(BASE_CFLAGS) -O2 -g $(EXTRA_CFLAGS) -c -o $@ $<
 
 build/grader/tobj/%.o: grader/tests/%.c
 	$(call say,CC,$<)
@@ -195,9 +205,10 @@ build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(KIT_B)/t/testkit.o $
 
 # A Criterion binary whose tests fail with hostile messages: the grader's
 # unit tests run it to check the report hook and the parser end to end.
+# (Its .d file adds headers to $^; clang will not link a header.)
 build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o
 	$(call say,LD,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(filter-out %.h,$^) $(CRITERION_LIBS) $(LDLIBS)
 
 # ---- user-facing targets -----------------------------------------------------
 
@@ -206,7 +217,7 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader student-edition demos
+        format format-check compdb clean grader student-edition demos sanitize
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -236,6 +247,10 @@ memcheck: ## run the tests under Valgrind, naming each error's test [CH=01]
 coverage: ## line coverage of the solutions by the tests (HTML + summary) [CH=01]
 	@$(DEPS) --quiet
 	@bash grader/coverage.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
+
+sanitize: ## run the solutions' tests and kvd's under ASan and UBSan [CH=01, CC=clang]
+	@$(DEPS) --quiet
+	@bash grader/sanitize.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
 
 calibrate: ## the reference's metrics against every threshold, with margins
 	@$(DEPS) --quiet
