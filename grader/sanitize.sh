@@ -59,6 +59,8 @@ if ! printf 'int main(void){return 0;}\n' |
     "$cc" "${san_flags[@]}" -x c -o "$probe" - >"$logs/lsan-probe.log" 2>&1; then
     echo "sanitize.sh: $cc cannot build with $san:" >&2
     cat "$logs/lsan-probe.log" >&2
+    echo "(the runtimes come with gcc; for clang, install libclang-rt-dev" \
+        "or libclang-rt-N-dev for clang-N)" >&2
     exit 1
 fi
 if ASAN_OPTIONS="$asan:detect_leaks=1" "$probe" >>"$logs/lsan-probe.log" 2>&1; then
