@@ -7,9 +7,9 @@
 #
 # Builds each chapter's Criterion tests from TREE (solutions/ by default)
 # with -fsanitize=address,undefined through EXTRA_CFLAGS and EXTRA_LDFLAGS,
-# into build/sanitize/<compiler>/, made afresh each time (never mixed with
-# the ordinary objects, nor trusting a submission's timestamps), and runs
-# them one test at a time. With no CH, kvd's own tests run too.
+# into build/sanitize/<compiler>-<tree>/, made afresh each time (never
+# mixed with the ordinary objects, nor trusting a submission's
+# timestamps), and runs them one test at a time. With no CH, kvd's own tests run too.
 # The compiler is $CC (make sanitize CC=clang). Benchmarks are not run:
 # their figures mean nothing under a sanitizer.
 #
@@ -19,8 +19,8 @@
 # undefined behaviour, whatever the tests say.
 #
 # Any report ends its test (halt_on_error), so it is also a failing test;
-# the reports are printed, and every log is kept in build/sanitize/<cc>/
-# logs/. Leaks are checked where LeakSanitizer works (not under ptrace,
+# the reports are printed, and every log is kept in build/sanitize/
+# <compiler>-<tree>/logs/. Leaks are checked where LeakSanitizer works (not under ptrace,
 # nor in some containers), when a test body reaches its end: tk_done runs
 # the check, since a test ends with _exit. A test that failed earlier has
 # abandoned its own buffers; those are not reported. Exit status 0 when
@@ -36,7 +36,7 @@ fi
 tree=${1:-solutions}
 only=${2:-}
 cc=${CC:-cc}
-b=build/sanitize/$(basename "$cc")
+b=build/sanitize/$(basename "$cc")-$(echo "$tree" | tr '/' '_')
 logs=$b/logs
 san_flags=('-fsanitize=address,undefined' -fno-omit-frame-pointer)
 san="${san_flags[*]}"
