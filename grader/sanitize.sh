@@ -35,6 +35,11 @@ if [ "${1:-}" = "--reports-only" ]; then
 fi
 tree=${1:-solutions}
 only=${2:-}
+if [ ! -d "$tree" ]; then
+    echo "sanitize.sh: no tree '$tree' (without solutions/, name your" \
+        "own: make sanitize SUBMISSION=chapters)" >&2
+    exit 2
+fi
 cc=${CC:-cc}
 b=build/sanitize/$(basename "$cc")-$(echo "$tree" | tr '/' '_')
 logs=$b/logs
