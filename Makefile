@@ -31,7 +31,8 @@ WERROR ?= 0
 COVERAGE ?= 0
 # TREE: where the code under test comes from (B, its build, is set below).
 TREE ?= chapters
-# EXTRA_CFLAGS / EXTRA_LDFLAGS: added to every compile / link (sanitizers).
+# EXTRA_CFLAGS is appended to every compile, EXTRA_LDFLAGS to every link
+# (grader/sanitize.sh passes -fsanitize=... in both).
 EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 # CH: one chapter (01 or 01-blocking-io); empty means all.
@@ -54,7 +55,9 @@ ifeq ($(strip $(WERROR)),1)
 WARNINGS += -Werror
 endif
 
-BASE_CFLAGS := -std=c11 -pthread $(WARNINGS)
+# -gdwarf-4 (which also means -g): Valgrind before 3.20 cannot read clang's
+# DWARF 5 and gives up on the whole binary ("unhandled dwarf2 abbrev form").
+BASE_CFLAGS := -std=c11 -pthread -gdwarf-4 $(WARNINGS)
 # Header dependencies of the course's own objects.
 DEPFLAGS := -MMD -MP
 BASE_CPPFLAGS := -D_GNU_SOURCE -Ishared/include
@@ -69,6 +72,8 @@ COV_CFLAGS := $(if $(filter 1,$(strip $(COVERAGE))),--coverage,)
 comma := ,
 COV_LDFLAGS := $(if $(COV_CFLAGS),--coverage -Wl$(comma)--undefined=__gcov_dump,)
 CRITERION_LIBS := -lcriterion
+# Every link ends with LDLIBS. EXTRA_LDFLAGS may stand there: the driver
+# takes -fsanitize anywhere, and ld applies each -L to every -l.
 LDLIBS := -pthread $(EXTRA_LDFLAGS)
 
 # A build is a function of its inputs (compiler, flags, sources): the
@@ -244,9 +249,10 @@ build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(TESTKIT_OBJ)
 
 # A Criterion binary whose tests fail with hostile messages: the grader's
 # unit tests run it to check the report hook and the parser end to end.
+# (Its .d file adds headers to $^; clang will not link a header.)
 build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/seal.o
 	$(call say,LD,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LDLIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(filter-out %.h,$^) $(CRITERION_LIBS) $(LDLIBS)
 
 # ---- user-facing targets -----------------------------------------------------
 
@@ -255,7 +261,7 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader student-edition demos
+        format format-check compdb clean grader student-edition demos sanitize
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -285,6 +291,10 @@ memcheck: ## run the tests under Valgrind, naming each error's test [CH=01]
 coverage: ## line coverage of the solutions by the tests (HTML + summary) [CH=01]
 	@$(DEPS) --quiet
 	@bash grader/coverage.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
+
+sanitize: ## run the solutions' tests and kvd's under ASan and UBSan [CH=01, CC=clang]
+	@$(DEPS) --quiet
+	@bash grader/sanitize.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
 
 calibrate: ## the reference's metrics against every threshold, with margins
 	@$(DEPS) --quiet

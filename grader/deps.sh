@@ -24,7 +24,16 @@ has_header() {
         ${CC:-cc} -x c -o /dev/null - ${2:-} 2>/dev/null
 }
 
-need "a C compiler"          gcc             command -v "${CC:-cc}"
+# The compiler is the one CC names: clang only for the clang lane
+# (make test CC=clang), so the default build never needs it.
+case "$(basename "${CC:-cc}")" in
+clang*) cc_pkg=clang ;;
+*) cc_pkg=gcc ;;
+esac
+need "a C compiler (${CC:-cc})" "$cc_pkg" command -v "${CC:-cc}"
+if [ "$cc_pkg" = clang ]; then
+    need "llvm-cov (coverage of a clang build)" llvm command -v llvm-cov
+fi
 need "GNU make"              make            command -v make
 need "objcopy and readelf"   binutils        command -v objcopy
 need "the C library headers" libc6-dev       has_header stdio.h

@@ -61,6 +61,9 @@
 /* Helpers                                                               */
 /* ===================================================================== */
 
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static char *
 xasprintf(const char *fmt, ...)
 {
@@ -133,6 +136,9 @@ unescape(char *s)
     }
     *w = '\0';
 }
+
+static void progress(const struct grade_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 progress(const struct grade_opts *o, const char *fmt, ...)
@@ -216,8 +222,12 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     char *obj_ch = xasprintf("%s/%s", objdir, ch->dir);
     char *tree_arg = xasprintf("TREE=%s", stage);
     char *b_arg = xasprintf("B=%s", objdir);
-    const char *args[] = {tree_arg, b_arg, o->werror ? "WERROR=1" : "WERROR=0",
-                          NULL};
+    /* Only the grader's flags: nothing from the environment (a sanitizer
+     * or coverage build adds code the object check would refuse). */
+    const char *args[] = {tree_arg,       b_arg,
+                          o->werror ? "WERROR=1" : "WERROR=0",
+                          "COVERAGE=0",   "EXTRA_CFLAGS=",
+                          "EXTRA_LDFLAGS=", NULL};
     struct chapter_files cf;
     char *msg = NULL, *note = NULL;
     bool ok = false;

@@ -26,6 +26,9 @@ struct parse {
     struct chapter *ch;
 };
 
+static int bad(const struct parse *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 bad(const struct parse *ps, const char *fmt, ...)
 {

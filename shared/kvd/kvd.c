@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +73,11 @@
 /* 1. Types                                                              */
 /* ===================================================================== */
 
-/* What an epoll event's data.ptr points at: its first field says. */
+/* What an epoll event's data.ptr points at: a struct source says. */
 enum kind { K_LISTEN, K_CONTROL, K_TIMER, K_SIGNAL, K_CONN };
 
 struct source {
-    enum kind kind; /* K_LISTEN, K_CONTROL, K_TIMER or K_SIGNAL */
+    enum kind kind; /* K_LISTEN, K_CONTROL, K_TIMER, K_SIGNAL or K_CONN */
 };
 
 /*
@@ -86,7 +87,7 @@ struct source {
  * Output: obuf[ooff, olen) is produced and not yet sent.
  */
 struct kconn {
-    enum kind kind;              /* K_CONN: must be first */
+    struct source src;           /* K_CONN: epoll's data.ptr points here */
     int fd;                      /* the socket, non-blocking, owned */
     struct kvd *kv;              /* the server */
     struct kconn *prev, *next;   /* every live connection */
@@ -931,12 +932,15 @@ conn_new(struct kvd *kv, int fd, int64_t now)
         close(fd);
         return;
     }
-    *c = (struct kconn){
-        .kind = K_CONN, .fd = fd, .kv = kv, .close_after = -1, .m_argc = -1};
+    *c = (struct kconn){.src = {.kind = K_CONN},
+                        .fd = fd,
+                        .kv = kv,
+                        .close_after = -1,
+                        .m_argc = -1};
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-        .data.ptr = c,
+        .data.ptr = &c->src,
     };
     if (epoll_ctl(kv->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
         close(fd);
@@ -1139,7 +1143,10 @@ handle_event(struct kvd *kv, struct epoll_event *ev)
     case K_CONN:
         break;
     }
-    struct kconn *c = (struct kconn *)src;
+    /* The connection that holds src, found from the member's offset (a
+     * cast of src itself would assume the layout and the alignment). */
+    struct kconn *c =
+        (struct kconn *)(void *)((char *)src - offsetof(struct kconn, src));
     if (c->dead)
         return;
     /* Errors and hang-ups count as readable: the next read reports them. */

@@ -616,7 +616,11 @@ resp_read_reply(struct resp_conn *c, struct resp_reply *out, int timeout_ms)
 
     *out = (struct resp_reply){.type = RESP_NIL};
     for (;;) {
-        long n = scan_run(&c->scan, c->rbuf + c->rstart, c->rend - c->rstart);
+        long n = 0;
+        /* An empty buffer holds no reply, and rbuf is NULL until the first
+         * read: NULL + 0 is undefined behaviour, so it is not scanned. */
+        if (c->rend > c->rstart)
+            n = scan_run(&c->scan, c->rbuf + c->rstart, c->rend - c->rstart);
         if (n < 0)
             return (int)n;
         if (n > 0) {

@@ -59,6 +59,8 @@ remove_tmpdir(void)
 
 /* Present only when the binary is built with --coverage (libgcov). */
 extern void __gcov_dump(void) __attribute__((weak));
+/* Present only when it is built with -fsanitize=address (LeakSanitizer). */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
 
 void
 tk_begin(const char *name)
@@ -74,9 +76,13 @@ _Noreturn void
 tk_done(void)
 {
     remove_tmpdir();
-    /* _exit skips atexit handlers, gcov's among them: flush it here. */
+    /* _exit skips atexit handlers, gcov's and LeakSanitizer's among them:
+     * run them here. A leak ends the test with the sanitizer's report and
+     * status (with ASAN_OPTIONS=detect_leaks=0, the check does nothing). */
     if (__gcov_dump != NULL)
         __gcov_dump();
+    if (__lsan_do_leak_check != NULL)
+        __lsan_do_leak_check();
     /* The sealed status is the proof that the body ran to its end. */
     seal_exit(TK_EXIT_DONE);
 }

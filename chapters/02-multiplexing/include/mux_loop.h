@@ -120,7 +120,7 @@ struct mux_loop {
  *    fails (a send of 0 included [MUX-14]) ends the connection.
  */
 struct mux_conn {
-    struct mux_watch w;        /* first: the loop casts a watch back */
+    struct mux_watch w;        /* the loop finds c from &c->w */
     unsigned ready;            /* MUX_EV_* known and not used up */
     bool eof;                  /* the client shut down its write side */
     char *out;                 /* pending echo data, or NULL */

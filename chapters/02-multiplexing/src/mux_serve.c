@@ -257,6 +257,15 @@ wait_timeout(const struct mux_server *srv)
     return (int)(srv->accept_resume - now);
 }
 
+/* The connection whose watch is w (w is some c->w), found from the
+ * member's offset: a plain cast would assume w is the first field. */
+static struct mux_conn *
+conn_of(struct mux_watch *w)
+{
+    return (struct mux_conn *)(void *)((char *)w -
+                                       offsetof(struct mux_conn, w));
+}
+
 /* One pass: wait, then serve what is ready. Sets *stop when asked to. */
 static int
 loop_once(struct mux_server *srv, bool *stop)
@@ -281,7 +290,7 @@ loop_once(struct mux_server *srv, bool *stop)
         } else if (w == &srv->lsn) {
             err = accept_ready(srv);
         } else {
-            struct mux_conn *c = (struct mux_conn *)w;
+            struct mux_conn *c = conn_of(w);
             c->ready |= l->fired[i].events;
             err = conn_turn(srv, c);
         }
