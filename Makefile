@@ -231,11 +231,21 @@ GRADER_SRC := $(filter-out grader/main.c,$(wildcard grader/*.c))
 GRADER_OBJ := $(patsubst grader/%.c,build/grader/obj/%.o,$(GRADER_SRC))
 GRADER_TEST_OBJ := $(patsubst grader/tests/%.c,build/grader/tobj/%.o,$(wildcard grader/tests/*.c))
 
-build/grader/obj/%.o: grader/%.c
+# The grader's own objects are not flag-stamped by directory (scripts name
+# build/grader/iolab-grade): build/grader/FLAGS holds the flags they were
+# built with, rewritten only when they change, and every object depends
+# on it (git's GIT-CFLAGS).
+GRADER_FLAGS := build/grader/FLAGS
+$(GRADER_FLAGS): FORCE
+	@mkdir -p $(@D) && { echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' >$@; }
+.PHONY: FORCE
+FORCE:
+
+build/grader/obj/%.o: grader/%.c $(GRADER_FLAGS)
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(BASE_CFLAGS) -O2 -g $(DEPFLAGS) -c -o $@ $<
 
-build/grader/tobj/%.o: grader/tests/%.c
+build/grader/tobj/%.o: grader/tests/%.c $(GRADER_FLAGS)
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) -Igrader $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
@@ -250,9 +260,9 @@ build/grader/unit-tests: $(GRADER_TEST_OBJ) $(GRADER_OBJ) $(TESTKIT_OBJ)
 # A Criterion binary whose tests fail with hostile messages: the grader's
 # unit tests run it to check the report hook and the parser end to end.
 # (Its .d file adds headers to $^; clang will not link a header.)
-build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/seal.o
+build/grader/hook-probe: grader/probe/hook_probe.c $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/seal.o $(GRADER_FLAGS)
 	$(call say,LD,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(filter-out %.h,$^) $(CRITERION_LIBS) $(LDLIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(BASE_CPPFLAGS) $(TEST_CFLAGS) -o $@ $(filter-out %.h build/grader/FLAGS,$^) $(CRITERION_LIBS) $(LDLIBS)
 
 # ---- user-facing targets -----------------------------------------------------
 
