@@ -406,10 +406,17 @@ main(int argc, char **argv)
     int author_errors = 0;
     bool ungradable = false;
     double score = 0, max = 0;
-    /* The course before grading, to prove grading left it unchanged. */
+    /*
+     * The course before grading, to prove grading left it unchanged. The
+     * canary is a directory anyone may write: only the sandbox's read-only
+     * course keeps code under test out of it, whoever runs the grader.
+     */
+    mkdir("build/sandbox-canary", 0777);
+    chmod("build/sandbox-canary", 01777);
     const char *roots[] = {"Makefile", "chapters", "shared", "grader",
                            "solutions", ".ci", ".github",
-                           "build/grader/iolab-grade", NULL};
+                           "build/grader/iolab-grade", "build/sandbox-canary",
+                           NULL};
     struct snapshot before;
     bool tampered = false;
     snap_take(roots, &before);

@@ -129,6 +129,7 @@ struct prep {
     bool sandbox;
     const char *const *writable;
     char uid_map[64], gid_map[64];
+    char cwd[4096]; /* re-entered after the mounts (see sandbox_enter) */
     int status_fd; /* sandbox: where pid 1 reports the program's status */
 };
 
@@ -224,6 +225,14 @@ sandbox_enter(const struct prep *p)
     if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
         return -1;
     close(s);
+    /*
+     * The working directory still points into the mounts as they were: a
+     * relative path would reach the writable course. Enter it again,
+     * through the new (read-only) mounts.
+     */
+    step = "working directory";
+    if (p->cwd[0] != '\0' && chdir(p->cwd) != 0)
+        return -1;
     return 0;
 }
 
@@ -241,6 +250,8 @@ static int
 probe(bool drop_only)
 {
     struct prep p = {.sandbox = true};
+    if (getcwd(p.cwd, sizeof(p.cwd)) == NULL)
+        p.cwd[0] = '\0';
     snprintf(p.uid_map, sizeof(p.uid_map), "%u %u 1\n",
              sb.drop ? SANDBOX_UID : getuid(), sb.drop ? SANDBOX_UID : getuid());
     snprintf(p.gid_map, sizeof(p.gid_map), "%u %u 1\n",
@@ -256,7 +267,11 @@ probe(bool drop_only)
         sb.userns = saved;
         if (rc != 0 && getenv("IOLAB_DEBUG_SANDBOX"))
             fprintf(stderr, "sandbox probe: %s: %s\n", step, strerror(errno));
-        _exit(rc == 0 && access(mk, R_OK) == 0 ? 0 : 1);
+        /* With namespaces the course must be read-only, also by the
+         * relative paths a test would use (it runs in the course). */
+        bool ro = drop_only || (access(sb.course, W_OK) != 0 &&
+                                access("Makefile", W_OK) != 0);
+        _exit(rc == 0 && ro && access(mk, R_OK) == 0 ? 0 : 1);
     }
     int st = 0;
     if (pid == -1 || waitpid(pid, &st, 0) != pid)
@@ -612,6 +627,8 @@ run_child(const struct run_spec *spec, struct run_result *res)
     /* exec's prototype predates const; it does not modify argv. */
     p.argv = (char *const *)spec->argv;
     p.envp = make_envp(spec);
+    if (getcwd(p.cwd, sizeof(p.cwd)) == NULL)
+        p.cwd[0] = '\0';
     unsigned id = sb.drop ? SANDBOX_UID : getuid();
     unsigned gid = sb.drop ? SANDBOX_UID : getgid();
     snprintf(p.uid_map, sizeof(p.uid_map), "%u %u 1\n", id, id);
