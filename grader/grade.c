@@ -954,6 +954,8 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = cpus < 1 ? 1 : cpus > VG_JOBS_MAX ? VG_JOBS_MAX : (int)cpus;
+    if (!run_sandbox_parallel())
+        jobs = 1;
     bool *got = calloc(ch->nitems, sizeof(*got));
     char *runner = NULL;
     /* IOLAB_MEMCHECK_PER_TEST=1: the old way, one run per test (to compare

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,23 @@ find_chapters(const char *only, char ***out)
     qsort(v, n, sizeof(*v), cmp_str);
     *out = v;
     return n;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Empties the canary: it must hold nothing when grading starts. */
+static void
+clear_canary(void)
+{
+    nftw("build/sandbox-canary", rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Does tree hold at least one NN-* directory? */
@@ -411,6 +429,7 @@ main(int argc, char **argv)
      * canary is a directory anyone may write: only the sandbox's read-only
      * course keeps code under test out of it, whoever runs the grader.
      */
+    clear_canary();
     mkdir("build/sandbox-canary", 0777);
     chmod("build/sandbox-canary", 01777);
     const char *roots[] = {"Makefile", "chapters", "shared", "grader",

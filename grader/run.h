@@ -13,8 +13,9 @@
  * sandbox when spec->sandbox is set. What the sandbox gives depends on the
  * machine; run_sandbox_init() finds out once, run_sandbox_describe() says
  * which protections are on:
- * - as root, the child drops to the unprivileged user nobody first, so it
- *   cannot write the course, signal the grader or escape RLIMIT_NPROC;
+ * - as root, the child drops to an unprivileged user of its own first
+ *   (uid 65533), so it cannot write the course, signal the grader or
+ *   escape RLIMIT_NPROC, and every process it leaves can be killed;
  * - with user namespaces (unshare(2), user_namespaces(7)), the child gets
  *   a PID namespace (when its first process ends, every process it left
  *   behind is killed, setsid() and double forks included, and the grader's
@@ -69,6 +70,10 @@ const char *run_sandbox_describe(void);
 
 /* True when untrusted children run as another user (the grader is root). */
 bool run_sandbox_drops_user(void);
+
+/* May sandboxed runs overlap? Not as root without namespaces, where a
+ * run ends by killing every process of the sandbox's user. */
+bool run_sandbox_parallel(void);
 
 /* chown -R path to the sandbox's user, when it drops to one. */
 void run_sandbox_give(const char *path);
