@@ -270,7 +270,6 @@ kill_sandbox_user(void)
         }
         if (pid > 0)
             waitpid(pid, NULL, 0);
-        sweep_orphans();
     }
 }
 
@@ -767,9 +766,11 @@ run_child(const struct run_spec *spec, struct run_result *res)
     }
     kill(-pid, SIGKILL); /* leftovers of the group: servers, grandchildren */
     live_set(pid, false);
-    sweep_orphans();
+    /* First stop everything of the sandbox's user (a fork bomb keeps the
+     * machine too busy for anything else), then reap what is left. */
     if (spec->sandbox && sb.drop && !sb.userns)
         kill_sandbox_user();
+    sweep_orphans();
     if (status_pipe) {
         int st;
         ssize_t n = read(stp[0], &st, sizeof(st));
