@@ -47,6 +47,14 @@
 #define VG_LOG_LINES 40 /* lines of a Valgrind complaint kept */
 #define VG_OUT_CAP (4 << 20) /* Valgrind's report travels in the output */
 #define VG_JOBS_MAX 4   /* Valgrind runs at once, at most */
+/* Valgrind's options for every memcheck run: children too (Criterion's
+ * test processes), definite leaks are errors, the report on stderr. */
+#define VG_OPTIONS                                                             \
+    "--trace-children=yes", "--leak-check=full",                               \
+        "--errors-for-leak-kinds=definite,indirect",                           \
+        "--show-leak-kinds=definite,indirect", "--num-callers=20",             \
+        "--fair-sched=try", "--log-fd=2",                                      \
+        "--suppressions=grader/valgrind.supp"
 /*
  * Address space for a test or a benchmark: far above what any exercise
  * needs (thread stacks are reserved, not used), low enough that a runaway
@@ -530,18 +538,10 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
     char *timeout = xasprintf("%g", limit);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
-    char *supp = xasprintf("--suppressions=%s", "grader/valgrind.supp");
     const char *plain[] = {bin,         "--filter", it->name, "-j1",
                            "--timeout", timeout,    NULL};
     const char *vg[] = {"valgrind",
-                        "--trace-children=yes",
-                        "--leak-check=full",
-                        "--errors-for-leak-kinds=definite,indirect",
-                        "--show-leak-kinds=definite,indirect",
-                        "--num-callers=20",
-                        "--fair-sched=try",
-                        "--log-fd=2",
-                        supp,
+                        VG_OPTIONS,
                         bin,
                         "--filter",
                         it->name,
@@ -611,7 +611,6 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
     free(tmp);
     free(timeout);
     free(env_tmp);
-    free(supp);
 }
 
 /*
@@ -864,17 +863,9 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     char *tmp = xasprintf("%s/tmp", dir);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     char *jarg = xasprintf("-j%d", jobs);
-    char *supp = xasprintf("--suppressions=%s", "grader/valgrind.supp");
     const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     const char *argv[] = {"valgrind",
-                          "--trace-children=yes",
-                          "--leak-check=full",
-                          "--errors-for-leak-kinds=definite,indirect",
-                          "--show-leak-kinds=definite,indirect",
-                          "--num-callers=20",
-                          "--fair-sched=try",
-                          "--log-fd=2",
-                          supp,
+                          VG_OPTIONS,
                           bin,
                           jarg,
                           NULL};
@@ -940,7 +931,6 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     free(tmp);
     free(env_tmp);
     free(jarg);
-    free(supp);
 }
 
 static void
