@@ -44,9 +44,9 @@
  * --timeout option (passed anyway), so only start-up time is added.
  */
 #define KILL_SLACK 0.5
-#define VG_LOG_LINES 40 /* lines of a Valgrind complaint kept */
+#define VG_LOG_LINES 40      /* lines of a Valgrind complaint kept */
 #define VG_OUT_CAP (4 << 20) /* Valgrind's report travels in the output */
-#define VG_JOBS_MAX 4   /* Valgrind runs at once, at most */
+#define VG_JOBS_MAX 4        /* Valgrind runs at once, at most */
 /* Valgrind's options for every memcheck run: children too (Criterion's
  * test processes), definite leaks are errors, the report on stderr. */
 #define VG_OPTIONS                                                             \
@@ -194,10 +194,10 @@ run_make(struct chapter *ch, const char *const *args, const char *target,
     if (!ok)
         set_str(&ch->build_log,
                 xasprintf("%s%s", r.output,
-                          r.timed_out ? "\n(the build ran out of time: "
-                                        "it is limited to " STR(BUILD_TIMEOUT)
-                                        " s)"
-                                      : ""));
+                          r.timed_out
+                              ? "\n(the build ran out of time: "
+                                "it is limited to " STR(BUILD_TIMEOUT) " s)"
+                              : ""));
     run_result_free(&r);
     return ok;
 }
@@ -232,10 +232,10 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     char *b_arg = xasprintf("B=%s", objdir);
     /* Only the grader's flags: nothing from the environment (a sanitizer
      * or coverage build adds code the object check would refuse). */
-    const char *args[] = {tree_arg,       b_arg,
-                          o->werror ? "WERROR=1" : "WERROR=0",
-                          "COVERAGE=0",   "EXTRA_CFLAGS=",
-                          "EXTRA_LDFLAGS=", NULL};
+    const char *args[] = {
+        tree_arg,     b_arg,           o->werror ? "WERROR=1" : "WERROR=0",
+        "COVERAGE=0", "EXTRA_CFLAGS=", "EXTRA_LDFLAGS=",
+        NULL};
     struct chapter_files cf;
     char *msg = NULL, *note = NULL;
     bool ok = false;
@@ -280,12 +280,21 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     char *inc_ch = xasprintf("chapters/%s/include", ch->dir);
     char *mine[3] = {real_or_copy(stage_src), real_or_copy(inc_ch),
                      real_or_copy("shared/include")};
-    const char *allowed[] = {mine[0], mine[1], mine[2], "/usr/include",
-                             "/usr/local/include", "/usr/lib/gcc",
-                             "/usr/lib/clang", "/usr/lib/llvm-13",
-                             "/usr/lib/llvm-14", "/usr/lib/llvm-15",
-                             "/usr/lib/llvm-16", "/usr/lib/llvm-17",
-                             "/usr/lib/llvm-18", "/usr/lib/llvm-19", NULL};
+    const char *allowed[] = {mine[0],
+                             mine[1],
+                             mine[2],
+                             "/usr/include",
+                             "/usr/local/include",
+                             "/usr/lib/gcc",
+                             "/usr/lib/clang",
+                             "/usr/lib/llvm-13",
+                             "/usr/lib/llvm-14",
+                             "/usr/lib/llvm-15",
+                             "/usr/lib/llvm-16",
+                             "/usr/lib/llvm-17",
+                             "/usr/lib/llvm-18",
+                             "/usr/lib/llvm-19",
+                             NULL};
     free(inc_ch);
     ok = sub_check(ch, &cf, allowed, &msg) == 0;
     for (int i = 0; i < 3; i++)
@@ -470,8 +479,9 @@ vg_complaint_of(const char *output, const struct vg_proc *p)
     FILE *m = open_memstream(&out, &olen);
     int kept = 0;
     if (p->summaries == 0)
-        fprintf(m, "Valgrind's report for process %ld has no end (it was "
-                   "killed, or the test cut it off)\n",
+        fprintf(m,
+                "Valgrind's report for process %ld has no end (it was "
+                "killed, or the test cut it off)\n",
                 p->pid);
     for (const char *line = output; line && *line && kept < VG_LOG_LINES;) {
         const char *nl = strchr(line, '\n');
@@ -540,15 +550,8 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
     const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     const char *plain[] = {bin,         "--filter", it->name, "-j1",
                            "--timeout", timeout,    NULL};
-    const char *vg[] = {"valgrind",
-                        VG_OPTIONS,
-                        bin,
-                        "--filter",
-                        it->name,
-                        "-j1",
-                        "--timeout",
-                        timeout,
-                        NULL};
+    const char *vg[] = {"valgrind", VG_OPTIONS,  bin,     "--filter", it->name,
+                        "-j1",      "--timeout", timeout, NULL};
     const char *writable[] = {dir, NULL};
     struct run_spec spec = {.argv = valgrind ? vg : plain,
                             .env = env,
@@ -582,10 +585,10 @@ run_test(struct chapter *ch, struct item *it, const char *bin, const char *work,
             char how[96];
             run_describe(r.status, how, sizeof(how));
             st = WIFSIGNALED(r.status) ? ST_CRASH : ST_MISSING;
-            msg = xasprintf("no result: the test runner ended with %s%s%s%s",
-                            how,
-                            r.lost ? " (the sandbox could not start it)" : "",
-                            *r.output ? "; its output:\n" : "", r.output);
+            msg =
+                xasprintf("no result: the test runner ended with %s%s%s%s", how,
+                          r.lost ? " (the sandbox could not start it)" : "",
+                          *r.output ? "; its output:\n" : "", r.output);
         }
         if (valgrind)
             complaint = valgrind_complaint(r.output, r.truncated);
@@ -823,7 +826,7 @@ struct vg_pool {
     const char *bin, *work;
     const struct grade_opts *o;
     const bool *skip; /* items that already have a verdict */
-    size_t next; /* index of the next item to take; atomic */
+    size_t next;      /* index of the next item to take; atomic */
 };
 
 static void *
@@ -864,11 +867,7 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     char *jarg = xasprintf("-j%d", jobs);
     const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
-    const char *argv[] = {"valgrind",
-                          VG_OPTIONS,
-                          bin,
-                          jarg,
-                          NULL};
+    const char *argv[] = {"valgrind", VG_OPTIONS, bin, jarg, NULL};
     const char *writable[] = {dir, NULL};
     struct run_spec spec = {.argv = argv,
                             .env = env,
@@ -905,10 +904,10 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
                         complaint = vg_complaint_of(r.output, &procs[k]);
                 }
             if (st != ST_PASS && complaint == NULL)
-                complaint = xasprintf("the test did not pass under Valgrind: "
-                                      "%s%s%s",
-                                      status_name(st), msg ? ": " : "",
-                                      msg ? msg : "");
+                complaint =
+                    xasprintf("the test did not pass under Valgrind: "
+                              "%s%s%s",
+                              status_name(st), msg ? ": " : "", msg ? msg : "");
             /* A verdict without its process in the report: run it alone. */
             if (seen || complaint != NULL) {
                 set_str(&it->memcheck, complaint);
@@ -954,8 +953,8 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         memcheck_all(ch, bin, work, jobs, got, &runner, o);
 
     /* Whatever the whole run left without a verdict runs alone. */
-    struct vg_pool pool = {.ch = ch, .bin = bin, .work = work, .o = o,
-                           .skip = got};
+    struct vg_pool pool = {
+        .ch = ch, .bin = bin, .work = work, .o = o, .skip = got};
     pthread_t th[VG_JOBS_MAX];
     int started = 0;
     for (; started < jobs; started++)
@@ -983,8 +982,8 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
         }
     }
     mc->status = dirty || runner ? ST_FAIL : ST_PASS;
-    char *tail = left_out ? xasprintf(" (%d failing test%s left out)",
-                                      left_out, left_out > 1 ? "s" : "")
+    char *tail = left_out ? xasprintf(" (%d failing test%s left out)", left_out,
+                                      left_out > 1 ? "s" : "")
                           : xasprintf("%s", "");
     if (dirty)
         set_str(&mc->message,
@@ -992,9 +991,9 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
                           "report is under that test)%s",
                           dirty, dirty > 1 ? "s were" : " was", first, tail));
     else if (runner)
-        set_str(&mc->message,
-                xasprintf("Valgrind found errors outside any test:\n%s",
-                          runner));
+        set_str(
+            &mc->message,
+            xasprintf("Valgrind found errors outside any test:\n%s", runner));
     else if (left_out)
         set_str(&mc->message, xasprintf("clean%s", tail));
     free(tail);

@@ -285,8 +285,9 @@ main(int argc, char **argv)
             min_score = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || min_score < 0 ||
                 min_score > 100) {
-                fprintf(stderr, "iolab-grade: --min-score takes a percentage "
-                                "from 0 to 100, not '%s'\n",
+                fprintf(stderr,
+                        "iolab-grade: --min-score takes a percentage "
+                        "from 0 to 100, not '%s'\n",
                         optarg);
                 return 2;
             }
@@ -312,8 +313,9 @@ main(int argc, char **argv)
             } else if (strcmp(optarg, "never") == 0) {
                 ro.color = false;
             } else if (strcmp(optarg, "auto") != 0) {
-                fprintf(stderr, "iolab-grade: --color takes auto, always or "
-                                "never, not '%s'\n",
+                fprintf(stderr,
+                        "iolab-grade: --color takes auto, always or "
+                        "never, not '%s'\n",
                         optarg);
                 return 2;
             }
@@ -432,9 +434,15 @@ main(int argc, char **argv)
     clear_canary();
     mkdir("build/sandbox-canary", 0777);
     chmod("build/sandbox-canary", 01777);
-    const char *roots[] = {"Makefile", "chapters", "shared", "grader",
-                           "solutions", ".ci", ".github",
-                           "build/grader/iolab-grade", "build/sandbox-canary",
+    const char *roots[] = {"Makefile",
+                           "chapters",
+                           "shared",
+                           "grader",
+                           "solutions",
+                           ".ci",
+                           ".github",
+                           "build/grader/iolab-grade",
+                           "build/sandbox-canary",
                            NULL};
     struct snapshot before;
     bool tampered = false;

@@ -277,8 +277,8 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         if (n < 2)
             return bad(ps, "usage: prefix <symbol prefix>...");
         for (int i = 1; i < n; i++) {
-            ch->prefixes = xgrow(ch->prefixes, ch->nprefixes,
-                                 sizeof(*ch->prefixes));
+            ch->prefixes =
+                xgrow(ch->prefixes, ch->nprefixes, sizeof(*ch->prefixes));
             ch->prefixes[ch->nprefixes++] = xstrdup(f[i]);
         }
         return 0;

@@ -89,8 +89,8 @@ apply_limits(double timeout, size_t mem_limit)
 /* ===================================================================== */
 
 static struct {
-    bool drop;       /* root: children become SANDBOX_UID */
-    bool userns;     /* namespaces work */
+    bool drop;        /* root: children become SANDBOX_UID */
+    bool userns;      /* namespaces work */
     bool private_tmp; /* /tmp can be replaced (the course is not under it) */
     char course[4096];
     char *hidden[8];
@@ -130,14 +130,14 @@ is_live(pid_t pid)
 
 /* Everything the child needs, prepared before fork. */
 struct prep {
-    const char *path;  /* the program, resolved */
+    const char *path; /* the program, resolved */
     char *const *argv;
     char **envp;
     bool sandbox;
     const char *const *writable;
     char uid_map[64], gid_map[64];
     char cwd[4096]; /* re-entered after the mounts (see sandbox_enter) */
-    int status_fd; /* sandbox: where pid 1 reports the program's status */
+    int status_fd;  /* sandbox: where pid 1 reports the program's status */
 };
 
 static int
@@ -215,11 +215,10 @@ sandbox_enter(const struct prep *p)
         bool tmp_ok = true;
         for (const char *const *w = p->writable; w && *w; w++)
             tmp_ok &= !path_under(*w, "/tmp") && !path_under(*w, "/dev/shm");
-        if (tmp_ok &&
-            (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-                   PRIVATE_TMP_SIZE) != 0 ||
-             mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-                   PRIVATE_TMP_SIZE) != 0))
+        if (tmp_ok && (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+                             PRIVATE_TMP_SIZE) != 0 ||
+                       mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+                             PRIVATE_TMP_SIZE) != 0))
             return -1;
     }
     step = "loopback";
@@ -281,9 +280,11 @@ probe(bool drop_only)
     if (getcwd(p.cwd, sizeof(p.cwd)) == NULL)
         p.cwd[0] = '\0';
     snprintf(p.uid_map, sizeof(p.uid_map), "%u %u 1\n",
-             sb.drop ? SANDBOX_UID : getuid(), sb.drop ? SANDBOX_UID : getuid());
+             sb.drop ? SANDBOX_UID : getuid(),
+             sb.drop ? SANDBOX_UID : getuid());
     snprintf(p.gid_map, sizeof(p.gid_map), "%u %u 1\n",
-             sb.drop ? SANDBOX_UID : getgid(), sb.drop ? SANDBOX_UID : getgid());
+             sb.drop ? SANDBOX_UID : getgid(),
+             sb.drop ? SANDBOX_UID : getgid());
     char mk[4200];
     snprintf(mk, sizeof(mk), "%s/Makefile", sb.course);
     pid_t pid = fork();
@@ -320,8 +321,8 @@ run_sandbox_init(const char *course, const char *const *hidden)
     for (const char *const *h = hidden; h && *h && sb.nhidden < 8; h++)
         if (realpath(*h, real) != NULL)
             sb.hidden[sb.nhidden++] = strdup(real);
-    sb.private_tmp = !path_under(sb.course, "/tmp") &&
-                     !path_under(sb.course, "/dev/shm");
+    sb.private_tmp =
+        !path_under(sb.course, "/tmp") && !path_under(sb.course, "/dev/shm");
 
     if (geteuid() == 0) {
         sb.drop = true;
@@ -344,8 +345,7 @@ run_sandbox_init(const char *course, const char *const *hidden)
                     "grader as their subreaper instead of dying with a PID "
                     "namespace\n");
     }
-    snprintf(sb.describe, sizeof(sb.describe),
-             "sandbox: %s%s%s\n%s%s",
+    snprintf(sb.describe, sizeof(sb.describe), "sandbox: %s%s%s\n%s%s",
              sb.drop ? "runs untrusted code as an unprivileged user of its "
                        "own (uid 65533); "
                      : "",
@@ -633,7 +633,8 @@ sweep_orphans(void)
             char *paren = strrchr(buf, ')');
             int ppid = 0;
             char state;
-            if (paren == NULL || sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
+            if (paren == NULL ||
+                sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
                 continue;
             pid_t pid = (pid_t)atoi(e->d_name);
             if (ppid == getpid() && !is_live(pid)) {
@@ -658,9 +659,8 @@ run_child(const struct run_spec *spec, struct run_result *res)
 {
     int outp[2], chp[2] = {-1, -1}, stp[2] = {-1, -1};
     struct sink out, chan = {.fd = -1};
-    struct prep p = {.sandbox = spec->sandbox,
-                     .writable = spec->writable,
-                     .status_fd = -1};
+    struct prep p = {
+        .sandbox = spec->sandbox, .writable = spec->writable, .status_fd = -1};
     int err = 0;
 
     *res = (struct run_result){0};

@@ -44,8 +44,8 @@ struct run_spec {
      * environment variable named here says so ("NAME=3"). NULL: none.
      */
     const char *channel;
-    bool sandbox;                 /* contain it (see above) */
-    const char *const *writable;  /* sandbox: directories it may write */
+    bool sandbox;                /* contain it (see above) */
+    const char *const *writable; /* sandbox: directories it may write */
 };
 
 struct run_result {

@@ -29,10 +29,10 @@
 
 #include "run.h"
 
-#define STAGE_MAX_FILE (1 << 20)   /* a student's source file: 1 MiB */
-#define OBJ_MAX (64 << 20)         /* an object file: 64 MiB */
-#define OBJDUMP_CAP (32 << 20)     /* disassembly kept for the scan */
-#define MAKE_QUERY_TIMEOUT 60      /* seconds for make files-NN */
+#define STAGE_MAX_FILE (1 << 20) /* a student's source file: 1 MiB */
+#define OBJ_MAX (64 << 20)       /* an object file: 64 MiB */
+#define OBJDUMP_CAP (32 << 20)   /* disassembly kept for the scan */
+#define MAKE_QUERY_TIMEOUT 60    /* seconds for make files-NN */
 
 /* ===================================================================== */
 /* Helpers                                                               */
@@ -156,9 +156,8 @@ sub_files(const char *chdir, const char *const *make_args,
         argv[n++] = *a;
     argv[n++] = target;
     argv[n] = NULL;
-    struct run_spec spec = {.argv = argv,
-                            .timeout = MAKE_QUERY_TIMEOUT,
-                            .out_cap = 64 * 1024};
+    struct run_spec spec = {
+        .argv = argv, .timeout = MAKE_QUERY_TIMEOUT, .out_cap = 64 * 1024};
     struct run_result r;
 
     *cf = (struct chapter_files){0};
@@ -318,8 +317,8 @@ sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
         const char *why = NULL;
         int e = copy_in(from, to, &why);
         if (e == -ENOENT) {
-            char *m = fmt("%s%s%s", missing ? missing : "",
-                          missing ? ", " : "", cf->student[i]);
+            char *m = fmt("%s%s%s", missing ? missing : "", missing ? ", " : "",
+                          cf->student[i]);
             free(missing);
             missing = m;
         } else if (e != 0) {
@@ -366,8 +365,8 @@ sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
         }
         if (nignored++ < 3) {
             char *s = shown(name);
-            char *m = fmt("%s%s%s", ignored ? ignored : "",
-                          ignored ? ", " : "", s);
+            char *m =
+                fmt("%s%s%s", ignored ? ignored : "", ignored ? ", " : "", s);
             free(s);
             free(ignored);
             ignored = m;
@@ -420,8 +419,8 @@ check_dep(const char *dep, const char *const *allowed, const char *obj)
                   "include the chapter's include/, shared/include, the "
                   "system's headers and its own files in src/",
                   base(obj), s,
-                  S_ISREG(st.st_mode) ? "is not one of those" :
-                                        "is not a regular file");
+                  S_ISREG(st.st_mode) ? "is not one of those"
+                                      : "is not a regular file");
     free(s);
     return m;
 }
@@ -484,8 +483,8 @@ check_includes(const char *dfile, const char *const *allowed)
 /* ===================================================================== */
 
 /* Directives that read a file, or build directives the scan cannot see. */
-static const char *const bad_directives[] = {".incbin", ".include", ".macro",
-                                             ".irp", ".altmacro", NULL};
+static const char *const bad_directives[] = {".incbin", ".include",  ".macro",
+                                             ".irp",    ".altmacro", NULL};
 
 static char *
 check_assembly(const char *sfile)
@@ -537,29 +536,89 @@ check_assembly(const char *sfile)
 /* ===================================================================== */
 
 /* Sections plain C (and plain assembly) needs. Anything else is refused. */
-static const char *const ok_sections[] = {
-    ".text", ".data", ".rodata", ".bss", ".tbss", ".tdata", ".comment",
-    ".note.GNU-stack", ".note.gnu.property", ".eh_frame", ".rela", ".rel.",
-    ".debug_", ".group", ".symtab", ".strtab", ".shstrtab", ".symtab_shndx",
-    ".gcc_except_table", ".llvm_addrsig", ".gnu.build.attributes", NULL};
+static const char *const ok_sections[] = {".text",
+                                          ".data",
+                                          ".rodata",
+                                          ".bss",
+                                          ".tbss",
+                                          ".tdata",
+                                          ".comment",
+                                          ".note.GNU-stack",
+                                          ".note.gnu.property",
+                                          ".eh_frame",
+                                          ".rela",
+                                          ".rel.",
+                                          ".debug_",
+                                          ".group",
+                                          ".symtab",
+                                          ".strtab",
+                                          ".shstrtab",
+                                          ".symtab_shndx",
+                                          ".gcc_except_table",
+                                          ".llvm_addrsig",
+                                          ".gnu.build.attributes",
+                                          NULL};
 
 /* Imports refused by prefix: the course's kits and the test framework. */
 static const char *const bad_prefixes[] = {
-    "cr_", "criterion_", "tk_", "pk_", "fi_", "fault_", "bxf_", "nn_",
-    "seal_", "iolab_", "__gcov", "_dl_", "__libc_", "__lsan", "__asan",
-    NULL};
+    "cr_",     "criterion_", "tk_",    "pk_",    "fi_",    "fault_",
+    "bxf_",    "nn_",        "seal_",  "iolab_", "__gcov", "_dl_",
+    "__libc_", "__lsan",     "__asan", NULL};
 
 /* Imports refused by name: run-time symbol lookup, and process control. */
-static const char *const bad_names[] = {
-    "dlopen", "dlmopen", "dlsym", "dlvsym", "dladdr", "dladdr1", "dlinfo",
-    "dl_iterate_phdr", "ptrace", "process_vm_readv", "process_vm_writev",
-    "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "kill", "killpg",
-    "tgkill", "tkill", "sigqueue", "prctl", "unshare", "setns", "mount",
-    "umount", "umount2", "pivot_root", "chroot", "seccomp", "execve", "execv",
-    "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat",
-    "system", "popen", "posix_spawn", "posix_spawnp", "exit", "_exit",
-    "_Exit", "quick_exit", "atexit", "at_quick_exit", "on_exit",
-    "__cxa_atexit", "__cxa_finalize", "setcontext", "swapcontext", NULL};
+static const char *const bad_names[] = {"dlopen",
+                                        "dlmopen",
+                                        "dlsym",
+                                        "dlvsym",
+                                        "dladdr",
+                                        "dladdr1",
+                                        "dlinfo",
+                                        "dl_iterate_phdr",
+                                        "ptrace",
+                                        "process_vm_readv",
+                                        "process_vm_writev",
+                                        "pidfd_open",
+                                        "pidfd_getfd",
+                                        "pidfd_send_signal",
+                                        "kill",
+                                        "killpg",
+                                        "tgkill",
+                                        "tkill",
+                                        "sigqueue",
+                                        "prctl",
+                                        "unshare",
+                                        "setns",
+                                        "mount",
+                                        "umount",
+                                        "umount2",
+                                        "pivot_root",
+                                        "chroot",
+                                        "seccomp",
+                                        "execve",
+                                        "execv",
+                                        "execvp",
+                                        "execvpe",
+                                        "execl",
+                                        "execlp",
+                                        "execle",
+                                        "fexecve",
+                                        "execveat",
+                                        "system",
+                                        "popen",
+                                        "posix_spawn",
+                                        "posix_spawnp",
+                                        "exit",
+                                        "_exit",
+                                        "_Exit",
+                                        "quick_exit",
+                                        "atexit",
+                                        "at_quick_exit",
+                                        "on_exit",
+                                        "__cxa_atexit",
+                                        "__cxa_finalize",
+                                        "setcontext",
+                                        "swapcontext",
+                                        NULL};
 
 static bool
 has_prefix(const char *s, const char *const *list)
@@ -642,18 +701,18 @@ check_elf(const struct chapter *ch, const char *obj)
         bool runs_itself = sh.sh_type == SHT_INIT_ARRAY ||
                            sh.sh_type == SHT_FINI_ARRAY ||
                            sh.sh_type == SHT_PREINIT_ARRAY;
-        bool exec_data = (sh.sh_flags & SHF_EXECINSTR) &&
-                         strncmp(name, ".text", 5) != 0;
+        bool exec_data =
+            (sh.sh_flags & SHF_EXECINSTR) && strncmp(name, ".text", 5) != 0;
         if (!known || runs_itself || exec_data) {
             char *s = shown(name);
-            refusal = fmt(
-                "%s: refused: it has a section '%s'%s; exercise code may "
-                "only hold code and data (no constructors, destructors or "
-                "test-framework hooks: nothing may run outside the tests)",
-                base(obj), s,
-                runs_itself  ? " that runs code before main or after exit"
-                : exec_data ? " of executable data"
-                            : "");
+            refusal =
+                fmt("%s: refused: it has a section '%s'%s; exercise code may "
+                    "only hold code and data (no constructors, destructors or "
+                    "test-framework hooks: nothing may run outside the tests)",
+                    base(obj), s,
+                    runs_itself ? " that runs code before main or after exit"
+                    : exec_data ? " of executable data"
+                                : "");
             free(s);
         }
     }
@@ -683,14 +742,13 @@ check_elf(const struct chapter *ch, const char *obj)
                 continue;
             char *s = shown(name);
             if (sym.st_shndx == SHN_UNDEF) {
-                if (has_prefix(name, bad_prefixes) ||
-                    in_list(name, bad_names))
-                    refusal = fmt(
-                        "%s: refused: it calls %s, which exercise code may "
-                        "not use (the course's test and bench kits, "
-                        "run-time symbol lookup and process control are "
-                        "off limits: return an error instead of exiting)",
-                        base(obj), s);
+                if (has_prefix(name, bad_prefixes) || in_list(name, bad_names))
+                    refusal =
+                        fmt("%s: refused: it calls %s, which exercise code may "
+                            "not use (the course's test and bench kits, "
+                            "run-time symbol lookup and process control are "
+                            "off limits: return an error instead of exiting)",
+                            base(obj), s);
             } else {
                 bool ok = false;
                 for (size_t p = 0; p < ch->nprefixes; p++)
@@ -698,13 +756,14 @@ check_elf(const struct chapter *ch, const char *obj)
                                 strlen(ch->prefixes[p])) == 0)
                         ok = true;
                 if (!ok)
-                    refusal = fmt(
-                        "%s: refused: it defines the global name '%s'; "
-                        "exercise code may only define names that start "
-                        "with %s (make helpers static)",
-                        base(obj), s,
-                        ch->nprefixes ? ch->prefixes[0] : "the chapter's "
-                                                           "prefix");
+                    refusal =
+                        fmt("%s: refused: it defines the global name '%s'; "
+                            "exercise code may only define names that start "
+                            "with %s (make helpers static)",
+                            base(obj), s,
+                            ch->nprefixes ? ch->prefixes[0]
+                                          : "the chapter's "
+                                            "prefix");
             }
             free(s);
         }
@@ -734,9 +793,9 @@ check_syscalls(const char *obj)
         refusal = fmt("%s: objdump cannot disassemble it%s", base(obj),
                       r.truncated ? " (too large)" : "");
     } else {
-        static const char *const insns[] = {"\tsyscall", "\tsysenter",
+        static const char *const insns[] = {"\tsyscall",      "\tsysenter",
                                             "\tint    $0x80", "\tsvc\t",
-                                            "\tsvc ", NULL};
+                                            "\tsvc ",         NULL};
         for (const char *const *i = insns; *i && !refusal; i++)
             if (strstr(r.output, *i) != NULL)
                 refusal = fmt("%s: refused: its machine code makes a system "

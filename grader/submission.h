@@ -58,8 +58,8 @@ void sub_files_free(struct chapter_files *cf);
  * sentence about ignored extra files, or NULL.
  */
 int sub_stage(const char *tree, const char *chdir,
-              const struct chapter_files *cf, const char *stage_src,
-              char **msg, char **note);
+              const struct chapter_files *cf, const char *stage_src, char **msg,
+              char **note);
 
 /*
  * sub_check - inspects every object of cf (and its .d and .s beside it).

@@ -179,11 +179,10 @@ TK_TEST(runner, metrics_travel_apart_from_output,
         "sh", "-c",
         "echo 'metric fake 9'; echo \"metric real 3 $IOLAB_METRICS_FD\" >&3",
         NULL};
-    struct run_spec spec = {
-        .argv = argv,
-        .timeout = 10,
-        .out_cap = 4096,
-        .channel = "IOLAB_METRICS_FD"};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = 10,
+                            .out_cap = 4096,
+                            .channel = "IOLAB_METRICS_FD"};
     struct run_result r;
 
     cr_assert_eq(run_child(&spec, &r), 0);
@@ -248,9 +247,10 @@ probe(const char *name)
     return text;
 }
 
-TK_TEST_UNSEALED(hook, hostile_message_survives,
-        .description =
-            "quotes, newlines, ]]>, control and non-UTF-8 bytes arrive intact")
+TK_TEST_UNSEALED(
+    hook, hostile_message_survives,
+    .description =
+        "quotes, newlines, ]]>, control and non-UTF-8 bytes arrive intact")
 {
     char *res = probe("probe/hostile_message");
     enum status st;

@@ -151,8 +151,8 @@ keeper(int in, int out, int ack)
         char *nl;
         while ((nl = memchr(line, '\n', len)) != NULL) {
             size_t l = (size_t)(nl - line) + 1;
-            bool ours = !overlong && l > 33 &&
-                        memcmp(line, token, 32) == 0 && line[32] == ' ';
+            bool ours = !overlong && l > 33 && memcmp(line, token, 32) == 0 &&
+                        line[32] == ' ';
             if (ours && l == 37 && memcmp(line + 33, "end\n", 4) == 0)
                 goto done; /* the bench is exiting: nothing more is ours */
             if (ours)

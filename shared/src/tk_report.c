@@ -96,8 +96,8 @@ report_test(FILE *f, const struct criterion_test_stats *st)
             bad = a;
             break;
         }
-    bool skipped = !st->crashed && !st->timed_out &&
-                   st->exit_code == TK_EXIT_SKIP;
+    bool skipped =
+        !st->crashed && !st->timed_out && st->exit_code == TK_EXIT_SKIP;
 
     fprintf(f, "%s/%s\t%s\t", st->test->category, st->test->name,
             skipped ? "skip" : status_of(st));
