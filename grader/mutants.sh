@@ -21,6 +21,7 @@
 #
 # Usage: grader/mutants.sh [PATTERN...]   only mutants whose NN-slug/NAME
 #                                         contains one of the patterns
+# MUTANTS_VERBOSE=1 also lists, for each mutant, every test that failed.
 # Prints PASS or FAIL per mutant, then "N mutants, N caught"; exits 1 if
 # any mutant was not caught (or did not apply or build).
 set -u
@@ -85,11 +86,17 @@ for t in tests:
         print("%s: no such test" % t)
     elif r["status"] == "passed":
         print("%s passed" % t)
+# Every test that failed, for MUTANTS_VERBOSE.
+with open(path + ".failed", "w") as f:
+    for name, r in results.items():
+        if r["status"] != "passed" and r["max_score"] > 0 and "/" in name:
+            f.write(name.split(": ", 1)[1] + "\n")
 EOF
     )
     if [ -z "$missed" ]; then
         caught=$((caught + 1))
         printf 'PASS  %s: %s\n' "$id" "$why"
+        [ -n "${MUTANTS_VERBOSE:-}" ] && echo "      failed:" $(cat "$tree/results.json.failed")
         rm -rf "$tree" "$log" "build/grade/$(echo "$tree" | tr -c 'A-Za-z0-9.\n-' '_')"
     else
         printf 'FAIL  %s: not caught: %s (%s)\n' "$id" "$(echo $missed)" "$log"
