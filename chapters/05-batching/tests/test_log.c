@@ -128,11 +128,12 @@ put_record(int fd, const void *data, uint32_t len)
 
 TK_TEST(commit, append_then_scan,
         .description = "[BAT-20][BAT-23] appended records come back from a "
-                       "scan, in order, byte for byte")
+                       "scan, in order, byte for byte; no descriptor is left")
 {
     struct seen s = {0};
     char buf[256];
     const char *path = log_path("a.log");
+    int fds = tk_count_open_fds();
 
     struct bat_log *log = open_log(path, NULL);
     for (int i = 0; i < 50; i++) {
@@ -154,9 +155,16 @@ TK_TEST(commit, append_then_scan,
               "(expected 1..50)",
               (unsigned long long)st.syncs);
     cr_assert_eq(bat_log_close(log), 0);
+    cr_assert_eq(tk_count_open_fds(), fds,
+                 "after bat_log_open, 50 appends and bat_log_close, %d "
+                 "descriptors are open instead of %d: close every "
+                 "descriptor the log opened, on the paths that succeed too",
+                 tk_count_open_fds(), fds);
 
     long n = scan(path, &s);
     cr_assert_eq(n, 50, "the scan found %ld records, expected 50", n);
+    cr_assert_eq(tk_count_open_fds(), fds,
+                 "bat_log_scan left a descriptor open");
     for (int i = 0; i < 50; i++) {
         size_t len = i == 3 ? 0 : make_payload(buf, sizeof(buf), 1, i);
         cr_assert(s.len[i] == len && memcmp(s.rec[i], buf, len) == 0,
@@ -247,11 +255,18 @@ check_recovery(const char *path, off_t good, const char *what)
                  what, n);
     cr_assert(s.len[2] == 11 && memcmp(s.rec[2], "third one..", 11) == 0,
               "%s: the third record came back altered", what);
+    unsigned long syncs = fi_calls(FI_FSYNC);
     struct bat_log *log = open_log(path, NULL);
     cr_assert_eq(file_size(path), good,
                  "%s: after bat_log_open the file is %lld bytes; expected "
                  "%lld, the valid prefix: cut the torn tail off [BAT-22]",
                  what, (long long)file_size(path), (long long)good);
+    cr_assert_gt(fi_calls(FI_FSYNC), syncs,
+                 "%s: bat_log_open cut the torn tail off but made no "
+                 "fsync/fdatasync: make the cut durable before the first "
+                 "append, or a crash can bring the garbage back in front "
+                 "of new records [BAT-22]",
+                 what);
     cr_assert_eq(bat_log_append(log, "after recovery", 14), 0);
     cr_assert_eq(bat_log_close(log), 0);
     n = scan(path, &s);
