@@ -153,6 +153,8 @@ for expect in grader/fixtures/*.expect; do
     fi
 done
 
+check "mutants: every wrong version in grader/mutants is caught by its tests" bash grader/mutants.sh
+
 # 6. Coverage of the solutions by the tests.
 if bash grader/coverage.sh solutions >"$out/coverage.log" 2>&1; then
     ok "coverage of the solutions: $(grep -E '^lines:' "$out/coverage.log" | head -n 1)"
