@@ -48,6 +48,7 @@ for patch in grader/mutants/[0-9][0-9]-*/*.patch; do
         [ $want = 1 ] || continue
     fi
     total=$((total + 1))
+    t0=$(date +%s)
     tree="$out/${chdir%%-*}-$name"
     log="$tree.log"
     rm -rf "$tree"
@@ -95,7 +96,7 @@ EOF
     )
     if [ -z "$missed" ]; then
         caught=$((caught + 1))
-        printf 'PASS  %s: %s\n' "$id" "$why"
+        printf 'PASS  %s (%ss): %s\n' "$id" $(($(date +%s) - t0)) "$why"
         [ -n "${MUTANTS_VERBOSE:-}" ] && echo "      failed:" $(cat "$tree/results.json.failed")
         rm -rf "$tree" "$log" "build/grade/$(echo "$tree" | tr -c 'A-Za-z0-9.\n-' '_')"
     else
