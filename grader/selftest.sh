@@ -205,6 +205,7 @@ else
     bad "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)" "$fresh/5.txt"
 fi
 rm -rf "$fresh"
+check "mutants: every wrong version in grader/mutants is caught by its tests" bash grader/mutants.sh
 
 # 6. Coverage of the solutions by the tests.
 if bash grader/coverage.sh solutions >"$out/coverage.log" 2>&1; then

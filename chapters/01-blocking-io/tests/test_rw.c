@@ -272,6 +272,44 @@ TK_TEST(
                   fi_calls(FI_WRITE) - 1);
 }
 
+/* ---- an error after partial progress ---------------------------------- */
+
+TK_TEST(rw, errors_after_partial_progress,
+        .description = "[NB-4][NB-7] an error after some bytes moved still "
+                       "returns -errno, not the count so far")
+{
+    char src[100], dst[100];
+    int p[2];
+
+    tk_fill(src, sizeof(src), 10);
+    tk_pipe(p);
+    tk_write_all(p[1], src, sizeof(src));
+    memset(dst, 0, sizeof(dst));
+    cr_assert_eq(fi_plan(FI_READ, "short:10 err:EIO"), 0);
+    ssize_t n = nb_read_full(p[0], dst, sizeof(dst));
+    cr_assert_eq(n, -EIO,
+                 "10 bytes were read, then read() failed with EIO: "
+                 "nb_read_full must return -EIO (-5), got %zd: the error "
+                 "wins over the bytes already read",
+                 n);
+    cr_assert_arr_eq(dst, src, 10,
+                     "the 10 bytes read before the error are not in buf");
+
+    tk_pipe(p);
+    cr_assert_eq(fi_plan(FI_WRITE, "short:10 err:ENOSPC"), 0);
+    n = nb_write_full(p[1], src, sizeof(src));
+    cr_assert_eq(n, -ENOSPC,
+                 "10 bytes were written, then write() failed with ENOSPC: "
+                 "nb_write_full must return -ENOSPC (-28), got %zd: the "
+                 "error wins over the bytes already written",
+                 n);
+    close(p[1]);
+    cr_assert_eq(tk_read_exact(p[0], dst, sizeof(dst), 2000), 10,
+                 "exactly the 10 bytes written before the error should be "
+                 "in the pipe");
+    cr_assert_arr_eq(dst, src, 10);
+}
+
 /* ---- a large transfer through the kernel -------------------------------- */
 
 #define BIG (8u << 20) /* 8 MiB: far more than a socket buffer holds */

@@ -7,7 +7,9 @@
  * replies are bounded (REPLY_MS) so a server that stalls fails with a
  * message instead of hanging; no test sleeps to "let the server catch up".
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -264,6 +266,99 @@ TK_TEST(serve, long_line_disconnects,
     expect_closed(bad, "a client that sent a line longer than NB_LINE_MAX");
     echo_ok(other, "still here\n", "the other client");
     close(bad);
+    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
+}
+
+TK_TEST(serve, line_of_exactly_max_is_echoed,
+        .description = "[NB-20] a line of exactly NB_LINE_MAX bytes, newline "
+                       "included, is echoed; NB_LINE_MAX without one is not")
+{
+    struct tk_server srv;
+    char line[NB_LINE_MAX + 1];
+
+    memset(line, 'M', NB_LINE_MAX - 1);
+    line[NB_LINE_MAX - 1] = '\n';
+    line[NB_LINE_MAX] = '\0';
+    tk_server_start(&srv, nb_serve);
+    int fd = tk_connect_tcp(srv.port);
+    echo_ok(fd, line,
+            "a client that sent a line of exactly NB_LINE_MAX bytes, "
+            "newline included (the longest legal line)");
+    echo_ok(fd, "and after it\n", "the same client, after the longest line");
+    int bad = tk_connect_tcp(srv.port);
+    memset(line, 'N', NB_LINE_MAX);
+    tk_write_all(bad, line, NB_LINE_MAX);
+    expect_closed(bad, "a client that sent NB_LINE_MAX bytes without a "
+                       "newline");
+    close(bad);
+    close(fd);
+    cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
+}
+
+/* ---- half-close with replies owed ------------------------------------------
+ */
+
+#define HALF (48 * 1024) /* under NB_OUT_MAX: the server reads all of it */
+
+/* Connects with a small receive window, set before the connection exists. */
+static int
+connect_small_rcvbuf(unsigned short port)
+{
+    struct sockaddr_in a = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    int small = 4096;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+                 "connect: %s", strerror(errno));
+    return fd;
+}
+
+TK_TEST(serve, half_close_gets_every_reply,
+        .description = "[NB-16] a client that shuts down its write side with "
+                       "replies owed gets all of them, then EOF")
+{
+    struct tk_server srv;
+    struct tk_rng rng;
+    char *data = tk_xmalloc(HALF), *got = tk_xmalloc(HALF);
+    int small = 4096;
+    char tail;
+
+    tk_rng_seed(&rng, 16);
+    make_lines(data, HALF, &rng);
+    tk_server_start(&srv, nb_serve);
+    /* Accepted sockets inherit it: most replies stay in the server. */
+    setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    int fd = connect_small_rcvbuf(srv.port);
+    tk_write_all(fd, data, HALF);
+    shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
+    /*
+     * Read nothing for 300 ms, watching the server: it reads every request
+     * and the EOF while most replies are still owed (the buffers on the
+     * way hold a few KiB). Waiting less only makes the test weaker.
+     */
+    tk_readable(-1, 300);
+    ssize_t n = tk_read_exact(fd, got, HALF, REPLY_MS);
+    cr_assert_eq(n, (ssize_t)HALF,
+                 "a client sent %d bytes of lines, shut down its write side "
+                 "and read the replies late: it got %zd bytes back; at a "
+                 "client's EOF, send every reply still owed, then close",
+                 HALF, n);
+    cr_assert(memcmp(got, data, HALF) == 0,
+              "the replies after a half-close differ from the requests");
+    n = tk_read_exact(fd, &tail, 1, REPLY_MS);
+    cr_assert_eq(n, 0,
+                 "after the last reply the server should close the "
+                 "connection (EOF); got %s",
+                 n == -ETIMEDOUT ? "nothing: it stayed open" : "more bytes");
+    close(fd);
+    free(data);
+    free(got);
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
 }
 

@@ -102,6 +102,69 @@ MUX_TEST_EACH(never_reads,
               "stays bounded; others are served",
               never_reads)
 
+/* ---- a slot reused after a removal -------------------------------------- */
+
+#define REUSE_FLOOD (1u << 20)
+
+/*
+ * a, b and c connect; a leaves, so a backend that keeps a dense array (poll)
+ * moves c into a's slot, and d, arriving next, takes the slot c had. Then c
+ * floods without reading, which changes its interest twice (writability
+ * wanted, then reading paused): an update that goes to c's old slot lands
+ * on d, and c's own entry never learns it must watch for writability.
+ * Every surviving client must still be served, and c's echo must arrive
+ * whole. The flood is waited for until it stalls (backpressure), so both
+ * updates have happened when d speaks again.
+ */
+static void
+slot_reused(enum mux_backend b)
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(REUSE_FLOOD);
+
+    mt_fill(data, REUSE_FLOOD, 14);
+    mt_start(&srv, b, NULL);
+    mt_small_buffers(srv.listen_fd); /* accepted sockets inherit these */
+    int a = tk_connect_tcp(srv.port);
+    mt_echo_str(a, "a\n", "client a");
+    int bb = tk_connect_tcp(srv.port);
+    mt_echo_str(bb, "b\n", "client b");
+    int c = tk_connect_tcp(srv.port);
+    mt_echo_str(c, "c\n", "client c");
+    close(a);
+    mt_echo_str(bb, "b again\n", "client b, after client a left");
+    int d = tk_connect_tcp(srv.port);
+    mt_echo_str(d, "d\n", "client d, which arrived after a left");
+
+    mt_small_buffers(c);
+    struct mt_pump p = {.fd = c, .data = data, .len = REUSE_FLOOD};
+    mt_pump_start(&p);
+    cr_assert_lt(wait_for_stall(&p), REUSE_FLOOD,
+                 "%s: client c sent all its bytes without reading any echo "
+                 "(no backpressure)",
+                 mt_name());
+    mt_echo_str(d, "d, while c floods\n",
+                "client d, while client c (which may have moved into a's "
+                "slot) floods the server");
+    mt_read_check(c, data, REUSE_FLOOD, 20000,
+                  "client c, flooding after a removal moved it (is the "
+                  "moved watch's slot updated?)");
+    mt_pump_join(&p);
+    mt_echo_str(d, "d at the end\n", "client d, after c's flood");
+    mt_echo_str(bb, "b at the end\n", "client b, after c's flood");
+    close(bb);
+    close(c);
+    close(d);
+    free(data);
+    mt_stop(&srv);
+    cr_assert_eq(mt_stats.accepted, 4, "%s: stats.accepted is %lu; expected 4",
+                 mt_name(), mt_stats.accepted);
+}
+MUX_TEST_EACH(slot_reused_after_close,
+              "[MUX-1][MUX-3] a connection moved into a freed slot keeps "
+              "its interest and its echo",
+              slot_reused)
+
 /* ---- 16 MiB through a slow reader, 50 chatty clients beside it --------- */
 
 #define HUGE (16u << 20)

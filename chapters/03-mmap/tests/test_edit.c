@@ -73,10 +73,12 @@ check_replace(const char *what, const void *data, size_t len, const char *from,
     memcpy(want, data, len);
     size_t nwant = replace_naive(want, len, from, to, plen);
     char *path = tk_make_file("edit", data, len);
+    int fds = tk_count_open_fds();
     ssize_t n = mm_replace(path, from, to, plen);
     cr_assert_eq(n, (ssize_t)nwant,
                  "%s: expected %zu replacements, got %zd%s%s", what, nwant, n,
                  n < 0 ? " " : "", n < 0 ? strerror((int)-n) : "");
+    tu_assert_clean(path, fds, what);
     unsigned char *got = tu_slurp(path, &got_len);
     cr_assert_eq(got_len, len, "%s: the file's size changed from %zu to %zu",
                  what, len, got_len);
@@ -94,8 +96,9 @@ check_replace(const char *what, const void *data, size_t len, const char *from,
 }
 
 TK_TEST(edit, replaces_left_to_right,
-        .description = "[MM-11] mm_replace replaces non-overlapping "
-                       "occurrences from left to right")
+        .description = "[MM-11][MM-14] mm_replace replaces non-overlapping "
+                       "occurrences from left to right, leaving nothing "
+                       "open or mapped")
 {
     size_t page = tu_page();
     size_t len = 3 * page + 5;

@@ -338,6 +338,139 @@ TK_TEST(ring, stress_two_processes,
     mm_ring_destroy(ring);
 }
 
+/* ---- a lost wake-up only a long run provokes ----------------------------- */
+
+#define EDGE_MSGS 300000 /* at most; the producer also stops after EDGE_MS */
+#define EDGE_MS 3000
+#define ASLEEP_NS 1500 /* a message taken later than this found it asleep */
+
+static long long
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Waits until the consumer has taken everything (tail == head). */
+static bool
+wait_taken(struct mm_ring *ring, long long deadline_ns)
+{
+    uint64_t head = atomic_load(&ring->head);
+
+    for (int i = 0; atomic_load(&ring->tail) != head; i++) {
+        if (i > 100000) /* the consumer does not run: let it have the CPU */
+            sched_yield();
+        if (now_ns() > deadline_ns)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Puts the calling process on the first (which 0) or second (which 1) CPU
+ * it may use, so that producer and consumer run at the same time instead
+ * of taking turns on one CPU. With fewer than two CPUs it does nothing.
+ */
+static void
+pin_to_cpu(int which)
+{
+    cpu_set_t allowed, one;
+    int seen = 0;
+
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == -1 ||
+        CPU_COUNT(&allowed) < 2)
+        return;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &allowed) && seen++ == which) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            (void)sched_setaffinity(0, sizeof(one), &one);
+            return;
+        }
+    }
+}
+
+/*
+ * The producer child. After the consumer takes a message, it waits delay
+ * ns, then sends the next one, and times how long the consumer takes to
+ * take it: quickly if it was still polling, slowly if it was asleep. The
+ * delay is steered towards the boundary between the two (a step that
+ * halves at each change of direction), so message after message arrives
+ * just as the consumer stops polling and goes to sleep: the moment a
+ * consumer that checks the ring before it announces its sleep misses its
+ * wake-up.
+ */
+static int
+edge_producer(struct mm_ring *ring)
+{
+    long long start = now_ns(), delay = 0, step = 1024;
+    int dir = 0;
+    uint32_t i;
+
+    pin_to_cpu(1);
+    for (i = 0; i < EDGE_MSGS && now_ns() - start < EDGE_MS * 1000000LL; i++) {
+        /* 10 s: the consumer reports a lost wake-up long before that. */
+        if (!wait_taken(ring, now_ns() + 10000000000LL))
+            return 3;
+        long long t0 = now_ns();
+        while (now_ns() - t0 < delay)
+            ;
+        t0 = now_ns();
+        if (mm_ring_send(ring, &i, sizeof(i), 0) != 0)
+            return 4;
+        if (!wait_taken(ring, now_ns() + 10000000000LL))
+            return 3;
+        /* +1: it was polling, come later; -1: it was asleep, sooner. */
+        int d = now_ns() - t0 < ASLEEP_NS ? 1 : -1;
+        if (dir != 0 && d != dir && step > 16)
+            step /= 2;
+        dir = d;
+        delay = delay + d * step < 0 ? 0 : delay + d * step;
+    }
+    return mm_ring_close(ring) == 0 ? 0 : 5;
+}
+
+TK_TEST(ring, never_loses_a_wakeup,
+        .description = "[MM-19] messages timed to arrive just as the "
+                       "consumer goes to sleep, for seconds: every one "
+                       "wakes it")
+{
+    struct mm_ring *ring = make_ring(4096);
+    uint32_t got;
+    int status;
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0)
+        _exit(edge_producer(ring));
+    pin_to_cpu(0);
+
+    uint32_t i;
+    for (i = 0;; i++) {
+        long long t0 = now_ms();
+        ssize_t n = mm_ring_recv(ring, &got, sizeof(got), 5000);
+        cr_assert_lt(now_ms() - t0, LATE_MS,
+                     "message %u came %lld ms after the previous one, sent "
+                     "at once: the consumer slept through it (a lost "
+                     "wake-up: announce the sleep before the last check of "
+                     "the ring, see H4.13)",
+                     i, now_ms() - t0);
+        if (n == 0)
+            break;
+        cr_assert_eq(n, (ssize_t)sizeof(got), "message %u: recv returned %zd",
+                     i, n);
+        cr_assert_eq(got, i, "message %u arrived as number %u", i, got);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the producer process failed (status 0x%x) after %u messages",
+              status, i);
+    cr_assert_gt(i, 0, "no message arrived");
+    mm_ring_destroy(ring);
+}
+
 /* ---- sleeping sides
  * ----------------------------------------------------------- */
 
@@ -454,6 +587,80 @@ proc_state(pid_t pid)
     buf[n] = '\0';
     char *paren = strrchr(buf, ')');
     return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* Times thread tid of this process has blocked (voluntary switches). */
+static long
+blocked_count(pid_t tid)
+{
+    char path[64], line[256];
+    long n = -1;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+static void *
+send_big_main(void *arg)
+{
+    struct side *s = arg;
+
+    memset(s->buf, 'B', sizeof(s->buf));
+    s->tid = tk_gettid();
+    s->result = mm_ring_send(s->ring, s->buf, 60, 10000);
+    return NULL;
+}
+
+TK_TEST(ring, producer_sleeps_again_announced,
+        .description = "[MM-17] a producer woken with too little room goes "
+                       "back to sleep announced, so the next free wakes it")
+{
+    struct side s = {.ring = make_ring(128)};
+    unsigned char msg[12] = {0}, got[64];
+    pthread_t th;
+
+    /* 8 frames of 16 bytes fill the ring; the 60-byte message needs 64. */
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(mm_ring_send(s.ring, msg, sizeof(msg), 0), 0);
+    pthread_create(&th, NULL, send_big_main, &s);
+    pid_t tid = started_tid(&s);
+    tk_wait_sleeping(tid, 3000);
+    /*
+     * Free one frame at a time. Each of the first three wakes the producer
+     * with too little room: it must sleep again, announced as before. The
+     * test waits until it has (it blocked once more), so the next free
+     * finds it asleep; a producer that slept again unannounced is never
+     * woken by the fourth, and returns only at its 10 s timeout.
+     */
+    long long t0 = 0;
+    for (int i = 0; i < 4; i++) {
+        long before = blocked_count(tid);
+        t0 = now_ms();
+        cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 12);
+        while (i < 3 && now_ms() - t0 < 1000 &&
+               (blocked_count(tid) == before || proc_state(tid) != 'S'))
+            sched_yield();
+    }
+    pthread_join(th, NULL);
+    cr_assert_lt(now_ms() - t0, LATE_MS,
+                 "the producer, woken three times with too little room, "
+                 "returned %lld ms after the fourth free made room: it "
+                 "slept again without announcing it (set the waiting flag "
+                 "before every sleep, not once), so nobody woke it",
+                 now_ms() - t0);
+    cr_assert_eq(s.result, 0, "the producer's send returned %zd (%s)", s.result,
+                 strerror((int)-s.result));
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 12);
+    cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 60);
+    mm_ring_destroy(s.ring);
 }
 
 TK_TEST(ring, wakes_across_processes,

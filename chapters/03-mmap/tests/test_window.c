@@ -212,6 +212,37 @@ TK_TEST(window, huge_window,
     free(path);
 }
 
+TK_TEST(window, last_window_exactly_the_pattern,
+        .description = "[MM-8] a file that ends patlen bytes past a window "
+                       "edge: the occurrence filling the last window is "
+                       "found, as is one ending exactly on the edge")
+{
+    static const char pat[] = "0123456789abcdef";
+    size_t page = tu_page();
+    size_t patlens[] = {1, 5, 16};
+    size_t windows[] = {page, 2 * page};
+    char what[96];
+
+    for (size_t w = 0; w < 2; w++) {
+        for (size_t k = 0; k < 3; k++) {
+            size_t window = windows[w], patlen = patlens[k];
+            size_t len = 3 * window + patlen;
+            unsigned char *data = tk_xmalloc(len);
+            memset(data, '.', len);
+            memcpy(data + window - patlen, pat, patlen); /* ends on an edge */
+            memcpy(data + len - patlen, pat, patlen);    /* the last window */
+            char *path = tk_make_file("edge", data, len);
+            snprintf(what, sizeof(what),
+                     "a %zu-byte pattern filling the last window of a "
+                     "%zu-byte file",
+                     patlen, len);
+            check_windowed(what, path, data, len, pat, patlen, window);
+            free(data);
+            free(path);
+        }
+    }
+}
+
 TK_TEST(window, stays_within_budget,
         .description = "[MM-9] at most window + patlen bytes are mapped at "
                        "a time")

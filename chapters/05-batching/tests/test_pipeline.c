@@ -378,6 +378,43 @@ TK_TEST(pipeline, close_mid_batch,
     teardown(kv, c, &set);
 }
 
+TK_TEST(pipeline, failed_send_leaves_batch_unknown,
+        .description = "[BAT-11] a send that fails after part of a batch "
+                       "went out: that batch UNKNOWN, the one before "
+                       "REPLIED, the one after NOT_SENT")
+{
+    struct kvd *kv;
+    struct resp_conn *c;
+    struct bat_result res[12];
+    struct cmds set;
+
+    setup(&kv, &c, &set, 12);
+
+    /*
+     * The first batch goes out whole. The second batch's first write
+     * carries 10 bytes, then the connection fails: the server may have
+     * received (and, with luck, run) part of it, so it is UNKNOWN, not
+     * NOT_SENT.
+     */
+    static const char plan[] = "pass short:10 err:ECONNRESET";
+    cr_assert_eq(fi_plan(FI_SEND, plan), 0);
+    cr_assert_eq(fi_plan(FI_WRITE, plan), 0);
+    cr_assert_eq(fi_plan(FI_WRITEV, plan), 0);
+    int err = bat_pipeline(c, set.cmd, 12, 4, res, TIMEOUT_MS);
+    cr_assert_eq(err, -ECONNRESET,
+                 "the second batch's write failed with ECONNRESET after 10 "
+                 "bytes: expected -ECONNRESET (-104), got %d",
+                 err);
+    check_ok(res, 0, 4);
+    check_states(res, 4, 8, BAT_UNKNOWN,
+                 "10 bytes of its batch went out before the write failed: "
+                 "the server may have them");
+    check_states(res, 8, 12, BAT_NOT_SENT,
+                 "its batch came after the failure, so it was never sent");
+    bat_results_free(res, 12);
+    teardown(kv, c, &set);
+}
+
 struct bg_pipeline {
     struct resp_conn *c;
     const struct bat_cmd *cmd;
