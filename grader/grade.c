@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "fsutil.h"
 #include "integrity.h"
+#include "run.h"
+#include "sbuf.h"
 #include "submission.h"
+#include "xalloc.h"
 
 #define BUILD_TIMEOUT 600 /* seconds for make: a cold build is ~10 s */
 #define STR_(x) #x
@@ -69,62 +71,11 @@
 /* Helpers                                                               */
 /* ===================================================================== */
 
-static char *xasprintf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static char *
-xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        fprintf(stderr, "iolab-grade: out of memory\n");
-        exit(2);
-    }
-    return s;
-}
-
 static void
 set_str(char **dst, char *s)
 {
     free(*dst);
     *dst = s;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void
-rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int
-mkdir_p(const char *path)
-{
-    char *p = xasprintf("%s", path);
-
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    int rc = mkdir(p, 0755) == 0 || errno == EEXIST ? 0 : -errno;
-    free(p);
-    return rc;
 }
 
 /* Decodes the report hook's %XX escapes in place. */
@@ -210,7 +161,7 @@ static char *
 real_or_copy(const char *path)
 {
     char real[4096];
-    return xasprintf("%s", realpath(path, real) ? real : path);
+    return xstrdup(realpath(path, real) ? real : path);
 }
 
 /*
@@ -308,15 +259,15 @@ build(struct chapter *ch, const struct grade_opts *o, char **tests,
     ok = run_make(ch, args, target, writable);
     free(target);
     if (ok) {
-        *tests = xasprintf("%s", cf.tests);
-        *bench = xasprintf("%s", cf.bench);
+        *tests = xstrdup(cf.tests);
+        *bench = xstrdup(cf.bench);
         /* From here on the programs are the grader's: not the sandbox's
          * to write, and watched until the chapter is graded. */
         run_sandbox_take(obj_ch);
         const char *roots[] = {"build/course", obj_ch, NULL};
         snap_free(&built);
         snap_take(roots, &built);
-        built_obj = xasprintf("%s", obj_ch);
+        built_obj = xstrdup(obj_ch);
     }
 out_files:
     sub_files_free(&cf);
@@ -365,7 +316,7 @@ grade_find_result(const char *results, const char *name, enum status *st,
         size_t llen = end ? (size_t)(end - line) : strlen(line);
         if (llen > nlen && strncmp(line, name, nlen) == 0 &&
             line[nlen] == '\t') {
-            char *copy = xasprintf("%.*s", (int)llen, line);
+            char *copy = xstrndup(line, llen);
             char *f[4] = {NULL};
             char *p = copy;
             for (int i = 0; i < 4; i++) {
@@ -375,8 +326,8 @@ grade_find_result(const char *results, const char *name, enum status *st,
                     *p++ = '\0';
             }
             *st = f[1] ? parse_status(f[1]) : ST_MISSING;
-            *message = f[2] && *f[2] ? xasprintf("%s", f[2]) : NULL;
-            *where = f[3] && *f[3] ? xasprintf("%s", f[3]) : NULL;
+            *message = f[2] && *f[2] ? xstrdup(f[2]) : NULL;
+            *where = f[3] && *f[3] ? xstrdup(f[3]) : NULL;
             if (*message)
                 unescape(*message);
             if (*where)
@@ -452,7 +403,7 @@ vg_parse(const char *output, struct vg_proc *procs, int max)
                     procs[k].worst = e;
             } else if (strncmp(body, "iolab-test ", 11) == 0 &&
                        procs[k].test == NULL) {
-                procs[k].test = xasprintf("%.*s", (int)(blen - 11), body + 11);
+                procs[k].test = xstrndup(body + 11, blen - 11);
             }
             break;
         }
@@ -474,15 +425,13 @@ vg_complaint_of(const char *output, const struct vg_proc *p)
 {
     if (p->worst == 0 && p->summaries > 0)
         return NULL;
-    char *out = NULL;
-    size_t olen = 0;
-    FILE *m = open_memstream(&out, &olen);
+    struct sbuf out = SBUF_INIT;
     int kept = 0;
     if (p->summaries == 0)
-        fprintf(m,
-                "Valgrind's report for process %ld has no end (it was "
-                "killed, or the test cut it off)\n",
-                p->pid);
+        sb_printf(&out,
+                  "Valgrind's report for process %ld has no end (it was "
+                  "killed, or the test cut it off)\n",
+                  p->pid);
     for (const char *line = output; line && *line && kept < VG_LOG_LINES;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -491,7 +440,7 @@ vg_complaint_of(const char *output, const struct vg_proc *p)
         const char *at = memmem(line, len, "==", 2);
         if (at && vg_prefix(at, &pid, &body) && pid == p->pid) {
             size_t blen = len - (size_t)(body - line);
-            char *b = xasprintf("%.*s", (int)blen, body);
+            char *b = xstrndup(body, blen);
             if (*b != '\0' && !strstr(b, "Copyright") &&
                 !strstr(b, "Parent PID:") && !strstr(b, "HEAP SUMMARY:") &&
                 !strstr(b, "in use at exit:") &&
@@ -500,15 +449,15 @@ vg_complaint_of(const char *output, const struct vg_proc *p)
                 !strstr(b, "Using Valgrind") && !strstr(b, "Command:") &&
                 !strstr(b, "rerun with") && !strstr(b, "For lists of") &&
                 strncmp(b, "iolab-test ", 11) != 0) {
-                fprintf(m, "%s\n", b);
+                sb_puts(&out, b);
+                sb_putc(&out, '\n');
                 kept++;
             }
             free(b);
         }
         line = nl ? nl + 1 : NULL;
     }
-    fclose(m);
-    return out;
+    return sb_detach(&out);
 }
 
 /* The first complaint of a whole run (one test's), or NULL when clean. */
@@ -518,7 +467,7 @@ valgrind_complaint(const char *output, bool truncated)
     if (truncated)
         return xasprintf("the test printed more than the grader keeps, so "
                          "Valgrind's report could not be read whole");
-    struct vg_proc *procs = calloc(VG_MAX_PROCS, sizeof(*procs));
+    struct vg_proc *procs = xcalloc(VG_MAX_PROCS, sizeof(*procs));
     int n = vg_parse(output, procs, VG_MAX_PROCS);
     char *complaint = n == 0 ? xasprintf("Valgrind reported nothing: the "
                                          "test did not run under it")
@@ -886,7 +835,7 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     run_sandbox_give(dir);
     progress(o, "  valgrind: every test of %s, %d at a time\n", ch->dir, jobs);
     if (run_child(&spec, &r) == 0) {
-        struct vg_proc *procs = calloc(VG_MAX_PROCS, sizeof(*procs));
+        struct vg_proc *procs = xcalloc(VG_MAX_PROCS, sizeof(*procs));
         int n = r.truncated ? 0 : vg_parse(r.output, procs, VG_MAX_PROCS);
         for (size_t i = 0; i < ch->nitems; i++) {
             struct item *it = &ch->items[i];
@@ -945,7 +894,7 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
     int jobs = cpus < 1 ? 1 : cpus > VG_JOBS_MAX ? VG_JOBS_MAX : (int)cpus;
     if (!run_sandbox_parallel())
         jobs = 1;
-    bool *got = calloc(ch->nitems, sizeof(*got));
+    bool *got = xcalloc(ch->nitems, sizeof(*got));
     char *runner = NULL;
     /* IOLAB_MEMCHECK_PER_TEST=1: the old way, one run per test (to compare
      * times, or if a binary's tests disturb each other under Valgrind). */
@@ -984,7 +933,7 @@ run_memcheck(struct chapter *ch, struct item *mc, const char *bin,
     mc->status = dirty || runner ? ST_FAIL : ST_PASS;
     char *tail = left_out ? xasprintf(" (%d failing test%s left out)", left_out,
                                       left_out > 1 ? "s" : "")
-                          : xasprintf("%s", "");
+                          : xstrdup("");
     if (dirty)
         set_str(&mc->message,
                 xasprintf("%d test%s not clean under Valgrind, first %s (its "

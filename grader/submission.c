@@ -18,7 +18,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "xalloc.h"
 
 #define STAGE_MAX_FILE (1 << 20) /* a student's source file: 1 MiB */
 #define OBJ_MAX (64 << 20)       /* an object file: 64 MiB */
@@ -38,40 +38,22 @@
 /* Helpers                                                               */
 /* ===================================================================== */
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, f);
-    int n = vasprintf(&s, f, ap);
-    va_end(ap);
-    if (n < 0) {
-        fprintf(stderr, "iolab-grade: out of memory\n");
-        exit(2);
-    }
-    return s;
-}
-
 /* Splits s at spaces into a new NULL-terminated array. */
 static char **
 split_words(const char *s, size_t *n)
 {
     char **v = NULL;
     size_t cnt = 0;
-    char *copy = fmt("%s", s), *save = NULL;
+    char *copy = xstrdup(s), *save = NULL;
 
     for (char *w = strtok_r(copy, " \t", &save); w;
          w = strtok_r(NULL, " \t", &save)) {
-        v = realloc(v, (cnt + 2) * sizeof(*v));
-        v[cnt++] = fmt("%s", w);
+        v = xreallocarray(v, cnt + 2, sizeof(*v));
+        v[cnt++] = xstrdup(w);
     }
     free(copy);
     if (v == NULL)
-        v = calloc(1, sizeof(*v));
+        v = xcalloc(1, sizeof(*v));
     v[cnt] = NULL;
     *n = cnt;
     return v;
@@ -97,7 +79,7 @@ slurp(const char *path, size_t cap, size_t *len)
         return NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         (size_t)st.st_size <= cap) {
-        buf = malloc((size_t)st.st_size + 1);
+        buf = xmalloc((size_t)st.st_size + 1);
         size_t got = 0;
         while (buf != NULL && got < (size_t)st.st_size) {
             ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
@@ -128,7 +110,7 @@ base(const char *path)
 static char *
 shown(const char *s)
 {
-    char *out = malloc(4 * 80 + 4), *w = out;
+    char *out = xmalloc(4 * 80 + 4), *w = out;
 
     for (size_t i = 0; s[i] && i < 80; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -149,7 +131,7 @@ int
 sub_files(const char *chdir, const char *const *make_args,
           struct chapter_files *cf, char **msg)
 {
-    char *target = fmt("files-%s", chdir);
+    char *target = xasprintf("files-%s", chdir);
     const char *argv[16] = {"make", "-s", "--no-print-directory"};
     int n = 3;
     for (const char *const *a = make_args; *a && n < 14; a++)
@@ -162,7 +144,7 @@ sub_files(const char *chdir, const char *const *make_args,
 
     *cf = (struct chapter_files){0};
     if (run_child(&spec, &r) != 0) {
-        *msg = fmt("cannot run make: %s", strerror(errno));
+        *msg = xasprintf("cannot run make: %s", strerror(errno));
         free(target);
         return -1;
     }
@@ -181,15 +163,16 @@ sub_files(const char *chdir, const char *const *make_args,
         else if (strcmp(line, "objects") == 0)
             cf->objects = split_words(val, &cf->nobjects);
         else if (strcmp(line, "tests") == 0)
-            cf->tests = fmt("%s", val);
+            cf->tests = xstrdup(val);
         else if (strcmp(line, "bench") == 0)
-            cf->bench = fmt("%s", val);
+            cf->bench = xstrdup(val);
     }
     if (!ok || cf->student == NULL || cf->objects == NULL ||
         cf->tests == NULL || cf->bench == NULL) {
-        *msg = fmt("make files-%s did not say which files the chapter has "
-                   "(is chapters/%s/chapter.mk complete?):\n%s",
-                   chdir, chdir, r.output);
+        *msg =
+            xasprintf("make files-%s did not say which files the chapter has "
+                      "(is chapters/%s/chapter.mk complete?):\n%s",
+                      chdir, chdir, r.output);
         run_result_free(&r);
         sub_files_free(cf);
         return -1;
@@ -306,36 +289,37 @@ int
 sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
           const char *stage_src, char **msg, char **note)
 {
-    char *src = fmt("%s/%s/src", tree, chdir);
+    char *src = xasprintf("%s/%s/src", tree, chdir);
     char *missing = NULL;
     int rc = 0;
 
     *msg = *note = NULL;
     for (size_t i = 0; i < cf->nstudent && rc == 0; i++) {
-        char *from = fmt("%s/%s", src, cf->student[i]);
-        char *to = fmt("%s/%s", stage_src, cf->student[i]);
+        char *from = xasprintf("%s/%s", src, cf->student[i]);
+        char *to = xasprintf("%s/%s", stage_src, cf->student[i]);
         const char *why = NULL;
         int e = copy_in(from, to, &why);
         if (e == -ENOENT) {
-            char *m = fmt("%s%s%s", missing ? missing : "", missing ? ", " : "",
-                          cf->student[i]);
+            char *m = xasprintf("%s%s%s", missing ? missing : "",
+                                missing ? ", " : "", cf->student[i]);
             free(missing);
             missing = m;
         } else if (e != 0) {
-            *msg = fmt("%s/%s: refused: %s", src, cf->student[i], why);
+            *msg = xasprintf("%s/%s: refused: %s", src, cf->student[i], why);
             rc = -1;
         }
         free(from);
         free(to);
     }
     if (rc == 0 && missing != NULL) {
-        *msg = fmt("%s: missing %s (this chapter's files are", src, missing);
+        *msg =
+            xasprintf("%s: missing %s (this chapter's files are", src, missing);
         for (size_t i = 0; i < cf->nstudent; i++) {
-            char *m = fmt("%s %s", *msg, cf->student[i]);
+            char *m = xasprintf("%s %s", *msg, cf->student[i]);
             free(*msg);
             *msg = m;
         }
-        char *m = fmt("%s)", *msg);
+        char *m = xasprintf("%s)", *msg);
         free(*msg);
         *msg = m;
         rc = -1;
@@ -352,11 +336,12 @@ sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
         if (name[0] == '.' || listed(cf, name))
             continue;
         if (len > 2 && strcmp(name + len - 2, ".h") == 0 && plain_name(name)) {
-            char *from = fmt("%s/%s", src, name);
-            char *to = fmt("%s/%s", stage_src, name);
+            char *from = xasprintf("%s/%s", src, name);
+            char *to = xasprintf("%s/%s", stage_src, name);
             const char *why = NULL;
             if (copy_in(from, to, &why) != 0) {
-                *msg = fmt("%s: refused: %s", from, why ? why : "unreadable");
+                *msg = xasprintf("%s: refused: %s", from,
+                                 why ? why : "unreadable");
                 rc = -1;
             }
             free(from);
@@ -365,8 +350,8 @@ sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
         }
         if (nignored++ < 3) {
             char *s = shown(name);
-            char *m =
-                fmt("%s%s%s", ignored ? ignored : "", ignored ? ", " : "", s);
+            char *m = xasprintf("%s%s%s", ignored ? ignored : "",
+                                ignored ? ", " : "", s);
             free(s);
             free(ignored);
             ignored = m;
@@ -375,9 +360,9 @@ sub_stage(const char *tree, const char *chdir, const struct chapter_files *cf,
     if (d != NULL)
         closedir(d);
     if (rc == 0 && nignored > 0)
-        *note = fmt("ignored in %s: %s%s (only this chapter's files are "
-                    "graded; the course provides the rest)",
-                    src, ignored, nignored > 3 ? " and more" : "");
+        *note = xasprintf("ignored in %s: %s%s (only this chapter's files are "
+                          "graded; the course provides the rest)",
+                          src, ignored, nignored > 3 ? " and more" : "");
     free(ignored);
     free(src);
     return rc;
@@ -403,8 +388,8 @@ check_dep(const char *dep, const char *const *allowed, const char *obj)
 
     if (realpath(dep, real) == NULL || stat(real, &st) != 0) {
         char *s = shown(dep);
-        char *m = fmt("%s: the compiler read %s, which cannot be checked",
-                      base(obj), s);
+        char *m = xasprintf("%s: the compiler read %s, which cannot be checked",
+                            base(obj), s);
         free(s);
         return m;
     }
@@ -415,12 +400,12 @@ check_dep(const char *dep, const char *const *allowed, const char *obj)
     if (ok && S_ISREG(st.st_mode))
         return NULL;
     char *s = shown(dep);
-    char *m = fmt("%s: refused: it includes %s, which %s; exercise code may "
-                  "include the chapter's include/, shared/include, the "
-                  "system's headers and its own files in src/",
-                  base(obj), s,
-                  S_ISREG(st.st_mode) ? "is not one of those"
-                                      : "is not a regular file");
+    char *m = xasprintf(
+        "%s: refused: it includes %s, which %s; exercise code may "
+        "include the chapter's include/, shared/include, the "
+        "system's headers and its own files in src/",
+        base(obj), s,
+        S_ISREG(st.st_mode) ? "is not one of those" : "is not a regular file");
     free(s);
     return m;
 }
@@ -433,13 +418,13 @@ check_includes(const char *dfile, const char *const *allowed)
     char *text = slurp(dfile, 16 << 20, &len);
 
     if (text == NULL)
-        return fmt("%s: the compiler wrote no list of the files it read",
-                   base(dfile));
+        return xasprintf("%s: the compiler wrote no list of the files it read",
+                         base(dfile));
     char *colon = strstr(text, ": ");
     if (colon == NULL) {
         free(text);
-        return fmt("%s: the list of files the compiler read is malformed",
-                   base(dfile));
+        return xasprintf("%s: the list of files the compiler read is malformed",
+                         base(dfile));
     }
     char *refusal = NULL;
     char word[4096];
@@ -493,7 +478,8 @@ check_assembly(const char *sfile)
     char *text = slurp(sfile, 256 << 20, &len);
 
     if (text == NULL)
-        return fmt("%s: the compiler kept no assembly to check", base(sfile));
+        return xasprintf("%s: the compiler kept no assembly to check",
+                         base(sfile));
     /* Blank out quoted strings, so that text in them is not a directive. */
     bool quoted = false;
     for (char *p = text; *p; p++) {
@@ -518,7 +504,8 @@ check_assembly(const char *sfile)
                           hit[-1] == ';';
             bool ends = !isalnum((unsigned char)hit[dl]) && hit[dl] != '_';
             if (starts && (ends || strcmp(*d, ".irp") == 0)) {
-                refusal = fmt("%s: refused: its assembly uses the %s "
+                refusal =
+                    xasprintf("%s: refused: its assembly uses the %s "
                               "directive, which exercise code may not use "
                               "(it reads other files or builds hidden "
                               "directives)",
@@ -671,7 +658,7 @@ check_elf(const struct chapter *ch, const char *obj)
     Elf64_Ehdr eh;
 
     if (buf == NULL)
-        return fmt("%s: the object cannot be read", base(obj));
+        return xasprintf("%s: the object cannot be read", base(obj));
     if (len >= sizeof(eh))
         memcpy(&eh, buf, sizeof(eh));
     if (len < sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
@@ -680,13 +667,13 @@ check_elf(const struct chapter *ch, const char *obj)
         eh.e_shnum > (len - eh.e_shoff) / sizeof(Elf64_Shdr) ||
         eh.e_shstrndx >= eh.e_shnum) {
         free(buf);
-        return fmt("%s: not a 64-bit ELF object the grader can check",
-                   base(obj));
+        return xasprintf("%s: not a 64-bit ELF object the grader can check",
+                         base(obj));
     }
     Elf64_Shdr shstr = shdr_at(buf, &eh, eh.e_shstrndx);
     if (!within(&shstr, len)) {
         free(buf);
-        return fmt("%s: malformed section names", base(obj));
+        return xasprintf("%s: malformed section names", base(obj));
     }
     const char *names = buf + shstr.sh_offset;
 
@@ -694,7 +681,8 @@ check_elf(const struct chapter *ch, const char *obj)
         Elf64_Shdr sh = shdr_at(buf, &eh, i);
         const char *name = str_at(names, shstr.sh_size, sh.sh_name);
         if (name == NULL) {
-            refusal = fmt("%s: a section has no readable name", base(obj));
+            refusal =
+                xasprintf("%s: a section has no readable name", base(obj));
             break;
         }
         bool known = has_prefix(name, ok_sections);
@@ -705,14 +693,14 @@ check_elf(const struct chapter *ch, const char *obj)
             (sh.sh_flags & SHF_EXECINSTR) && strncmp(name, ".text", 5) != 0;
         if (!known || runs_itself || exec_data) {
             char *s = shown(name);
-            refusal =
-                fmt("%s: refused: it has a section '%s'%s; exercise code may "
-                    "only hold code and data (no constructors, destructors or "
-                    "test-framework hooks: nothing may run outside the tests)",
-                    base(obj), s,
-                    runs_itself ? " that runs code before main or after exit"
-                    : exec_data ? " of executable data"
-                                : "");
+            refusal = xasprintf(
+                "%s: refused: it has a section '%s'%s; exercise code may "
+                "only hold code and data (no constructors, destructors or "
+                "test-framework hooks: nothing may run outside the tests)",
+                base(obj), s,
+                runs_itself ? " that runs code before main or after exit"
+                : exec_data ? " of executable data"
+                            : "");
             free(s);
         }
     }
@@ -722,12 +710,12 @@ check_elf(const struct chapter *ch, const char *obj)
         if (sh.sh_type != SHT_SYMTAB)
             continue;
         if (!within(&sh, len) || sh.sh_link >= eh.e_shnum) {
-            refusal = fmt("%s: malformed symbol table", base(obj));
+            refusal = xasprintf("%s: malformed symbol table", base(obj));
             break;
         }
         Elf64_Shdr strsh = shdr_at(buf, &eh, sh.sh_link);
         if (!within(&strsh, len)) {
-            refusal = fmt("%s: malformed symbol names", base(obj));
+            refusal = xasprintf("%s: malformed symbol names", base(obj));
             break;
         }
         size_t nsym = sh.sh_size / sizeof(Elf64_Sym);
@@ -743,12 +731,12 @@ check_elf(const struct chapter *ch, const char *obj)
             char *s = shown(name);
             if (sym.st_shndx == SHN_UNDEF) {
                 if (has_prefix(name, bad_prefixes) || in_list(name, bad_names))
-                    refusal =
-                        fmt("%s: refused: it calls %s, which exercise code may "
-                            "not use (the course's test and bench kits, "
-                            "run-time symbol lookup and process control are "
-                            "off limits: return an error instead of exiting)",
-                            base(obj), s);
+                    refusal = xasprintf(
+                        "%s: refused: it calls %s, which exercise code may "
+                        "not use (the course's test and bench kits, "
+                        "run-time symbol lookup and process control are "
+                        "off limits: return an error instead of exiting)",
+                        base(obj), s);
             } else {
                 bool ok = false;
                 for (size_t p = 0; p < ch->nprefixes; p++)
@@ -756,14 +744,14 @@ check_elf(const struct chapter *ch, const char *obj)
                                 strlen(ch->prefixes[p])) == 0)
                         ok = true;
                 if (!ok)
-                    refusal =
-                        fmt("%s: refused: it defines the global name '%s'; "
-                            "exercise code may only define names that start "
-                            "with %s (make helpers static)",
-                            base(obj), s,
-                            ch->nprefixes ? ch->prefixes[0]
-                                          : "the chapter's "
-                                            "prefix");
+                    refusal = xasprintf(
+                        "%s: refused: it defines the global name '%s'; "
+                        "exercise code may only define names that start "
+                        "with %s (make helpers static)",
+                        base(obj), s,
+                        ch->nprefixes ? ch->prefixes[0]
+                                      : "the chapter's "
+                                        "prefix");
             }
             free(s);
         }
@@ -788,17 +776,19 @@ check_syscalls(const char *obj)
     char *refusal = NULL;
 
     if (run_child(&spec, &r) != 0)
-        return fmt("%s: cannot run objdump: %s", base(obj), strerror(errno));
+        return xasprintf("%s: cannot run objdump: %s", base(obj),
+                         strerror(errno));
     if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0 || r.truncated) {
-        refusal = fmt("%s: objdump cannot disassemble it%s", base(obj),
-                      r.truncated ? " (too large)" : "");
+        refusal = xasprintf("%s: objdump cannot disassemble it%s", base(obj),
+                            r.truncated ? " (too large)" : "");
     } else {
         static const char *const insns[] = {"\tsyscall",      "\tsysenter",
                                             "\tint    $0x80", "\tsvc\t",
                                             "\tsvc ",         NULL};
         for (const char *const *i = insns; *i && !refusal; i++)
             if (strstr(r.output, *i) != NULL)
-                refusal = fmt("%s: refused: its machine code makes a system "
+                refusal =
+                    xasprintf("%s: refused: its machine code makes a system "
                               "call itself (%s); call the libc function "
                               "instead",
                               base(obj), *i + 1);
@@ -813,7 +803,7 @@ sibling(const char *path, const char *ext)
 {
     const char *dot = strrchr(path, '.');
     size_t stem = dot ? (size_t)(dot - path) : strlen(path);
-    return fmt("%.*s%s", (int)stem, path, ext);
+    return xasprintf("%.*s%s", (int)stem, path, ext);
 }
 
 int
