@@ -274,4 +274,3 @@ md_cell(struct sbuf *sb, const char *s)
         sb_putc(sb, *s);
     }
 }
-

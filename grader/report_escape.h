@@ -49,8 +49,7 @@ void xml_text(struct sbuf *sb, const char *s);
 
 /* Appends ` name="value"`: value escaped as for xml_text, with TAB and LF
  * also as character references, cut at max bytes and then "...". */
-void xml_attr(struct sbuf *sb, const char *name, const char *value,
-              size_t max);
+void xml_attr(struct sbuf *sb, const char *name, const char *value, size_t max);
 
 /* Appends a manifest word for a Markdown table cell: '|' becomes "\|". */
 void md_cell(struct sbuf *sb, const char *s);

@@ -238,8 +238,7 @@ sandbox_pid1(int status_fd, int fail_status)
     }
     /* pid 1: undumpable, so nothing inside can steer it. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-          NULL);
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     pid_t prog = fork();
     if (prog == -1)
         _exit(fail_status);

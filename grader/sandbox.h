@@ -16,8 +16,8 @@
 
 /* What a child needs to enter the sandbox, prepared before fork. */
 struct sandbox_prep {
-    const char *const *writable; /* directories it may write, or NULL */
-    bool userns;                 /* enter namespaces (else: drop user only) */
+    const char *const *writable;   /* directories it may write, or NULL */
+    bool userns;                   /* enter namespaces (else: drop user only) */
     char uid_map[64], gid_map[64]; /* "inside outside 1\n" */
     char cwd[4096]; /* re-entered after the mounts; "" for none */
 };

@@ -29,7 +29,10 @@ struct sbuf {
     size_t cap; /* bytes allocated for buf */
 };
 
-#define SBUF_INIT {0}
+#define SBUF_INIT                                                              \
+    {                                                                          \
+        0                                                                      \
+    }
 
 /* Appends n bytes of s (which may hold NULs), a C string, or one byte. */
 void sb_putn(struct sbuf *sb, const char *s, size_t n);
