@@ -222,7 +222,8 @@ overridden(const char *entry, const char *const *env, const char *channel)
 {
     size_t n = strcspn(entry, "=");
     static const char *const dropped[] = {"BXFI_MAP", "IOLAB_RESULTS_FD",
-                                          "IOLAB_METRICS_FD", NULL};
+                                          "IOLAB_METRICS_FD",
+                                          "IOLAB_LIST_TESTS", NULL};
     for (const char *const *d = dropped; *d; d++)
         if (strlen(*d) == n && strncmp(entry, *d, n) == 0)
             return true;
