@@ -1,6 +1,7 @@
 /*
  * main.c - iolab-grade, the course's grader: options, chapter discovery,
- * and the exit status. The work is in grade.c; the reports in report.c.
+ * and the exit status. The work is in grade.c (grade.h); the reports are
+ * report.h's.
  *
  * Run from the course root (the Makefile does): the grade.manifest of each
  * chapter says what is graded; --tree says whose code is graded.
