@@ -110,30 +110,10 @@ void chapter_free(struct chapter *ch);
 const struct exercise *chapter_exercise(const struct chapter *ch,
                                         const char *id);
 
-const char *status_name(enum status st); /* "pass", "fail", ... */
+/* "pass", "fail", ...: the status as results.json and JUnit name it
+ * (report_words.c). */
+const char *status_name(enum status st);
 
-/* Report writers (report.c). Each returns 0, or -errno for IO errors. */
-struct report_opts {
-    bool color;     /* ANSI colour in the table */
-    bool calibrate; /* show margins against thresholds */
-};
-void report_table(const struct chapter *chs, size_t n,
-                  const struct report_opts *opts);
-int report_json(const char *path, const struct chapter *chs, size_t n);
-int report_junit(const char *path, const struct chapter *chs, size_t n);
-
-/*
- * Placeholders written before grading starts (which also proves the
- * destination writable): a report that says grading did not finish. The
- * real reports replace them. 0, or -1 with errno set.
- */
-int report_unfinished_json(const char *path);
-int report_unfinished_junit(const char *path);
-
-/*
- * report_grading_table - writes the Markdown grading table of one chapter
- * (as its README must contain it) to a newly allocated string.
- */
-char *report_grading_table(const struct chapter *ch);
+/* Report writers: report.h. */
 
 #endif /* IOLAB_GRADER_H */

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
@@ -57,9 +59,9 @@ visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
             close(fd);
     }
     size_t i = cur->n++;
-    cur->paths = realloc(cur->paths, cur->n * sizeof(*cur->paths));
-    cur->hashes = realloc(cur->hashes, cur->n * sizeof(*cur->hashes));
-    cur->paths[i] = strdup(path);
+    cur->paths = xreallocarray(cur->paths, cur->n, sizeof(*cur->paths));
+    cur->hashes = xreallocarray(cur->hashes, cur->n, sizeof(*cur->hashes));
+    cur->paths[i] = xstrdup(path);
     cur->hashes[i] = h;
     return 0;
 }
@@ -86,12 +88,12 @@ snap_take(const char *const *roots, struct snapshot *s)
             visit(*r, &st, FTW_F, NULL);
     }
     /* Sort by path, so that two snapshots compare in one pass. */
-    size_t *idx = malloc((s->n ? s->n : 1) * sizeof(*idx));
+    size_t *idx = xreallocarray(NULL, s->n, sizeof(*idx));
     for (size_t i = 0; i < s->n; i++)
         idx[i] = i;
     qsort(idx, s->n, sizeof(*idx), cmp_idx);
-    char **paths = malloc((s->n ? s->n : 1) * sizeof(*paths));
-    uint64_t *hashes = malloc((s->n ? s->n : 1) * sizeof(*hashes));
+    char **paths = xreallocarray(NULL, s->n, sizeof(*paths));
+    uint64_t *hashes = xreallocarray(NULL, s->n, sizeof(*hashes));
     for (size_t i = 0; i < s->n; i++) {
         paths[i] = s->paths[idx[i]];
         hashes[i] = s->hashes[idx[i]];
@@ -114,13 +116,12 @@ snap_diff(const struct snapshot *a, const struct snapshot *b)
         int c = i == a->n   ? 1
                 : j == b->n ? -1
                             : strcmp(a->paths[i], b->paths[j]);
-        if (c < 0 && asprintf(&msg, "%s was removed", a->paths[i]) < 0)
-            msg = NULL;
-        else if (c > 0 && asprintf(&msg, "%s appeared", b->paths[j]) < 0)
-            msg = NULL;
-        else if (c == 0 && a->hashes[i] != b->hashes[j] &&
-                 asprintf(&msg, "%s was changed", a->paths[i]) < 0)
-            msg = NULL;
+        if (c < 0)
+            msg = xasprintf("%s was removed", a->paths[i]);
+        else if (c > 0)
+            msg = xasprintf("%s appeared", b->paths[j]);
+        else if (a->hashes[i] != b->hashes[j])
+            msg = xasprintf("%s was changed", a->paths[i]);
         if (c <= 0)
             i++;
         if (c >= 0)

@@ -1,6 +1,7 @@
 /*
  * main.c - iolab-grade, the course's grader: options, chapter discovery,
- * and the exit status. The work is in grade.c; the reports in report.c.
+ * and the exit status. The work is in grade.c (grade.h); the reports are
+ * report.h's.
  *
  * Run from the course root (the Makefile does): the grade.manifest of each
  * chapter says what is graded; --tree says whose code is graded.
@@ -8,7 +9,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "grade.h"
 #include "grader.h"
 #include "integrity.h"
+#include "report.h"
 #include "run.h"
+#include "xalloc.h"
 
 static void
 usage(FILE *f)
@@ -93,8 +96,8 @@ find_chapters(const char *only, char ***out)
         snprintf(path, sizeof(path), "chapters/%s/grade.manifest", e->d_name);
         if (stat(path, &st) != 0)
             continue;
-        v = realloc(v, (n + 1) * sizeof(*v));
-        v[n++] = strdup(e->d_name);
+        v = xreallocarray(v, n + 1, sizeof(*v));
+        v[n++] = xstrdup(e->d_name);
     }
     closedir(d);
     qsort(v, n, sizeof(*v), cmp_str);
@@ -102,21 +105,11 @@ find_chapters(const char *only, char ***out)
     return n;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* Empties the canary: it must hold nothing when grading starts. */
 static void
 clear_canary(void)
 {
-    nftw("build/sandbox-canary", rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree("build/sandbox-canary");
 }
 
 /* Does tree hold at least one NN-* directory? */
@@ -139,7 +132,7 @@ has_chapter_dirs(const char *tree)
 static char *
 build_dir_for(const char *tree)
 {
-    char real[4096], cwd[4096], *tag;
+    char real[4096], cwd[4096];
 
     if (realpath(tree, real) == NULL || getcwd(cwd, sizeof(cwd)) == NULL)
         return NULL;
@@ -147,8 +140,7 @@ build_dir_for(const char *tree)
     const char *rel = strncmp(real, cwd, clen) == 0 && real[clen] == '/'
                           ? real + clen + 1
                           : real + 1;
-    if (asprintf(&tag, "build/grade/%s", rel) < 0)
-        return NULL;
+    char *tag = xasprintf("build/grade/%s", rel);
     /* One directory level, and nothing make or the shell would split. */
     for (char *p = tag + strlen("build/grade/"); *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
@@ -340,7 +332,7 @@ main(int argc, char **argv)
                 only_ch ? only_ch : "");
         return 2;
     }
-    struct chapter *chs = calloc(n, sizeof(*chs));
+    struct chapter *chs = xcalloc(n, sizeof(*chs));
     for (size_t i = 0; i < n; i++) {
         char path[512];
         snprintf(path, sizeof(path), "chapters/%s/grade.manifest", dirs[i]);
@@ -369,9 +361,8 @@ main(int argc, char **argv)
 
     struct stat st;
     /* A student's checkout (a directory with chapters/ inside) is fine. */
-    char *checkout = NULL;
-    if (asprintf(&checkout, "%s/chapters", o.tree) > 0 &&
-        stat(checkout, &st) == 0 && S_ISDIR(st.st_mode) &&
+    char *checkout = xasprintf("%s/chapters", o.tree);
+    if (stat(checkout, &st) == 0 && S_ISDIR(st.st_mode) &&
         !has_chapter_dirs(o.tree)) {
         if (o.progress)
             fprintf(stderr, "grading %s (the chapters of the checkout %s)\n",
@@ -451,8 +442,8 @@ main(int argc, char **argv)
         if (tampered) {
             chs[i].gradable = false;
             chs[i].refused = true;
-            chs[i].build_log = strdup("not graded: the course was changed "
-                                      "while an earlier chapter was graded");
+            chs[i].build_log = xstrdup("not graded: the course was changed "
+                                       "while an earlier chapter was graded");
             grade_skip(&chs[i]);
             continue;
         }
@@ -464,7 +455,7 @@ main(int argc, char **argv)
         snap_take(roots, &after);
         char *diff = snap_diff(&before, &after);
         if (diff == NULL && chs[i].tampered != NULL)
-            diff = strdup(chs[i].tampered);
+            diff = xstrdup(chs[i].tampered);
         if (diff != NULL) {
             fprintf(stderr,
                     "iolab-grade: THE COURSE CHANGED while %s was graded: %s. "

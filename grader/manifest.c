@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 #define MAX_FIELDS 16 /* the longest line has 7 fields */
 
 struct parse {
@@ -42,28 +44,11 @@ bad(const struct parse *ps, const char *fmt, ...)
     return -1;
 }
 
-static char *
-xstrdup(const char *s)
-{
-    char *p = strdup(s);
-
-    if (p == NULL) {
-        fprintf(stderr, "iolab-grade: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
+/* Room for one more element after the first n of v. */
 static void *
 xgrow(void *v, size_t n, size_t size)
 {
-    void *p = realloc(v, (n + 1) * size);
-
-    if (p == NULL) {
-        fprintf(stderr, "iolab-grade: out of memory\n");
-        exit(2);
-    }
-    return p;
+    return xreallocarray(v, n + 1, size);
 }
 
 /* A whole non-negative number or decimal; false if s is anything else. */

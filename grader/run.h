@@ -6,7 +6,8 @@
  * process it started; limits, so a runaway cannot take the machine down;
  * and a cap on how much of its output is kept. Its stdout and stderr are
  * for people only: results travel through a channel the grader chose (a
- * descriptor only the trusted side of the child keeps, see grade.c),
+ * descriptor only the trusted side of the child keeps, see
+ * grade_tests.c),
  * never through output.
  *
  * Untrusted code (a submission's build, tests and benchmark) runs in the
@@ -25,6 +26,11 @@
  * - without them, the grader is a child subreaper (PR_SET_CHILD_SUBREAPER,
  *   prctl(2)): whatever a child leaves behind is reparented to the grader
  *   and killed when the run ends.
+ *
+ * The runner is run.c, the sandbox sandbox.c. A child calls only
+ * async-signal-safe functions between fork and exec (the grader forks
+ * from several threads): its program path, argv, environment, limits and
+ * sandbox settings are all made before fork.
  */
 #ifndef IOLAB_RUN_H
 #define IOLAB_RUN_H

@@ -302,3 +302,35 @@ TK_TEST_UNSEALED(
                       msg ? msg : "(none)", cases[i].in_msg);
     }
 }
+
+TK_TEST_UNSEALED(hook, lists_every_test_and_runs_none,
+                 .description =
+                     "IOLAB_LIST_TESTS=1: one suite/name per line on the "
+                     "channel, and no test runs")
+{
+    const char *bin = "build/grader/hook-probe";
+
+    cr_assert_eq(access(bin, X_OK), 0,
+                 "build the probe first (make test does)");
+    const char *argv[] = {bin, NULL};
+    const char *env[] = {"IOLAB_LIST_TESTS=1", NULL};
+    struct run_spec spec = {.argv = argv,
+                            .env = env,
+                            .timeout = 30,
+                            .out_cap = 65536,
+                            .channel = "IOLAB_RESULTS_FD"};
+    struct run_result r;
+    size_t lines = 0;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+              "the runner ended with status %#x", r.status);
+    for (const char *p = r.channel; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 12, "listed:\n%s", r.channel);
+    cr_assert(strncmp(r.channel, "probe/cr_skips\n", 15) == 0);
+    cr_assert(strstr(r.channel, "\nprobe/hostile_message\n") != NULL);
+    cr_assert(strstr(r.output, "Synthesis") == NULL, "tests ran:\n%s",
+              r.output);
+    run_result_free(&r);
+}

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "grader.h"
+#include "report.h"
 #include "iolab/testkit.h"
 
 /*

@@ -25,11 +25,19 @@
  * A test passes only when its process exits with TK_EXIT_DONE, and is
  * skipped only when it exits with TK_EXIT_SKIP: statuses that the test
  * kit's seal (iolab/seal.h) lets no one but the kit produce.
+ *
+ * Listing: with $IOLAB_LIST_TESTS=1 as well, the runner writes the name of
+ * every test compiled in, one "suite/name" per line, to the same channel
+ * and exits 0 before it starts any test. This is the grader's list of the
+ * binary's tests: Criterion's --list prints for people (a tree drawn with
+ * box characters, its layout free to change), and runs no report hook.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <criterion/internal/ordered-set.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +76,7 @@ status_of(const struct criterion_test_stats *st)
 }
 
 static int results_fd = -1; /* the runner's channel to the grader */
+static bool list_only;      /* $IOLAB_LIST_TESTS=1: list, run nothing */
 
 /* Runs before main in every process of the binary; acts in the runner. */
 __attribute__((constructor)) static void
@@ -78,7 +87,10 @@ take_channel(void)
     if (fdstr == NULL || getenv("BXFI_MAP") != NULL)
         return; /* run by hand, or a test process (which never has it) */
     int fd = atoi(fdstr);
+    const char *list = getenv("IOLAB_LIST_TESTS");
+    list_only = list != NULL && strcmp(list, "1") == 0;
     unsetenv("IOLAB_RESULTS_FD");
+    unsetenv("IOLAB_LIST_TESTS");
     if (fd > 2 && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
         results_fd = fd;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -133,6 +145,35 @@ report_test(FILE *f, const struct criterion_test_stats *st)
     fputc('\t', f);
     put_escaped(f, where);
     fputc('\n', f);
+}
+
+/*
+ * Before the first test, in the runner: in listing mode, writes every
+ * test's "suite/name" to the channel and ends the runner. The walk over
+ * Criterion's sets is the one its criterion/internal/ordered-set.h
+ * FOREACH_SET makes (written out: nested, that macro shadows itself).
+ */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    if (!list_only || results_fd < 0)
+        return;
+    FILE *f = fdopen(results_fd, "w");
+    if (f == NULL) {
+        perror("iolab results channel");
+        _exit(1);
+    }
+    for (struct criterion_ordered_set_node *sn = set->suites->first; sn;
+         sn = sn->next) {
+        struct criterion_suite_set *suite = (void *)(sn + 1);
+        if (suite->tests == NULL)
+            continue;
+        for (struct criterion_ordered_set_node *tn = suite->tests->first; tn;
+             tn = tn->next) {
+            struct criterion_test *t = (void *)(tn + 1);
+            fprintf(f, "%s/%s\n", t->category, t->name);
+        }
+    }
+    _exit(fclose(f) == 0 ? 0 : 1);
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)

@@ -1,0 +1,111 @@
+/*
+ * report_json.c - report_json (report.h): Gradescope's results.json.
+ */
+#include "report.h"
+
+#include <stdbool.h>
+
+#include "report_escape.h"
+#include "report_file.h"
+#include "report_words.h"
+#include "sbuf.h"
+
+/* Appends one entry of "tests"; name and output are raw text. */
+static void
+json_test(struct sbuf *sb, bool first, const char *name, double score,
+          double max, bool passed, const char *output)
+{
+    sb_puts(sb, first ? "\n    {" : ",\n    {");
+    sb_puts(sb, "\"name\": ");
+    json_string(sb, name);
+    sb_puts(sb, ", \"score\": ");
+    json_number(sb, score);
+    sb_puts(sb, ", \"max_score\": ");
+    json_number(sb, max);
+    sb_puts(sb,
+            passed ? ", \"status\": \"passed\"" : ", \"status\": \"failed\"");
+    sb_puts(sb, ", \"output\": ");
+    json_string(sb, output);
+    sb_puts(sb, ", \"visibility\": \"visible\"}");
+}
+
+/* The one-line summary: "62 / 100 points: 01-blocking-io 62/100; ..." */
+static void
+json_summary(struct sbuf *sb, const struct chapter *chs, size_t n, double score,
+             double max)
+{
+    sb_printf(sb, "%g / %g points", score, max);
+    if (n == 0) {
+        sb_puts(sb, ": no chapter graded");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sb_puts(sb, i == 0 ? ": " : "; ");
+        sb_puts(sb, str_or(chs[i].dir, "?"));
+        sb_printf(sb, " %g/%g", chapter_score(&chs[i]), chs[i].max_score);
+        if (!chs[i].gradable)
+            sb_puts(sb, " (does not build)");
+    }
+}
+
+int
+report_json(const char *path, const struct chapter *chs, size_t n)
+{
+    struct sbuf sb = SBUF_INIT, name = SBUF_INIT, text = SBUF_INIT;
+    double score = 0, max = 0;
+    bool first = true;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        score += chapter_score(&chs[i]);
+        max += chs[i].max_score;
+    }
+    sb_puts(&sb, "{\n  \"score\": ");
+    json_number(&sb, score);
+    sb_puts(&sb, ",\n  \"max_score\": ");
+    json_number(&sb, max);
+    sb_puts(&sb, ",\n  \"output\": ");
+    json_summary(&text, chs, n, score, max);
+    json_string(&sb, sb_str(&text));
+    sb_puts(&sb, ",\n  \"visibility\": \"visible\",\n"
+                 "  \"stdout_visibility\": \"visible\",\n"
+                 "  \"tests\": [");
+
+    for (size_t c = 0; c < n; c++) {
+        const struct chapter *ch = &chs[c];
+        const char *dir = str_or(ch->dir, "?");
+
+        if (!ch->gradable) {
+            sb_reset(&name);
+            sb_puts(&name, dir);
+            sb_puts(&name, ": build");
+            sb_reset(&text);
+            sb_puts(&text, "NOT GRADABLE: it does not build\n");
+            sb_puts(&text, str_or(ch->build_log, ""));
+            json_test(&sb, first, sb_str(&name), 0, ch->max_score, false,
+                      sb_str(&text));
+            first = false;
+            continue;
+        }
+        for (size_t i = 0; i < ch->nitems; i++) {
+            const struct item *it = &ch->items[i];
+            sb_reset(&name);
+            sb_puts(&name, dir);
+            sb_puts(&name, ": ");
+            item_label(&name, it);
+            sb_reset(&text);
+            item_text(&text, ch, it);
+            json_test(&sb, first, sb_str(&name),
+                      it->kind == ITEM_INFO ? 0 : it->score, item_max(it),
+                      item_ok(it), sb_str(&text));
+            first = false;
+        }
+    }
+    sb_puts(&sb, first ? "]\n}\n" : "\n  ]\n}\n");
+
+    rc = write_document(path, &sb);
+    sb_free(&sb);
+    sb_free(&name);
+    sb_free(&text);
+    return rc;
+}
