@@ -8,7 +8,7 @@
 
 KVD_DIR := shared/kvd
 KVD_B := $(KIT_B)/kvd
-KVD_LIB_SRC := kvd.c kvd_store.c kvd_cmd.c resp.c
+KVD_LIB_SRC := kvd.c kvd_store.c kvd_cmd.c resp.c resp_parse.c wire.c
 KVD_T_OBJ := $(patsubst %.c,$(KVD_B)/t/%.o,$(KVD_LIB_SRC))
 KVD_B_OBJ := $(patsubst %.c,$(KVD_B)/b/%.o,$(KVD_LIB_SRC))
 KVD_BIN := $(KVD_B)/kvd

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "kvd_int.h"
+#include "wire.h"
 
 /* Each read asks for at least this much (and takes all that is there). */
 #ifndef KVD_READ_CHUNK
@@ -215,29 +216,6 @@ out_reserve(struct kconn *c, size_t n)
     return c->obuf + c->olen;
 }
 
-/* Writes "<c><n>\r\n" at p (n may be negative); returns its length. */
-static size_t
-put_header(char *p, char c, long long n)
-{
-    char digits[24];
-    size_t nd = 0, len = 0;
-    unsigned long long v =
-        n < 0 ? 0 - (unsigned long long)n : (unsigned long long)n;
-
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    p[len++] = c;
-    if (n < 0)
-        p[len++] = '-';
-    while (nd > 0)
-        p[len++] = digits[--nd];
-    p[len++] = '\r';
-    p[len++] = '\n';
-    return len;
-}
-
 void
 out_raw(struct kconn *c, const char *p, size_t len)
 {
@@ -292,19 +270,19 @@ out_error(struct kconn *c, const char *fmt, ...)
 void
 out_int(struct kconn *c, long long n)
 {
-    char *d = out_reserve(c, 24);
+    char *d = out_reserve(c, WIRE_HEADER_MAX);
 
     if (d != NULL)
-        c->olen += put_header(d, ':', n);
+        c->olen += wire_put_header(d, ':', n);
 }
 
 void
 out_bulk(struct kconn *c, const char *p, size_t len)
 {
-    char *d = out_reserve(c, len + 26);
+    char *d = out_reserve(c, len + WIRE_HEADER_MAX + 2);
 
     if (d != NULL) {
-        size_t h = put_header(d, '$', (long long)len);
+        size_t h = wire_put_header(d, '$', (long long)len);
         memcpy(d + h, p, len);
         memcpy(d + h + len, "\r\n", 2);
         c->olen += h + len + 2;
@@ -320,10 +298,10 @@ out_nil(struct kconn *c)
 void
 out_array(struct kconn *c, size_t n)
 {
-    char *d = out_reserve(c, 24);
+    char *d = out_reserve(c, WIRE_HEADER_MAX);
 
     if (d != NULL)
-        c->olen += put_header(d, '*', (long long)n);
+        c->olen += wire_put_header(d, '*', (long long)n);
 }
 
 /* ===================================================================== */
@@ -507,21 +485,17 @@ protocol_error(struct kconn *c, const char *what)
     c->closing = true;
 }
 
-/* Parses a decimal length from p[0..len); -1 when it is not one. */
+/*
+ * A count or length from a header, or LLONG_MIN when it is not one. The
+ * field is at most 19 bytes ('-' and 18 digits): anything longer is out
+ * of every limit anyway.
+ */
 static long long
 parse_len(const char *p, size_t len)
 {
-    long long v = 0;
-    bool neg = len > 0 && p[0] == '-';
+    long long v;
 
-    if (len == (size_t)neg || len - neg > 18)
-        return LLONG_MIN;
-    for (size_t i = neg; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return LLONG_MIN;
-        v = v * 10 + (p[i] - '0');
-    }
-    return neg ? -v : v;
+    return len <= 19 && wire_parse_ll(p, len, &v) ? v : LLONG_MIN;
 }
 
 /*

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wire.h"
+
 #define ERR_INT "ERR value is not an integer or out of range"
 #define ERR_SYNTAX "ERR syntax error"
 
@@ -39,40 +41,18 @@ arg_is(const struct karg *a, const char *w)
 
 /*
  * Parses a 64-bit integer the way Redis does: an optional '-', digits, no
- * leading zero (except "0"), no blanks, no overflow.
+ * leading zero (except "0"), no blanks, no overflow. The canonical form is
+ * checked here; the digits are read by the one decimal reader (wire.h).
  */
 static bool
 arg_ll(const struct karg *a, long long *out)
 {
-    const char *p = a->p;
-    size_t len = a->len, i = 0;
-    bool neg = false;
-    unsigned long long v = 0;
+    size_t neg = a->len > 0 && a->p[0] == '-';
+    bool zero = a->len == 1 && a->p[0] == '0'; /* the one leading zero */
 
-    if (len == 0 || len > 20)
+    if (!zero && (a->len == neg || a->p[neg] < '1' || a->p[neg] > '9'))
         return false;
-    if (len == 1 && p[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    if (p[0] == '-') {
-        neg = true;
-        i = 1;
-    }
-    if (i == len || p[i] < '1' || p[i] > '9')
-        return false;
-    for (; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg ? v > (unsigned long long)LLONG_MAX + 1 : v > LLONG_MAX)
-        return false;
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
+    return wire_parse_ll(a->p, a->len, out);
 }
 
 /* Copies a into buf (at most cap - 1 bytes), printable, NUL-terminated. */
