@@ -9,14 +9,13 @@
  */
 #include "kvd_cmd.h"
 
-#include "iolab/kvd.h"
-
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "iolab/kvd.h"
 #include "wire.h"
 
 #define ERR_INT "ERR value is not an integer or out of range"
