@@ -8,7 +8,8 @@
 
 KVD_DIR := shared/kvd
 KVD_B := $(KIT_B)/kvd
-KVD_LIB_SRC := kvd.c kvd_store.c kvd_cmd.c resp.c
+KVD_LIB_SRC := kvd_server.c kvd_control.c kvd_conn.c kvd_spawn.c kvd_req.c \
+               kvd_out.c kvd_cmd.c kvd_store.c resp.c resp_parse.c wire.c
 KVD_T_OBJ := $(patsubst %.c,$(KVD_B)/t/%.o,$(KVD_LIB_SRC))
 KVD_B_OBJ := $(patsubst %.c,$(KVD_B)/b/%.o,$(KVD_LIB_SRC))
 KVD_BIN := $(KVD_B)/kvd

@@ -4,9 +4,10 @@
  * Every command appends exactly one reply, with the same text Redis
  * sends (the errors included), so redis-cli and redis-benchmark see what
  * they expect. Arguments are binary-safe byte strings (struct karg).
- * Commands run in the server's thread only.
+ * Commands run in the server's thread only, and reach the server only
+ * through the operations table of kvd_cmd.h.
  */
-#include "kvd_int.h"
+#include "kvd_cmd.h"
 
 #include <fnmatch.h>
 #include <limits.h>
@@ -14,11 +15,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "iolab/kvd.h"
+#include "wire.h"
+
 #define ERR_INT "ERR value is not an integer or out of range"
 #define ERR_SYNTAX "ERR syntax error"
 
-typedef void (*cmd_cb)(struct kvd *kv, struct kconn *c, int argc,
-                       const struct karg *argv, int64_t now);
+typedef void (*cmd_cb)(const struct kcmd_ctx *x, int argc,
+                       const struct karg *argv);
 
 struct cmd {
     const char *name;              /* lower case */
@@ -39,40 +43,18 @@ arg_is(const struct karg *a, const char *w)
 
 /*
  * Parses a 64-bit integer the way Redis does: an optional '-', digits, no
- * leading zero (except "0"), no blanks, no overflow.
+ * leading zero (except "0"), no blanks, no overflow. The canonical form is
+ * checked here; the digits are read by the one decimal reader (wire.h).
  */
 static bool
 arg_ll(const struct karg *a, long long *out)
 {
-    const char *p = a->p;
-    size_t len = a->len, i = 0;
-    bool neg = false;
-    unsigned long long v = 0;
+    size_t neg = a->len > 0 && a->p[0] == '-';
+    bool zero = a->len == 1 && a->p[0] == '0'; /* the one leading zero */
 
-    if (len == 0 || len > 20)
+    if (!zero && (a->len == neg || a->p[neg] < '1' || a->p[neg] > '9'))
         return false;
-    if (len == 1 && p[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    if (p[0] == '-') {
-        neg = true;
-        i = 1;
-    }
-    if (i == len || p[i] < '1' || p[i] > '9')
-        return false;
-    for (; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (neg ? v > (unsigned long long)LLONG_MAX + 1 : v > LLONG_MAX)
-        return false;
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
+    return wire_parse_ll(a->p, a->len, out);
 }
 
 /* Copies a into buf (at most cap - 1 bytes), printable, NUL-terminated. */
@@ -92,24 +74,22 @@ arg_printable(const struct karg *a, char *buf, size_t cap)
 /* ---- keys and values ----------------------------------------------------- */
 
 static void
-cmd_get(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-        int64_t now)
+cmd_get(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     (void)argc;
-    struct kentry *e = store_get(kvd_store(kv), argv[1].p, argv[1].len, now);
+    struct kentry *e = store_get(x->store, argv[1].p, argv[1].len, x->now);
 
     if (e == NULL)
-        out_nil(c);
+        out_nil(x->out);
     else
-        out_bulk(c, kentry_val(e), e->vlen);
+        out_bulk(x->out, kentry_val(e), e->vlen);
 }
 
 /* SET key value [EX s | PX ms | KEEPTTL] [NX | XX] */
 static void
-cmd_set(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-        int64_t now)
+cmd_set(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    struct kstore *st = kvd_store(kv);
+    struct kstore *st = x->store;
     bool nx = false, xx = false, keep = false, has_ttl = false;
     int64_t expire = 0;
 
@@ -119,15 +99,15 @@ cmd_set(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
         if ((ex || px) && i + 1 < argc && !has_ttl && !keep) {
             long long n;
             if (!arg_ll(&argv[++i], &n)) {
-                out_error(c, ERR_INT);
+                out_error(x->out, ERR_INT);
                 return;
             }
             if (n <= 0 || (ex && n > LLONG_MAX / 1000) ||
-                (ex ? n * 1000 : n) > LLONG_MAX - now) {
-                out_error(c, "ERR invalid expire time in 'set' command");
+                (ex ? n * 1000 : n) > LLONG_MAX - x->now) {
+                out_error(x->out, "ERR invalid expire time in 'set' command");
                 return;
             }
-            expire = now + (ex ? n * 1000 : n);
+            expire = x->now + (ex ? n * 1000 : n);
             has_ttl = true;
         } else if (arg_is(a, "NX") && !xx) {
             nx = true;
@@ -136,241 +116,218 @@ cmd_set(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
         } else if (arg_is(a, "KEEPTTL") && !has_ttl) {
             keep = true;
         } else {
-            out_error(c, ERR_SYNTAX);
+            out_error(x->out, ERR_SYNTAX);
             return;
         }
     }
     if (nx || xx) {
-        bool exists = store_get(st, argv[1].p, argv[1].len, now) != NULL;
+        bool exists = store_get(st, argv[1].p, argv[1].len, x->now) != NULL;
         if (exists == nx) {
-            out_nil(c);
+            out_nil(x->out);
             return;
         }
     }
     if (store_set(st, argv[1].p, argv[1].len, argv[2].p, argv[2].len, expire,
-                  keep, now) == NULL)
-        out_error(c, "OOM command not allowed when used memory > 'maxmemory'");
+                  keep, x->now) == NULL)
+        out_error(x->out,
+                  "OOM command not allowed when used memory > 'maxmemory'");
     else
-        out_simple(c, "OK");
+        out_simple(x->out, "OK");
 }
 
 static void
-cmd_del(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-        int64_t now)
+cmd_del(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     long long n = 0;
 
     for (int i = 1; i < argc; i++)
-        n += store_del(kvd_store(kv), argv[i].p, argv[i].len, now);
-    out_int(c, n);
+        n += store_del(x->store, argv[i].p, argv[i].len, x->now);
+    out_int(x->out, n);
 }
 
 static void
-cmd_exists(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-           int64_t now)
+cmd_exists(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     long long n = 0;
 
     for (int i = 1; i < argc; i++)
-        n += store_get(kvd_store(kv), argv[i].p, argv[i].len, now) != NULL;
-    out_int(c, n);
+        n += store_get(x->store, argv[i].p, argv[i].len, x->now) != NULL;
+    out_int(x->out, n);
 }
 
 /* INCR, DECR, INCRBY, DECRBY: add by to the integer stored at key. */
 static void
-incr_by(struct kvd *kv, struct kconn *c, const struct karg *key, long long by,
-        int64_t now)
+incr_by(const struct kcmd_ctx *x, const struct karg *key, long long by)
 {
-    struct kstore *st = kvd_store(kv);
-    struct kentry *e = store_get(st, key->p, key->len, now);
+    struct kstore *st = x->store;
+    struct kentry *e = store_get(st, key->p, key->len, x->now);
     long long v = 0;
     char text[24];
 
     if (e != NULL) {
         struct karg val = {kentry_val(e), e->vlen};
         if (!arg_ll(&val, &v)) {
-            out_error(c, ERR_INT);
+            out_error(x->out, ERR_INT);
             return;
         }
     }
     if ((by > 0 && v > LLONG_MAX - by) || (by < 0 && v < LLONG_MIN - by)) {
-        out_error(c, "ERR increment or decrement would overflow");
+        out_error(x->out, "ERR increment or decrement would overflow");
         return;
     }
     v += by;
     int n = snprintf(text, sizeof(text), "%lld", v);
     /* The time to live survives, as in Redis. */
-    if (store_set(st, key->p, key->len, text, (size_t)n, 0, true, now) == NULL)
-        out_error(c, "OOM command not allowed when used memory > 'maxmemory'");
+    if (store_set(st, key->p, key->len, text, (size_t)n, 0, true, x->now) ==
+        NULL)
+        out_error(x->out,
+                  "OOM command not allowed when used memory > 'maxmemory'");
     else
-        out_int(c, v);
+        out_int(x->out, v);
 }
 
 static void
-cmd_incr(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_incr(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     (void)argc;
-    incr_by(kv, c, &argv[1], arg_is(&argv[0], "DECR") ? -1 : 1, now);
+    incr_by(x, &argv[1], arg_is(&argv[0], "DECR") ? -1 : 1);
 }
 
 static void
-cmd_incrby(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-           int64_t now)
+cmd_incrby(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     long long by;
 
     (void)argc;
     if (!arg_ll(&argv[2], &by)) {
-        out_error(c, ERR_INT);
+        out_error(x->out, ERR_INT);
         return;
     }
     if (arg_is(&argv[0], "DECRBY")) {
         if (by == LLONG_MIN) {
-            out_error(c, "ERR decrement would overflow");
+            out_error(x->out, "ERR decrement would overflow");
             return;
         }
         by = -by;
     }
-    incr_by(kv, c, &argv[1], by, now);
+    incr_by(x, &argv[1], by);
 }
 
 static void
-cmd_mget(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_mget(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    out_array(c, (size_t)argc - 1);
+    out_array(x->out, (size_t)argc - 1);
     for (int i = 1; i < argc; i++)
-        cmd_get(kv, c, 2, &argv[i - 1], now);
+        cmd_get(x, 2, &argv[i - 1]);
 }
 
 static void
-cmd_mset(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_mset(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     if (argc % 2 == 0) {
-        out_error(c, "ERR wrong number of arguments for 'mset' command");
+        out_error(x->out, "ERR wrong number of arguments for 'mset' command");
         return;
     }
     for (int i = 1; i < argc; i += 2)
-        if (store_set(kvd_store(kv), argv[i].p, argv[i].len, argv[i + 1].p,
-                      argv[i + 1].len, 0, false, now) == NULL) {
-            out_error(c, "OOM command not allowed when used memory > "
-                         "'maxmemory'");
+        if (store_set(x->store, argv[i].p, argv[i].len, argv[i + 1].p,
+                      argv[i + 1].len, 0, false, x->now) == NULL) {
+            out_error(x->out, "OOM command not allowed when used memory > "
+                              "'maxmemory'");
             return;
         }
-    out_simple(c, "OK");
+    out_simple(x->out, "OK");
 }
 
 /* TTL and PTTL: -2 no key, -1 no expiry, else the time left. */
 static void
-cmd_ttl(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-        int64_t now)
+cmd_ttl(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    struct kentry *e = store_get(kvd_store(kv), argv[1].p, argv[1].len, now);
+    struct kentry *e = store_get(x->store, argv[1].p, argv[1].len, x->now);
 
     (void)argc;
     if (e == NULL)
-        out_int(c, -2);
+        out_int(x->out, -2);
     else if (e->expire_ms == 0)
-        out_int(c, -1);
+        out_int(x->out, -1);
     else if (arg_is(&argv[0], "PTTL"))
-        out_int(c, e->expire_ms - now);
+        out_int(x->out, e->expire_ms - x->now);
     else
-        out_int(c, (e->expire_ms - now + 500) / 1000);
+        out_int(x->out, (e->expire_ms - x->now + 500) / 1000);
 }
 
 /* ---- the server ------------------------------------------------------------
  */
 
 static void
-cmd_ping(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_ping(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    (void)kv;
-    (void)now;
     if (argc > 2)
-        out_error(c, "ERR wrong number of arguments for 'ping' command");
+        out_error(x->out, "ERR wrong number of arguments for 'ping' command");
     else if (argc == 2)
-        out_bulk(c, argv[1].p, argv[1].len);
+        out_bulk(x->out, argv[1].p, argv[1].len);
     else
-        out_simple(c, "PONG");
+        out_simple(x->out, "PONG");
 }
 
 static void
-cmd_echo(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_echo(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    (void)kv;
     (void)argc;
-    (void)now;
-    out_bulk(c, argv[1].p, argv[1].len);
+    out_bulk(x->out, argv[1].p, argv[1].len);
 }
 
 static void
-cmd_flushall(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-             int64_t now)
+cmd_flushall(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    (void)now;
     if (argc > 2 || (argc == 2 && !arg_is(&argv[1], "ASYNC") &&
                      !arg_is(&argv[1], "SYNC"))) {
-        out_error(c, ERR_SYNTAX);
+        out_error(x->out, ERR_SYNTAX);
         return;
     }
-    store_flush(kvd_store(kv));
-    out_simple(c, "OK");
+    store_flush(x->store);
+    out_simple(x->out, "OK");
 }
 
 static void
-cmd_dbsize(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-           int64_t now)
+cmd_dbsize(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     (void)argc;
     (void)argv;
-    (void)now;
-    out_int(c, (long long)kvd_store(kv)->count);
+    out_int(x->out, (long long)x->store->count);
 }
 
 static void
-cmd_info(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_info(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    (void)now;
     if (argc > 2)
-        out_error(c, ERR_SYNTAX);
+        out_error(x->out, ERR_SYNTAX);
     else if (argc == 2)
-        kvd_info(kv, c, argv[1].p, argv[1].len);
+        x->ops->info(x->kv, x->out, argv[1].p, argv[1].len);
     else
-        kvd_info(kv, c, NULL, 0);
+        x->ops->info(x->kv, x->out, NULL, 0);
 }
 
 static void
-cmd_quit(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+cmd_quit(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
-    (void)kv;
     (void)argc;
     (void)argv;
-    (void)now;
-    out_simple(c, "OK");
-    kvd_conn_quit(c);
+    out_simple(x->out, "OK");
+    x->ops->quit(x->conn);
 }
 
 static void
-cmd_select(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-           int64_t now)
+cmd_select(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     long long db;
 
-    (void)kv;
     (void)argc;
-    (void)now;
     if (!arg_ll(&argv[1], &db))
-        out_error(c, ERR_INT);
+        out_error(x->out, ERR_INT);
     else if (db != 0)
-        out_error(c, "ERR DB index is out of range");
+        out_error(x->out, "ERR DB index is out of range");
     else
-        out_simple(c, "OK");
+        out_simple(x->out, "OK");
 }
 
 /* The parameters CONFIG GET knows: what clients ask at start. */
@@ -381,12 +338,10 @@ static const char *const config_params[][2] = {
 #define NPARAMS (sizeof(config_params) / sizeof(config_params[0]))
 
 static void
-cmd_config(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-           int64_t now)
+cmd_config(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     char pat[128], sub[32];
 
-    (void)now;
     if (arg_is(&argv[1], "GET") && argc >= 3) {
         bool hit[NPARAMS] = {false};
         size_t n = 0;
@@ -399,22 +354,24 @@ cmd_config(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
                     n++;
                 }
         }
-        out_array(c, 2 * n);
+        out_array(x->out, 2 * n);
         for (size_t k = 0; k < NPARAMS; k++)
             if (hit[k]) {
-                out_bulk(c, config_params[k][0], strlen(config_params[k][0]));
-                out_bulk(c, config_params[k][1], strlen(config_params[k][1]));
+                out_bulk(x->out, config_params[k][0],
+                         strlen(config_params[k][0]));
+                out_bulk(x->out, config_params[k][1],
+                         strlen(config_params[k][1]));
             }
     } else if (arg_is(&argv[1], "RESETSTAT") && argc == 2) {
-        kvd_reset_stats(kv);
-        out_simple(c, "OK");
+        x->ops->reset_stats(x->kv);
+        out_simple(x->out, "OK");
     } else if (arg_is(&argv[1], "SET") && argc >= 4 && argc % 2 == 0) {
-        out_error(c,
+        out_error(x->out,
                   "ERR Unknown option or number of arguments for CONFIG "
                   "SET - '%s'",
                   arg_printable(&argv[2], pat, sizeof(pat)));
     } else {
-        out_error(c,
+        out_error(x->out,
                   "ERR unknown subcommand or wrong number of arguments for "
                   "'%s'. Try CONFIG HELP.",
                   arg_printable(&argv[1], sub, sizeof(sub)));
@@ -423,47 +380,45 @@ cmd_config(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
 
 /* KVD DELAY rtt_us accept_us | DROP | REFUSE ms | CLOSEAFTER n | RESETSTATS */
 static void
-cmd_kvd(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-        int64_t now)
+cmd_kvd(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     long long a = 0, b = 0;
     char sub[32];
 
-    (void)now;
     if (arg_is(&argv[1], "DELAY") && argc == 4) {
         if (!arg_ll(&argv[2], &a) || !arg_ll(&argv[3], &b) || a < 0 || b < 0 ||
             a > KVD_MAX_DELAY_US || b > KVD_MAX_DELAY_US) {
-            out_error(c, "ERR delays are microseconds, 0 to %u",
+            out_error(x->out, "ERR delays are microseconds, 0 to %u",
                       KVD_MAX_DELAY_US);
             return;
         }
-        kvd_apply_delays(kv, (unsigned)a, (unsigned)b);
+        x->ops->set_delays(x->kv, (unsigned)a, (unsigned)b);
     } else if (arg_is(&argv[1], "DROP") && argc == 2) {
-        kvd_apply_drop_all(kv); /* this connection too: no reply arrives */
+        x->ops->drop_all(x->kv); /* this connection too: no reply arrives */
     } else if (arg_is(&argv[1], "REFUSE") && argc == 3) {
         if (!arg_ll(&argv[2], &a) || a < 0 || a > UINT_MAX) {
-            out_error(c, ERR_INT);
+            out_error(x->out, ERR_INT);
             return;
         }
-        kvd_apply_refuse(kv, (unsigned)a);
+        x->ops->refuse(x->kv, (unsigned)a);
     } else if (arg_is(&argv[1], "CLOSEAFTER") && argc == 3) {
         if (!arg_ll(&argv[2], &a) || a < 0 || a > UINT_MAX) {
-            out_error(c, ERR_INT);
+            out_error(x->out, ERR_INT);
             return;
         }
-        kvd_apply_close_after(kv, (unsigned)a, c);
+        x->ops->close_after(x->kv, (unsigned)a, x->conn);
     } else if (arg_is(&argv[1], "RESETSTATS") && argc == 2) {
-        kvd_reset_stats(kv);
+        x->ops->reset_stats(x->kv);
     } else {
-        out_error(c, "ERR unknown KVD subcommand '%s'",
+        out_error(x->out, "ERR unknown KVD subcommand '%s'",
                   arg_printable(&argv[1], sub, sizeof(sub)));
         return;
     }
-    out_simple(c, "OK");
+    out_simple(x->out, "OK");
 }
 
-static void cmd_command(struct kvd *kv, struct kconn *c, int argc,
-                        const struct karg *argv, int64_t now);
+static void cmd_command(const struct kcmd_ctx *x, int argc,
+                        const struct karg *argv);
 
 static const struct cmd commands[] = {
     {"get", 2, "readonly fast", 1, 1, 1, cmd_get},
@@ -503,58 +458,55 @@ lookup(const struct karg *name)
 
 /* One command's COMMAND INFO entry (the Redis 6 shape: 7 fields). */
 static void
-command_entry(struct kconn *c, const struct cmd *cmd)
+command_entry(struct kout *out, const struct cmd *cmd)
 {
     const char *f = cmd->flags;
     size_t nflags = 0;
 
     for (const char *p = f; *p; p += strcspn(p, " "), p += *p == ' ')
         nflags++;
-    out_array(c, 7);
-    out_bulk(c, cmd->name, strlen(cmd->name));
-    out_int(c, cmd->arity);
-    out_array(c, nflags);
+    out_array(out, 7);
+    out_bulk(out, cmd->name, strlen(cmd->name));
+    out_int(out, cmd->arity);
+    out_array(out, nflags);
     for (const char *p = f; *p; p += *p == ' ') {
         size_t len = strcspn(p, " ");
         char word[32];
         snprintf(word, sizeof(word), "%.*s", (int)len, p);
-        out_simple(c, word);
+        out_simple(out, word);
         p += len;
     }
-    out_int(c, cmd->first_key);
-    out_int(c, cmd->last_key);
-    out_int(c, cmd->step);
-    out_array(c, 0);
+    out_int(out, cmd->first_key);
+    out_int(out, cmd->last_key);
+    out_int(out, cmd->step);
+    out_array(out, 0);
 }
 
 /* COMMAND [COUNT | INFO name... | DOCS [name...]] */
 static void
-cmd_command(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-            int64_t now)
+cmd_command(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     char sub[32];
 
-    (void)kv;
-    (void)now;
     if (argc == 1) {
-        out_array(c, NCOMMANDS);
+        out_array(x->out, NCOMMANDS);
         for (size_t i = 0; i < NCOMMANDS; i++)
-            command_entry(c, &commands[i]);
+            command_entry(x->out, &commands[i]);
     } else if (arg_is(&argv[1], "COUNT") && argc == 2) {
-        out_int(c, NCOMMANDS);
+        out_int(x->out, NCOMMANDS);
     } else if (arg_is(&argv[1], "INFO")) {
-        out_array(c, (size_t)argc - 2);
+        out_array(x->out, (size_t)argc - 2);
         for (int i = 2; i < argc; i++) {
             const struct cmd *cmd = lookup(&argv[i]);
             if (cmd == NULL)
-                out_raw(c, "*-1\r\n", 5);
+                out_raw(x->out, "*-1\r\n", 5);
             else
-                command_entry(c, cmd);
+                command_entry(x->out, cmd);
         }
     } else if (arg_is(&argv[1], "DOCS")) {
-        out_array(c, 0); /* no documentation: clients show none */
+        out_array(x->out, 0); /* no documentation: clients show none */
     } else {
-        out_error(c,
+        out_error(x->out,
                   "ERR unknown subcommand or wrong number of arguments for "
                   "'%s'. Try COMMAND HELP.",
                   arg_printable(&argv[1], sub, sizeof(sub)));
@@ -562,8 +514,7 @@ cmd_command(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
 }
 
 void
-kvd_exec(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
-         int64_t now)
+kvd_exec(const struct kcmd_ctx *x, int argc, const struct karg *argv)
 {
     const struct cmd *cmd = lookup(&argv[0]);
     char name[64], args[256];
@@ -576,15 +527,16 @@ kvd_exec(struct kvd *kv, struct kconn *c, int argc, const struct karg *argv,
             len += (size_t)snprintf(args + len, sizeof(args) - len, "'%s' ",
                                     arg_printable(&argv[i], one, sizeof(one)));
         }
-        out_error(c, "ERR unknown command '%s', with args beginning with: %s",
+        out_error(x->out,
+                  "ERR unknown command '%s', with args beginning with: %s",
                   arg_printable(&argv[0], name, sizeof(name)), args);
         return;
     }
     if ((cmd->arity > 0 && argc != cmd->arity) ||
         (cmd->arity < 0 && argc < -cmd->arity)) {
-        out_error(c, "ERR wrong number of arguments for '%s' command",
+        out_error(x->out, "ERR wrong number of arguments for '%s' command",
                   cmd->name);
         return;
     }
-    cmd->fn(kv, c, argc, argv, now);
+    cmd->fn(x, argc, argv);
 }

@@ -11,7 +11,7 @@
  * The hash is seeded from getrandom at start, so a client cannot choose
  * keys that all land in one chain and turn every lookup into a long walk.
  */
-#include "kvd_int.h"
+#include "kvd_store.h"
 
 #include <stdlib.h>
 #include <string.h>

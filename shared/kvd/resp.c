@@ -1,17 +1,8 @@
 /*
- * resp.c - the RESP2 client library declared in iolab/resp.h.
- *
- * Organisation: replies (free), encoding (resp_buf), the scanner (a
- * resumable pass that only finds where a reply ends and validates it),
- * the builder (a second pass over a complete reply that allocates it),
- * and the connection (read buffer, timeouts, round trips).
- *
- * Why two passes: a reply arrives in pieces. The scanner remembers how far
- * it got (its position, the open arrays, the bulk string it waits for), so
- * each new piece is looked at once; nothing is allocated until the whole
- * reply is there, so a hostile "*16777216" costs nothing until its
- * elements actually arrive. The builder then walks the complete reply
- * once. Reading a reply of n bytes costs O(n) however it is split.
+ * resp.c - the RESP2 client library declared in iolab/resp.h: encoding
+ * commands (resp_buf) and the connection (read buffer, timeouts, round
+ * trips). Replies are parsed by resp_parse.c, whose resumable scanner
+ * (resp_scan.h) a connection drives as bytes arrive.
  */
 #include "iolab/resp.h"
 
@@ -33,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "resp_scan.h"
+#include "wire.h"
+
 /* The most arguments resp_encode_cmd and resp_call take. */
 #define RESP_MAX_VARARGS 64
 /* A connection's first read buffer; it doubles as replies need. */
@@ -41,22 +35,6 @@
 #endif
 /* Read at least this much at a time, so small free tails are not used. */
 #define RESP_READ_MIN 4096
-
-/* ===================================================================== */
-/* Replies                                                               */
-/* ===================================================================== */
-
-void
-resp_reply_free(struct resp_reply *r)
-{
-    if (r == NULL)
-        return;
-    for (size_t i = 0; i < r->nelem; i++)
-        resp_reply_free(&r->elem[i]);
-    free(r->elem);
-    free(r->str);
-    *r = (struct resp_reply){.type = RESP_NIL};
-}
 
 /* ===================================================================== */
 /* Encoding                                                              */
@@ -101,31 +79,11 @@ buf_reserve(struct resp_buf *b, size_t extra)
     return 0;
 }
 
-/* Writes "<c><n>\r\n" at p; returns its length. */
-static size_t
-put_header(char *p, char c, size_t n)
-{
-    char digits[24];
-    size_t nd = 0, len = 0;
-
-    do {
-        digits[nd++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n != 0);
-    p[len++] = c;
-    while (nd > 0)
-        p[len++] = digits[--nd];
-    p[len++] = '\r';
-    p[len++] = '\n';
-    return len;
-}
-
 int
 resp_encode(struct resp_buf *b, int argc, const char *const argv[],
             const size_t lens[])
 {
-    /* A header is at most 1 + 20 digits + 2. */
-    size_t total = 23;
+    size_t total = WIRE_HEADER_MAX;
 
     if (argc < 1 || argv == NULL)
         return -EINVAL;
@@ -135,16 +93,16 @@ resp_encode(struct resp_buf *b, int argc, const char *const argv[],
         size_t len = lens ? lens[i] : strlen(argv[i]);
         if (len > SIZE_MAX / 4 - total)
             return -ENOMEM;
-        total += 23 + len + 2;
+        total += WIRE_HEADER_MAX + len + 2;
     }
     int err = buf_reserve(b, total);
     if (err < 0)
         return err;
     char *p = b->data + b->len;
-    p += put_header(p, '*', (size_t)argc);
+    p += wire_put_header(p, '*', argc);
     for (int i = 0; i < argc; i++) {
         size_t len = lens ? lens[i] : strlen(argv[i]);
-        p += put_header(p, '$', len);
+        p += wire_put_header(p, '$', (long long)len);
         memcpy(p, argv[i], len);
         p += len;
         *p++ = '\r';
@@ -183,238 +141,6 @@ resp_encode_cmd(struct resp_buf *b, const char *arg0, ...)
 }
 
 /* ===================================================================== */
-/* The scanner: where does the reply end, and is it valid?               */
-/* ===================================================================== */
-
-/*
- * Scanner state, all offsets relative to the reply's first byte, so the
- * caller may move the bytes between calls. Invariant: bytes [0, pos) are
- * complete, validated elements or headers of the arrays still open; rem[]
- * holds how many elements each open level still needs (rem[0] is the
- * reply itself, 1 until it is complete).
- */
-struct scan {
-    size_t pos;                   /* next header starts here */
-    size_t lscan;                 /* '\n' not found in [pos, lscan) */
-    size_t need;                  /* waiting for this many bytes; 0: none */
-    int depth;                    /* open levels in rem[]; 0: done */
-    long rem[RESP_MAX_DEPTH + 2]; /* elements still needed per level */
-};
-
-static void
-scan_init(struct scan *s)
-{
-    *s = (struct scan){.depth = 1, .rem = {1}};
-}
-
-/*
- * Parses a signed decimal number from p[0..len): an optional '-' and 1 to
- * 19 digits, nothing else. Returns false if it is not one or overflows.
- */
-static bool
-parse_ll(const char *p, size_t len, long long *out)
-{
-    bool neg = len > 0 && p[0] == '-';
-    unsigned long long v = 0;
-    size_t i = neg;
-
-    if (i == len || len - i > 19)
-        return false;
-    for (; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(p[i] - '0');
-    }
-    if (v > (unsigned long long)LLONG_MAX + neg)
-        return false;
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
-}
-
-/* One element finished: close every array it completes. */
-static void
-scan_complete(struct scan *s)
-{
-    while (s->depth > 0) {
-        if (--s->rem[s->depth - 1] > 0)
-            return;
-        s->depth--;
-    }
-}
-
-/*
- * Continues scanning buf[0..len) (the same reply's bytes as before, maybe
- * more of them). Returns the reply's length once it is complete, 0 when
- * more bytes are needed, -EPROTO when it is malformed.
- */
-static long
-scan_run(struct scan *s, const char *buf, size_t len)
-{
-    if (s->need > len)
-        return 0;
-    while (s->depth > 0) {
-        size_t start = s->pos;
-        const char *nl = NULL;
-
-        if (start < len) {
-            size_t from = s->lscan > start ? s->lscan : start;
-            nl = memchr(buf + from, '\n', len - from);
-        }
-        if (nl == NULL) {
-            if (len - start > RESP_MAX_LINE + 2)
-                return -EPROTO;
-            s->lscan = len;
-            return 0;
-        }
-        size_t end = (size_t)(nl - buf); /* the '\n' */
-        if (end < start + 2 || buf[end - 1] != '\r' ||
-            end - start > RESP_MAX_LINE + 1)
-            return -EPROTO; /* type byte, "\r\n" at least */
-        const char *body = buf + start + 1;
-        size_t blen = end - 1 - (start + 1);
-        long long n = 0;
-        char type = buf[start];
-
-        if (type != '+' && type != '-' && !parse_ll(body, blen, &n))
-            return -EPROTO;
-        switch (type) {
-        case '+':
-        case '-':
-        case ':':
-            s->pos = end + 1;
-            scan_complete(s);
-            break;
-        case '$':
-            if (n < -1 || n > RESP_MAX_BULK)
-                return -EPROTO;
-            if (n >= 0) {
-                size_t stop = end + 1 + (size_t)n + 2;
-                if (stop > len) {
-                    s->need = stop; /* header re-read later: a few bytes */
-                    return 0;
-                }
-                if (buf[stop - 2] != '\r' || buf[stop - 1] != '\n')
-                    return -EPROTO;
-                s->pos = stop;
-            } else {
-                s->pos = end + 1;
-            }
-            s->need = 0;
-            scan_complete(s);
-            break;
-        case '*':
-            if (n < -1 || n > RESP_MAX_ELEMS)
-                return -EPROTO;
-            s->pos = end + 1;
-            if (n <= 0) {
-                scan_complete(s);
-            } else {
-                if (s->depth > RESP_MAX_DEPTH)
-                    return -EPROTO;
-                s->rem[s->depth++] = (long)n;
-            }
-            break;
-        default:
-            return -EPROTO;
-        }
-        s->lscan = s->pos;
-    }
-    if (s->pos > LONG_MAX)
-        return -EPROTO;
-    return (long)s->pos;
-}
-
-/* ===================================================================== */
-/* The builder: a complete, validated reply into a struct resp_reply      */
-/* ===================================================================== */
-
-/* Copies p[0..len) into a new NUL-terminated string. */
-static int
-dup_str(struct resp_reply *r, const char *p, size_t len)
-{
-    r->str = malloc(len + 1);
-    if (r->str == NULL)
-        return -ENOMEM;
-    memcpy(r->str, p, len);
-    r->str[len] = '\0';
-    r->len = len;
-    return 0;
-}
-
-/*
- * Builds the reply starting at buf + *pos, which the scanner validated;
- * advances *pos past it. Recursion depth is bounded by RESP_MAX_DEPTH.
- * On failure r is left empty (what was built is freed).
- */
-static int
-build(const char *buf, size_t *pos, struct resp_reply *r)
-{
-    const char *p = buf + *pos;
-    const char *nl = memchr(p, '\n', RESP_MAX_LINE + 2);
-    size_t blen = (size_t)(nl - 1 - (p + 1));
-    long long n = 0;
-    int err = 0;
-
-    *r = (struct resp_reply){.type = RESP_NIL};
-    *pos = (size_t)(nl + 1 - buf);
-    if (p[0] != '+' && p[0] != '-')
-        parse_ll(p + 1, blen, &n); /* validated by the scanner */
-    switch (p[0]) {
-    case '+':
-    case '-':
-        r->type = p[0] == '+' ? RESP_SIMPLE : RESP_ERROR;
-        return dup_str(r, p + 1, blen);
-    case ':':
-        r->type = RESP_INTEGER;
-        r->integer = n;
-        return 0;
-    case '$':
-        if (n < 0)
-            return 0;
-        err = dup_str(r, nl + 1, (size_t)n);
-        if (err == 0)
-            r->type = RESP_BULK;
-        *pos += (size_t)n + 2;
-        return err;
-    default: /* '*' */
-        if (n < 0)
-            return 0;
-        r->type = RESP_ARRAY;
-        if (n == 0)
-            return 0;
-        r->elem = calloc((size_t)n, sizeof(*r->elem));
-        if (r->elem == NULL) {
-            r->type = RESP_NIL;
-            return -ENOMEM;
-        }
-        r->nelem = (size_t)n;
-        for (size_t i = 0; i < r->nelem; i++) {
-            err = build(buf, pos, &r->elem[i]);
-            if (err < 0) {
-                resp_reply_free(r);
-                return err;
-            }
-        }
-        return 0;
-    }
-}
-
-long
-resp_parse(const char *buf, size_t len, struct resp_reply *out)
-{
-    struct scan s;
-    size_t pos = 0;
-
-    *out = (struct resp_reply){.type = RESP_NIL};
-    scan_init(&s);
-    long n = scan_run(&s, buf, len);
-    if (n <= 0)
-        return n;
-    int err = build(buf, &pos, out);
-    return err < 0 ? err : n;
-}
-
-/* ===================================================================== */
 /* Connections                                                           */
 /* ===================================================================== */
 
@@ -423,12 +149,12 @@ resp_parse(const char *buf, size_t len, struct resp_reply *out)
  * replies; the scanner's offsets are relative to rstart; rend <= rcap.
  */
 struct resp_conn {
-    int fd;           /* connected socket, blocking, owned */
-    char *rbuf;       /* read buffer */
-    size_t rcap;      /* its size */
-    size_t rstart;    /* first byte of the next reply */
-    size_t rend;      /* end of received bytes */
-    struct scan scan; /* progress through the reply at rstart */
+    int fd;                /* connected socket, blocking, owned */
+    char *rbuf;            /* read buffer */
+    size_t rcap;           /* its size */
+    size_t rstart;         /* first byte of the next reply */
+    size_t rend;           /* end of received bytes */
+    struct resp_scan scan; /* progress through the reply at rstart */
 };
 
 static int64_t
@@ -559,7 +285,7 @@ resp_connect(const char *host, unsigned short port, int timeout_ms,
         return -ENOMEM;
     }
     c->fd = fd;
-    scan_init(&c->scan);
+    resp_scan_init(&c->scan);
     *out = c;
     return 0;
 }
@@ -620,18 +346,19 @@ resp_read_reply(struct resp_conn *c, struct resp_reply *out, int timeout_ms)
         /* An empty buffer holds no reply, and rbuf is NULL until the first
          * read: NULL + 0 is undefined behaviour, so it is not scanned. */
         if (c->rend > c->rstart)
-            n = scan_run(&c->scan, c->rbuf + c->rstart, c->rend - c->rstart);
+            n = resp_scan_run(&c->scan, c->rbuf + c->rstart,
+                              c->rend - c->rstart);
         if (n < 0)
             return (int)n;
         if (n > 0) {
             size_t pos = 0;
-            int err = build(c->rbuf + c->rstart, &pos, out);
+            int err = resp_build(c->rbuf + c->rstart, &pos, out);
             if (err < 0)
                 return err; /* the reply stays buffered: may retry */
             c->rstart += (size_t)n;
             if (c->rstart == c->rend)
                 c->rstart = c->rend = 0;
-            scan_init(&c->scan);
+            resp_scan_init(&c->scan);
             return 0;
         }
         int err = make_room(c);

@@ -1,20 +1,19 @@
 /*
- * kvd_int.h - kvd's internal interfaces, shared by its three sources:
- *   kvd.c       the server: event loop, connections, timers, control
- *   kvd_cmd.c   the commands: one function each, writing RESP replies
- *   kvd_store.c the key space: a chained hash table with expiry
- * Nothing here is part of the course's API (that is iolab/kvd.h).
+ * kvd_store.h - kvd's key space: a chained hash table with expiry
+ * (kvd_store.c). It knows nothing of connections or the protocol: the
+ * commands (kvd_cmd.c) call it, and the server's housekeeping sweeps it.
+ *
+ * Times are absolute CLOCK_MONOTONIC milliseconds, passed in by the
+ * caller (now), so the store never reads a clock. Single-threaded: one
+ * store belongs to one server loop. Nothing here is part of the course's
+ * API (that is iolab/kvd.h).
  */
-#ifndef KVD_INT_H
-#define KVD_INT_H
-
-#include "iolab/kvd.h"
+#ifndef KVD_STORE_H
+#define KVD_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- the key space (kvd_store.c) ---------------------------------------- */
 
 /*
  * One key and its value in a single allocation: key bytes, then value
@@ -79,48 +78,4 @@ void store_flush(struct kstore *st);
  */
 size_t store_sweep(struct kstore *st, int64_t now, size_t max_buckets);
 
-/* ---- replies (kvd.c): appended to the connection's output ---------------- */
-
-struct kconn; /* one client connection (kvd.c) */
-struct kvd;
-
-void out_simple(struct kconn *c, const char *s);      /* +s */
-void out_error(struct kconn *c, const char *fmt, ...) /* -fmt */
-    __attribute__((format(printf, 2, 3)));
-void out_int(struct kconn *c, long long n);                /* :n */
-void out_bulk(struct kconn *c, const char *p, size_t len); /* $len p */
-void out_nil(struct kconn *c);                             /* $-1 */
-void out_array(struct kconn *c, size_t n);                 /* *n */
-void out_raw(struct kconn *c, const char *p, size_t len);  /* as is */
-
-/* ---- commands (kvd_cmd.c) ---------------------------------------------------
- */
-
-/* One argument of a command: bytes in the connection's input buffer. */
-struct karg {
-    const char *p; /* not NUL-terminated */
-    size_t len;
-};
-
-/*
- * Executes one command and appends exactly one reply to c's output.
- * argc >= 1. now is the current CLOCK_MONOTONIC time in ms.
- */
-void kvd_exec(struct kvd *kv, struct kconn *c, int argc,
-              const struct karg *argv, int64_t now);
-
-/* ---- what commands ask of the server (kvd.c) -------------------------- */
-
-struct kstore *kvd_store(struct kvd *kv);
-void kvd_conn_quit(struct kconn *c); /* close after this reply */
-/* INFO's text for the counters, appended as one bulk string. */
-void kvd_info(struct kvd *kv, struct kconn *c, const char *section,
-              size_t slen);
-/* The run-time controls, as the KVD command reaches them. */
-void kvd_apply_delays(struct kvd *kv, unsigned rtt_us, unsigned accept_us);
-void kvd_apply_drop_all(struct kvd *kv);
-void kvd_apply_refuse(struct kvd *kv, unsigned ms);
-void kvd_apply_close_after(struct kvd *kv, unsigned ncommands,
-                           struct kconn *self);
-
-#endif /* KVD_INT_H */
+#endif /* KVD_STORE_H */
