@@ -15,7 +15,8 @@
  * machine; run_sandbox_init() finds out once, run_sandbox_describe() says
  * which protections are on:
  * - as root, the child drops to an unprivileged user of its own first
- *   (uid 65533), so it cannot write the course, signal the grader or
+ *   (a uid from 65533 down, one per grader on the machine, held with a
+ *   lock), so it cannot write the course, signal the grader or
  *   escape RLIMIT_NPROC, and every process it leaves can be killed;
  * - with user namespaces (unshare(2), user_namespaces(7)), the child gets
  *   a PID namespace (when its first process ends, every process it left

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,8 +38,14 @@
  * The user untrusted code runs as when the grader is root: a number of its
  * own (no account needs to exist), so that "every process of this user" is
  * exactly the sandbox's processes, and kill(-1) as that user ends them all.
+ * Each grader takes a number of its own from a pool, held with a lock for
+ * its lifetime: two graders on one machine (a batch run, two CI jobs) must
+ * not share one, or one grader's kill(-1) would end the other's runs, and
+ * their processes would count against one RLIMIT_NPROC.
  */
-#define SANDBOX_UID 65533
+#define SANDBOX_UID_TOP 65533 /* the pool: 65533 down to 65533 - 63 */
+#define SANDBOX_UID_POOL 64
+#define SANDBOX_UID (sb.uid)
 #define PRIVATE_TMP_SIZE "size=2g"
 
 /* ===================================================================== */
@@ -48,6 +56,8 @@
  * child reads it after fork: plain memory, no lock). */
 static struct {
     bool drop;        /* root: children become SANDBOX_UID */
+    uid_t uid;        /* this grader's sandbox user (when drop) */
+    int uid_lock;     /* held for the grader's lifetime */
     bool userns;      /* namespaces work */
     bool private_tmp; /* /tmp can be replaced (the course is not under it) */
     char course[4096];
@@ -305,6 +315,37 @@ probe(bool drop_only)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/*
+ * Takes a sandbox user no other grader holds and no account owns: an
+ * exclusive lock on a file named after it, kept open (close-on-exec) until
+ * the grader exits, when the kernel drops it. Returns false when every
+ * number of the pool is taken.
+ */
+static bool
+take_sandbox_uid(void)
+{
+    const char *dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+    char path[256];
+
+    for (int k = 0; k < SANDBOX_UID_POOL; k++) {
+        uid_t uid = SANDBOX_UID_TOP - (uid_t)k;
+        if (getpwuid(uid) != NULL)
+            continue; /* a real account: kill(-1) would reach its processes */
+        snprintf(path, sizeof(path), "%s/iolab-sandbox-%u.lock", dir,
+                 (unsigned)uid);
+        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            sb.uid = uid;
+            sb.uid_lock = fd;
+            return true;
+        }
+        close(fd);
+    }
+    return false;
+}
+
 void
 run_sandbox_init(const char *course, const char *const *hidden)
 {
@@ -322,8 +363,12 @@ run_sandbox_init(const char *course, const char *const *hidden)
         !path_under(sb.course, "/tmp") && !path_under(sb.course, "/dev/shm");
 
     if (geteuid() == 0) {
-        sb.drop = true;
-        if (probe(true) != 0) {
+        sb.drop = take_sandbox_uid();
+        if (!sb.drop)
+            strcat(off, "- untrusted code runs as root: every sandbox user "
+                        "of the pool is held by another grader on this "
+                        "machine\n");
+        else if (probe(true) != 0) {
             sb.drop = false;
             strcat(off, "- untrusted code runs as root: an unprivileged "
                         "user cannot read the course here (move it out of "
@@ -342,10 +387,13 @@ run_sandbox_init(const char *course, const char *const *hidden)
                     "grader as their subreaper instead of dying with a PID "
                     "namespace\n");
     }
-    snprintf(sb.describe, sizeof(sb.describe), "sandbox: %s%s%s\n%s%s",
-             sb.drop ? "runs untrusted code as an unprivileged user of its "
-                       "own (uid 65533); "
-                     : "",
+    char who[96] = "";
+    if (sb.drop)
+        snprintf(who, sizeof(who),
+                 "runs untrusted code as an unprivileged user of its own "
+                 "(uid %u); ",
+                 (unsigned)sb.uid);
+    snprintf(sb.describe, sizeof(sb.describe), "sandbox: %s%s%s\n%s%s", who,
              sb.userns ? "PID, network (loopback only) and mount namespaces "
                          "(course read-only, solutions hidden"
                        : "process groups, subreaper and limits only",
