@@ -80,6 +80,17 @@ score(struct chapter *ch)
     }
 }
 
+bool
+grade_selects(const struct grade_opts *o, const char *name)
+{
+    if (o->only_tests == NULL)
+        return true;
+    for (const char *const *t = o->only_tests; *t; t++)
+        if (strcmp(*t, name) == 0)
+            return true;
+    return false;
+}
+
 int
 grade_chapter(struct chapter *ch, const struct grade_opts *o)
 {
@@ -95,7 +106,8 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
         rm_tree(work);
         mkdir_p(work);
         for (size_t i = 0; i < ch->nitems; i++)
-            if (ch->items[i].kind == ITEM_TEST && o->tests)
+            if (ch->items[i].kind == ITEM_TEST && o->tests &&
+                grade_selects(o, ch->items[i].name))
                 grade_run_test(ch, &ch->items[i], tests, work, false, o);
         if (o->perf)
             grade_bench(ch, bench, work, o);

@@ -19,7 +19,13 @@ struct grade_opts {
     bool force_memcheck;   /* even when some tests fail (make memcheck) */
     bool werror;           /* build with -Werror (the project's own CI) */
     bool progress;         /* print one line per step on stderr */
+    const char *const *only_tests; /* NULL: every test; else the "suite/test"
+                                    * names to run (NULL-terminated); the
+                                    * others are left out, as by --no-perf */
 };
+
+/* True when opts selects the test named name (no selection: every test). */
+bool grade_selects(const struct grade_opts *opts, const char *name);
 
 /*
  * grade_chapter - grades ch against opts->tree. Returns 0 when grading ran

@@ -37,6 +37,9 @@ usage(FILE *f)
         "  --junit FILE      also write JUnit XML to FILE\n"
         "  --only WHAT       tests, perf or memcheck (memcheck runs even if "
         "tests fail)\n"
+        "  --test NAME       only the test NAME (suite/test); repeatable;\n"
+        "                    the other tests are not run (for bisecting,\n"
+        "                    and for grader/mutants.sh)\n"
         "  --no-perf         skip the benchmarks\n"
         "  --no-memcheck     skip Valgrind\n"
         "  --calibrate       show each metric's margin against its threshold\n"
@@ -199,6 +202,7 @@ main(int argc, char **argv)
         {"json", required_argument, NULL, 'j'},
         {"junit", required_argument, NULL, 'x'},
         {"only", required_argument, NULL, 'o'},
+        {"test", required_argument, NULL, 'S'},
         {"no-perf", no_argument, NULL, 'P'},
         {"no-memcheck", no_argument, NULL, 'M'},
         {"calibrate", no_argument, NULL, 'C'},
@@ -220,6 +224,8 @@ main(int argc, char **argv)
                            .progress = true};
     struct report_opts ro = {.color = isatty(STDOUT_FILENO)};
     const char *only_ch = NULL, *json = NULL, *junit = NULL;
+    const char **only_tests = NULL;
+    size_t nonly = 0;
     double min_score = -1;
     bool strict = false, readme = false, table = false;
     int c;
@@ -243,6 +249,13 @@ main(int argc, char **argv)
             break;
         case 'x':
             junit = optarg;
+            break;
+        case 'S':
+            only_tests =
+                xreallocarray(only_tests, nonly + 2, sizeof(*only_tests));
+            only_tests[nonly++] = optarg;
+            only_tests[nonly] = NULL;
+            o.only_tests = only_tests;
             break;
         case 'P':
             o.perf = false;
@@ -341,6 +354,22 @@ main(int argc, char **argv)
         if (strcmp(chs[i].dir, dirs[i]) != 0) {
             fprintf(stderr, "%s: the chapter line names '%s'\n", path,
                     chs[i].dir);
+            return 2;
+        }
+    }
+
+    /* Every --test names a test of a chapter being graded. */
+    for (size_t t = 0; t < nonly; t++) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++)
+            for (size_t k = 0; k < chs[i].nitems && !found; k++)
+                found = chs[i].items[k].kind == ITEM_TEST &&
+                        strcmp(chs[i].items[k].name, only_tests[t]) == 0;
+        if (!found) {
+            fprintf(stderr,
+                    "iolab-grade: no test '%s' in the chapters graded "
+                    "(names are suite/test, as in the grading table)\n",
+                    only_tests[t]);
             return 2;
         }
     }

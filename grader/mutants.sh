@@ -14,14 +14,17 @@
 #     ...
 #
 # For every mutant this script copies the chapter's solution to a tree
-# under build/mutants/, applies the patch, grades that chapter without the
-# benchmarks and Valgrind, and checks in the results.json that every
-# caught-by test failed. A mutant no listed test catches is a hole in the
+# under build/mutants/, applies the patch, runs that chapter's caught-by
+# tests (without the benchmarks and Valgrind), and checks in the
+# results.json that every one of them failed. A mutant no listed test catches is a hole in the
 # tests.
 #
 # Usage: grader/mutants.sh [PATTERN...]   only mutants whose NN-slug/NAME
 #                                         contains one of the patterns
-# MUTANTS_VERBOSE=1 also lists, for each mutant, every test that failed.
+# MUTANTS_VERBOSE=1 with MUTANTS_ALL_TESTS=1 also lists, for each mutant,
+# every test that failed;
+# with MUTANTS_ALL_TESTS=1 every test of the chapter runs, not only the
+# caught-by ones (slower; shows what else catches each mutant).
 # Prints PASS or FAIL per mutant, then "N mutants, N caught"; exits 1 if
 # any mutant was not caught (or did not apply or build).
 set -u
@@ -66,8 +69,13 @@ for patch in grader/mutants/[0-9][0-9]-*/*.patch; do
         printf 'FAIL  %s: the patch does not apply (%s)\n' "$id" "$log"
         continue
     fi
+    # Only the tests that must catch it run (MUTANTS_ALL_TESTS=1: all).
+    only=()
+    if [ -z "${MUTANTS_ALL_TESTS:-}" ]; then
+        for t in $tests; do only+=(--test "$t"); done
+    fi
     "$grader" --tree "$tree" --ch "${chdir%%-*}" --no-perf --no-memcheck \
-        --no-color --quiet --json "$tree/results.json" >>"$log" 2>&1
+        --no-color --quiet --json "$tree/results.json" "${only[@]}" >>"$log" 2>&1
     if grep -q 'NOT GRADABLE' "$log"; then
         printf 'FAIL  %s: the mutant does not build (%s)\n' "$id" "$log"
         continue
