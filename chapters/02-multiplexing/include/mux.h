@@ -140,6 +140,14 @@ struct mux_stats {
  *          and gave no reason (chapter 01's [NB-8]): that connection is
  *          dropped and counted in stats->closed, like a reset [MUX-5]; the
  *          server never retries it in a loop, which could spin for ever.
+ * [MUX-15] The run queue: a turn cut short by the read budget [MUX-9] is
+ *          resumed after the next wait, which then does not sleep
+ *          (timeout 0), and never before it: between two turns of one
+ *          connection the server looks at every other descriptor again,
+ *          the listener and the stop descriptor included. So one
+ *          connection gets at most two turns per wait (one for its report,
+ *          one from the queue), and stats->budget_cuts is at most twice
+ *          the number of wait calls.
  *
  * Thread safety: one call per thread; distinct calls share nothing.
  */

@@ -9,7 +9,9 @@
  * descriptor for reading and/or writing, and to wait until some of them
  * are ready. Each backend translates that into its own system calls.
  *
- *   mux_serve.c   the loop (given), accepting (yours), closing (given)
+ *   mux_serve.c   the loop: one pass, a turn, the run queue's use, accepting
+ *                 and its backoff (yours); opening, closing and the list
+ *                 operations (given)
  *   mux_conn.c    the connection core: echo, buffering, backpressure (yours)
  *   mux_select.c  the select backend (yours)
  *   mux_poll.c    the poll backend (yours)
@@ -146,6 +148,24 @@ struct mux_server {
     struct mux_conn *all;   /* every live connection */
     struct mux_conn *run;   /* the run queue's head */
 };
+
+/*
+ * The loop (mux_serve.c). mux_serve sets the server up, then runs one pass
+ * after another until a stop is asked for or an error is fatal, then
+ * closes every connection [MUX-13]. One pass:
+ *  1. waits: timeout 0 while the run queue is not empty [MUX-15], what is
+ *     left of an accept pause while there is one [MUX-12], else -1 (no
+ *     limit) [MUX-11]; each call is counted in stats->waits;
+ *  2. serves each reported watch once, in order: the stop descriptor ends
+ *     the loop after this pass; the listener is accepted from until
+ *     EAGAIN [MUX-6]; a connection has the reported events ORed into
+ *     c->ready and gets one turn;
+ *  3. ends an accept pause that is over, accepting at once (an edge-
+ *     triggered listener does not report connections already waiting);
+ *  4. gives each connection queued before this step one more turn.
+ * After each turn: MUX_CLOSE closes c; MUX_MORE counts a budget cut and
+ * queues c; then c's interest is updated if it changed.
+ */
 
 /* The scratch buffer every recv lands in before it is sent or kept. */
 #ifndef MUX_SCRATCH

@@ -1,10 +1,12 @@
 /*
  * mux_serve.c - the event loop of chapter 02: one thread, any backend.
  *
- * Organisation: the backends' table and names (given), connections coming
- * and going (given, except accepting, which is yours), the run queue
- * (given), then mux_serve itself (given). The contract is mux_serve in
- * include/mux.h; the pieces it calls are described in include/mux_loop.h.
+ * Organisation: the backends' table and names (given); connections coming
+ * and going, and the run queue's list operations (given); the loop itself
+ * (yours: a turn, accepting, the backoff, the wait's timeout, one pass);
+ * starting and stopping (given). The contract is mux_serve in
+ * include/mux.h; the pieces the loop calls, and what one pass of the loop
+ * must do, are described in include/mux_loop.h.
  *
  * The loop never touches select, poll or epoll: it asks srv->loop.ops to
  * watch descriptors and to wait, and hands every ready connection to the
@@ -61,7 +63,7 @@ now_ms(void)
 }
 
 /* ===================================================================== */
-/* Connections (given, except accepting)                                  */
+/* Connections and the run queue (given)                                  */
 /* ===================================================================== */
 
 /* Adds w to the backend, first making sure a wait can report it. */
@@ -169,38 +171,58 @@ conn_close(struct mux_server *srv, struct mux_conn *c)
     srv->st->closed++;
 }
 
-/* Gives c a turn, then closes it, queues it, or updates its interest. */
+/* The connection whose watch is w (w is some c->w), found from the
+ * member's offset: a plain cast would assume w is the first field. */
+static struct mux_conn *
+conn_of(struct mux_watch *w)
+{
+    return (struct mux_conn *)(void *)((char *)w -
+                                       offsetof(struct mux_conn, w));
+}
+
+/* ===================================================================== */
+/* The loop (yours)                                                       */
+/* ===================================================================== */
+
+/*
+ * TODO(loop.1): give c one turn (mux_conn_run) and act on its answer.
+ *  - MUX_CLOSE: close c with conn_close; c is freed, do not touch it again.
+ *  - MUX_MORE: the read budget ended the turn with work left; count it in
+ *    srv->st->budget_cuts and put c on the run queue (run_push), because
+ *    an edge-triggered backend will not report that work again [MUX-9].
+ *  - MUX_IDLE: nothing more until the backend reports c.
+ * Unless c was closed, ask the core what c must be watched for now
+ * (mux_conn_interest) and tell the backend, only when it changed (the
+ * backend's update is a system call for epoll-lt).
+ * Returns 0, or the backend's -errno from update (fatal for the loop).
+ */
 static int
 conn_turn(struct mux_server *srv, struct mux_conn *c)
 {
-    enum mux_step step = mux_conn_run(srv, c);
-
-    if (step == MUX_CLOSE) {
-        conn_close(srv, c);
-        return 0;
-    }
-    if (step == MUX_MORE) {
-        srv->st->budget_cuts++;
-        run_push(srv, c);
-    }
-    unsigned in = mux_conn_interest(srv, c);
-    if (in != c->w.interest)
-        return srv->loop.ops->update(&srv->loop, &c->w, in);
-    return 0;
-}
-
-/* Stops watching the listener until backoff_ms from now [MUX-12]. */
-static int
-accept_pause(struct mux_server *srv)
-{
-    srv->accept_resume = now_ms() + (uint64_t)srv->backoff_ms;
-    if (srv->lsn.interest == 0)
-        return 0;
-    return srv->loop.ops->update(&srv->loop, &srv->lsn, 0);
+    (void)srv;
+    (void)c;
+    (void)run_push;
+    return -ENOSYS;
 }
 
 /*
- * TODO(accept): accept every connection waiting on the listening socket,
+ * TODO(loop.2): pause accepting [MUX-12]. Note in srv->accept_resume the
+ * time (now_ms) at which accepting starts again, srv->backoff_ms from
+ * now, and stop watching the listener (interest 0), so that a listener
+ * that stays readable wakes nobody. It may already be paused: EMFILE can
+ * come again on the accept that ends a pause. Returns 0 or the backend's
+ * -errno.
+ */
+static int
+accept_pause(struct mux_server *srv)
+{
+    (void)srv;
+    (void)now_ms;
+    return -ENOSYS;
+}
+
+/*
+ * TODO(loop.3): accept every connection waiting on the listening socket,
  * until EAGAIN [MUX-6], each with accept4 and SOCK_NONBLOCK |
  * SOCK_CLOEXEC, and serve it with conn_open (counting it in
  * srv->st->accepted). A connection the backend cannot watch (-ERANGE)
@@ -209,7 +231,7 @@ accept_pause(struct mux_server *srv)
  *  - EINTR, ECONNABORTED and the network errors accept(2) passes on
  *    (EPROTO, ENETDOWN, EHOSTUNREACH, ...): try the next one;
  *  - EMFILE, ENFILE, ENOBUFS, ENOMEM: count in srv->st->accept_errors and
- *    call accept_pause (given) [MUX-12];
+ *    call accept_pause (loop.2) [MUX-12];
  *  - EBADF, ENOTSOCK, EINVAL, EFAULT: fatal, return -errno.
  * Returns 0 or that fatal -errno.
  */
@@ -222,8 +244,57 @@ accept_ready(struct mux_server *srv)
     return -ENOSYS;
 }
 
+/*
+ * TODO(loop.4): how long the next wait may sleep, in milliseconds.
+ *  - 0 while the run queue is not empty: unfinished turns must run soon,
+ *    and nothing may wake the wait for them [MUX-9][MUX-15];
+ *  - while accepting is paused (srv->accept_resume != 0), what is left of
+ *    the pause (0 if it is over): a longer sleep would miss the end of
+ *    the pause, a zero one would spin [MUX-12];
+ *  - otherwise -1, "until something happens": an idle server sleeps in
+ *    the kernel [MUX-11].
+ */
+static int
+wait_timeout(const struct mux_server *srv)
+{
+    (void)srv;
+    return -1; /* sleep until something happens: never a spin */
+}
+
+/*
+ * TODO(loop.5): one pass of the loop. Sets *stop when asked to stop.
+ *  1. Wait (srv->loop.ops->wait) with wait_timeout's timeout, and count
+ *     the call in srv->st->waits. A negative answer is fatal: return it.
+ *  2. Serve each of the n watches the wait reported in l->fired[0..n),
+ *     once each, in order: the stop descriptor sets *stop (finish the
+ *     pass; mux_serve stops after it); the listener calls accept_ready;
+ *     any other watch is a connection (conn_of): add the reported events
+ *     to what it already knows (c->ready) and give it a turn (conn_turn).
+ *     A fatal error ends the pass with that error.
+ *  3. When a pause of accepting is over, clear accept_resume, watch the
+ *     listener again and accept at once: an edge-triggered listener does
+ *     not report a connection that was already waiting [MUX-12].
+ *  4. Give every connection that was on the run queue when this step
+ *     began exactly one more turn, in queue order. A turn cut short again
+ *     waits for the next pass (after a wait), never for a second turn in
+ *     this one: between two turns of one connection the loop looks at
+ *     every other descriptor [MUX-15].
+ * Returns 0 or the first fatal -errno.
+ */
+static int
+loop_once(struct mux_server *srv, bool *stop)
+{
+    (void)srv;
+    (void)stop;
+    (void)conn_of;
+    (void)conn_turn;
+    (void)accept_ready;
+    (void)wait_timeout;
+    return -ENOSYS;
+}
+
 /* ===================================================================== */
-/* The loop (given)                                                       */
+/* Starting and stopping (given)                                          */
 /* ===================================================================== */
 
 /* Checks listen_fd and makes it non-blocking [MUX-13: no other change]. */
@@ -241,86 +312,6 @@ prepare_listener(int fd)
     if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
         return -errno;
     return 0;
-}
-
-/* Milliseconds the next wait may sleep: -1 is "until something happens". */
-static int
-wait_timeout(const struct mux_server *srv)
-{
-    if (srv->run != NULL)
-        return 0; /* unfinished turns: just look, then run them */
-    if (srv->accept_resume == 0)
-        return -1;
-    uint64_t now = now_ms();
-    if (now >= srv->accept_resume)
-        return 0;
-    return (int)(srv->accept_resume - now);
-}
-
-/* The connection whose watch is w (w is some c->w), found from the
- * member's offset: a plain cast would assume w is the first field. */
-static struct mux_conn *
-conn_of(struct mux_watch *w)
-{
-    return (struct mux_conn *)(void *)((char *)w -
-                                       offsetof(struct mux_conn, w));
-}
-
-/* One pass: wait, then serve what is ready. Sets *stop when asked to. */
-static int
-loop_once(struct mux_server *srv, bool *stop)
-{
-    struct mux_loop *l = &srv->loop;
-    int n = l->ops->wait(l, wait_timeout(srv));
-    int err = 0;
-
-    srv->st->waits++;
-    if (n < 0)
-        return n;
-    /*
-     * Every watch the wait reported gets its turn, once, in order, unless
-     * a fatal error stops the pass. A connection closed in its turn is
-     * not reported again: the wait filled fired[] before any turn ran,
-     * and each watch appears in it at most once.
-     */
-    for (int i = 0; i < n && err == 0; i++) {
-        struct mux_watch *w = l->fired[i].w;
-        if (w == &srv->stop) {
-            *stop = true;
-        } else if (w == &srv->lsn) {
-            err = accept_ready(srv);
-        } else {
-            struct mux_conn *c = conn_of(w);
-            c->ready |= l->fired[i].events;
-            err = conn_turn(srv, c);
-        }
-    }
-    /* The backoff is over: watch the listener again, and accept now,
-     * because an edge-triggered backend would not report the backlog. */
-    if (err == 0 && srv->accept_resume != 0 && now_ms() >= srv->accept_resume) {
-        srv->accept_resume = 0;
-        err = l->ops->update(l, &srv->lsn, MUX_EV_READ);
-        if (err == 0)
-            err = accept_ready(srv);
-    }
-    /*
-     * Turns cut short by the budget: each connection queued before this
-     * point gets exactly one more turn here (after a fatal error, none:
-     * it is only taken off the queue). Only conn_turn(c) touches c, so
-     * the detached queue stays valid; a turn that is cut short again joins
-     * the new queue, for the next pass, so this loop ends.
-     */
-    struct mux_conn *c = srv->run;
-    srv->run = NULL;
-    while (c != NULL) {
-        struct mux_conn *next = c->next_run;
-        c->queued = false;
-        c->prev_run = c->next_run = NULL;
-        if (err == 0)
-            err = conn_turn(srv, c);
-        c = next;
-    }
-    return err;
 }
 
 int

@@ -330,6 +330,50 @@ TK_TEST(epoll_et, budget_resumes,
                  "a 2 MiB flood must end some turns early (MUX_MORE)");
 }
 
+/*
+ * The run queue's pace: a turn cut by the budget waits for the next wait.
+ * The echo is read while the flood goes on, so backpressure never ends a
+ * turn and only the budget does: a loop that runs the queue again and
+ * again until it is empty (the plausible wrong loop) makes dozens of
+ * 1 KiB turns per wait, one 64 KiB segment's worth; the contract allows
+ * two (one for the report, one from the queue). Counted, not timed.
+ */
+TK_TEST(epoll_et, budget_one_turn_per_wait,
+        .description = "[MUX-15] a turn cut by the budget resumes after the "
+                       "next wait, not in the same pass: at most two turns "
+                       "per wait")
+{
+    struct tk_server srv;
+    struct mux_config cfg = {.read_budget = 1024};
+    char *data = tk_xmalloc(FLOOD);
+
+    mt_fill(data, FLOOD, 17);
+    mt_start(&srv, MUX_EPOLL_ET, &cfg);
+    int fd = tk_connect_tcp(srv.port);
+    mt_echo_str(fd, "ready\n", "a client before its flood");
+    unsigned long waits0 = fi_calls(FI_WAIT);
+    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 16};
+    mt_pump_start(&p);
+    mt_read_check(fd, data, FLOOD, 30000,
+                  "a flooding client whose echo is read as it comes "
+                  "(read_budget 1 KiB per turn)");
+    mt_pump_join(&p);
+    unsigned long waits = fi_calls(FI_WAIT) - waits0;
+    close(fd);
+    free(data);
+    mt_stop(&srv);
+    cr_assert_gt(mt_stats.budget_cuts, 0,
+                 "epoll-et: stats.budget_cuts is 0: with read_budget 1 KiB, "
+                 "a 2 MiB flood must end some turns early (MUX_MORE)");
+    cr_assert_leq(mt_stats.budget_cuts, 2 * waits,
+                  "epoll-et: %lu turns were cut by the budget but the server "
+                  "waited only %lu times: it runs a cut connection again "
+                  "before the next wait (the run queue is emptied in a loop, "
+                  "or a turn is repeated), so one flooder holds the thread "
+                  "and nobody else is looked at",
+                  mt_stats.budget_cuts, waits);
+}
+
 /* ---- thousands of connections -------------------------------------------- */
 
 #define THOUSANDS 2000
