@@ -92,6 +92,7 @@ struct co {
     void *arg;
     void *map;      /* the whole mapping: guard page, then the stack */
     size_t map_len; /* bytes in the mapping */
+    unsigned vg_id; /* the stack's id for Valgrind (see co_core.c) */
 
     /* The scheduler's fields (exercise 2); co_create zeroes them. */
     struct co *next;     /* run queue link */

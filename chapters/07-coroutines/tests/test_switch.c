@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,24 @@ rss_kib(void)
             break;
     fclose(f);
     return kib;
+}
+
+/* Is addr inside a mapping of this process (/proc/self/maps)? */
+static bool
+is_mapped(const void *addr)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    bool found = false;
+    cr_assert_not_null(f);
+    while (!found && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+            found = true;
+    }
+    fclose(f);
+    return found;
 }
 
 /* ===================================================================== */
@@ -697,19 +716,19 @@ TK_TEST(switch, stack_committed_lazily, .timeout = 30,
     struct co *v[LAZY_N];
     int count = 0;
 
-    if (RUNNING_ON_VALGRIND)
-        tk_skip("resident memory means nothing under Valgrind");
     long before = rss_kib();
     for (int i = 0; i < LAZY_N; i++) {
         v[i] = create_ok(body_count, &count, 1024 * 1024);
         cr_assert_eq(co_resume(v[i]), 0);
     }
     long grew = rss_kib() - before;
-    cr_assert_lt(grew, LAZY_N * 64,
-                 "%d coroutines with 1 MiB stacks made the process %ld KiB "
-                 "bigger: %ld KiB each; a stack must not be touched (or "
-                 "populated) beyond what the body uses",
-                 LAZY_N, grew, grew / LAZY_N);
+    /* Under Valgrind resident memory counts Valgrind's own. */
+    if (!RUNNING_ON_VALGRIND)
+        cr_assert_lt(grew, LAZY_N * 64,
+                     "%d coroutines with 1 MiB stacks made the process %ld "
+                     "KiB bigger: %ld KiB each; a stack must not be touched "
+                     "(or populated) beyond what the body uses",
+                     LAZY_N, grew, grew / LAZY_N);
     for (int i = 0; i < LAZY_N; i++)
         co_destroy(v[i]);
 }
@@ -740,8 +759,11 @@ on_segv(int sig, siginfo_t *si, void *uc)
     (void)uc;
     void *addr = si->si_addr;
     if (write(segv_pipe, &addr, sizeof(addr)) != (ssize_t)sizeof(addr))
-        _exit(3);
-    _exit(0);
+        raise(SIGKILL);
+    /* The parent kills this child: no exit, so no leak report from it
+     * under Valgrind for memory the test process owned. */
+    for (;;)
+        pause();
 }
 
 TK_TEST(switch, guard_page_stops_overflow, .timeout = 20,
@@ -764,12 +786,13 @@ TK_TEST(switch, guard_page_stops_overflow, .timeout = 20,
         sigaltstack(&ss, NULL);
         sigaction(SIGSEGV, &sa, NULL);
         co_resume(co);
-        _exit(4); /* the overflow did not fault */
+        raise(SIGKILL); /* the overflow did not fault */
     }
     close(p[1]);
     void *addr = NULL;
     ssize_t n = tk_read_exact(p[0], &addr, sizeof(addr), 15000);
     int status = 0;
+    kill(pid, SIGKILL);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(n == (ssize_t)sizeof(addr),
               "the overflowing coroutine did not fault (child status %#x): "
@@ -793,11 +816,10 @@ TK_TEST(switch, destroy_suspended_frees_stack, .timeout = 10,
     cr_assert_eq(co_resume(co), 0);
     void *map = co->map;
     size_t len = co->map_len;
+    cr_assert(is_mapped((char *)map + len - 1));
     cr_assert_eq(co_destroy(co), 0);
-    /* msync on memory that is not mapped fails with ENOMEM. */
-    cr_assert_eq(msync((char *)map + len - 4096, 4096, MS_ASYNC), -1,
-                 "the stack is still mapped after co_destroy");
-    cr_assert_eq(errno, ENOMEM);
+    cr_assert(!is_mapped((char *)map + len - 1),
+              "the stack is still mapped after co_destroy");
     cr_assert_eq(co_destroy(NULL), -EINVAL);
 }
 
