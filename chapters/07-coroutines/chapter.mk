@@ -10,3 +10,6 @@ CHAPTERS += 07-coroutines
 # The graded tests (Criterion) and the benchmark, always from chapters/.
 07-coroutines_TESTS := test_switch.c test_sched.c
 07-coroutines_BENCH := bench.c
+
+# A demo (make demos CH=07): what a thread stack and a coroutine stack cost.
+07-coroutines_DEMOS := stack_cost.c

@@ -135,7 +135,7 @@ main_rr(void *arg)
         m->joins[i] = co_join(c[i]);
 }
 
-TK_TEST(sched, fifo_round_robin, .timeout = 10,
+TK_TEST(sched, fifo_round_robin,
         .description = "[CO-13] spawned and yielding coroutines run in FIFO "
                        "order")
 {
@@ -177,7 +177,7 @@ main_join_finished(void *arg)
     m->twice = co_join(d);
 }
 
-TK_TEST(sched, join_after_finish_returns_at_once, .timeout = 10,
+TK_TEST(sched, join_after_finish_returns_at_once,
         .description = "[CO-15] joining a coroutine that already finished "
                        "returns 0 without waiting")
 {
@@ -230,7 +230,7 @@ body_nested_run(void *arg)
     *r = co_sched_run(body_quick, NULL);
 }
 
-TK_TEST(sched, deadlock_detected, .timeout = 10,
+TK_TEST(sched, deadlock_detected,
         .description = "[CO-22] co_sched_run returns -EDEADLK when nobody can "
                        "ever run")
 {
@@ -287,7 +287,7 @@ main_sleepers(void *arg)
         co_detach(spawn_ok(body_sleeper, &m->s[i]));
 }
 
-TK_TEST(sched, sleepers_wake_in_deadline_order, .timeout = 20,
+TK_TEST(sched, sleepers_wake_in_deadline_order,
         .description = "[CO-19][CO-14] sleepers wake earliest deadline "
                        "first, never early")
 {
@@ -352,7 +352,7 @@ main_short_sleeps(void *arg)
     close(p[1]);
 }
 
-TK_TEST(sched, timeouts_never_early_no_spin, .timeout = 20,
+TK_TEST(sched, timeouts_never_early_no_spin,
         .description = "[CO-14][CO-17] timeouts are rounded up: never early, "
                        "one epoll_wait each")
 {
@@ -396,7 +396,7 @@ main_idle(void *arg)
     co_join(r);
 }
 
-TK_TEST(sched, idle_does_not_spin, .timeout = 20,
+TK_TEST(sched, idle_does_not_spin,
         .description = "[CO-14] an idle scheduler sleeps in epoll_wait: no "
                        "CPU, a few wake-ups")
 {
@@ -424,7 +424,7 @@ main_sleep_eintr(void *arg)
     *r = co_sleep(20);
 }
 
-TK_TEST(sched, epoll_wait_eintr_retried, .timeout = 10,
+TK_TEST(sched, epoll_wait_eintr_retried,
         .description = "[CO-14] EINTR from epoll_wait is retried")
 {
     int r = -1;
@@ -487,7 +487,7 @@ main_bulk(void *arg)
     co_join(r);
 }
 
-TK_TEST(sched, pipe_bulk_both_ways_park, .timeout = 20,
+TK_TEST(sched, pipe_bulk_both_ways_park,
         .description = "[CO-20] 1 MiB through a pipe: writer and reader park "
                        "on EAGAIN, nothing lost")
 {
@@ -527,7 +527,7 @@ main_chunks(void *arg)
     }
 }
 
-TK_TEST(sched, data_already_there_is_read, .timeout = 10,
+TK_TEST(sched, data_already_there_is_read,
         .description = "[CO-20] data that arrived before co_read, and after a "
                        "spurious EAGAIN, is read")
 {
@@ -546,7 +546,7 @@ TK_TEST(sched, data_already_there_is_read, .timeout = 10,
     close(c.p[1]);
 }
 
-TK_TEST(sched, regular_file_always_ready, .timeout = 10,
+TK_TEST(sched, regular_file_always_ready,
         .description = "[CO-23] a regular file is always ready: co_wait "
                        "returns 0 at once")
 {
@@ -664,7 +664,7 @@ main_net(void *arg)
     close(fd);
 }
 
-TK_TEST(sched, accept_connect_echo, .timeout = 20,
+TK_TEST(sched, accept_connect_echo,
         .description = "[CO-21][CO-16] 20 clients through co_connect and "
                        "co_accept; refused is -ECONNREFUSED")
 {
@@ -728,7 +728,7 @@ main_cancel(void *arg)
     co_join(w);
 }
 
-TK_TEST(sched, cancel_blocked_reader, .timeout = 10,
+TK_TEST(sched, cancel_blocked_reader,
         .description = "[CO-16] cancelling a parked reader: -ECANCELED, "
                        "sticky, and its descriptor is free")
 {
@@ -782,7 +782,7 @@ main_stale(void *arg)
     co_join(c);
 }
 
-TK_TEST(sched, timed_out_wait_leaves_no_interest, .timeout = 10,
+TK_TEST(sched, timed_out_wait_leaves_no_interest,
         .description = "[CO-18][CO-17] after a timeout the descriptor is not "
                        "watched: its readiness wakes nobody")
 {
@@ -854,7 +854,7 @@ main_reuse(void *arg)
     co_join(a);
 }
 
-TK_TEST(sched, closed_descriptor_number_reused, .timeout = 10,
+TK_TEST(sched, closed_descriptor_number_reused,
         .description = "[CO-16][CO-18] a cancelled wait lets go of its "
                        "descriptor at once: a reused number works")
 {

@@ -219,7 +219,7 @@ body_abc(void *arg)
     note(t, 'c');
 }
 
-TK_TEST(switch, runs_and_yields, .timeout = 10,
+TK_TEST(switch, runs_and_yields,
         .description = "[CO-8] resume runs to the next yield; 1 when done")
 {
     struct trace t = {{0}, 0};
@@ -243,7 +243,7 @@ TK_TEST(switch, runs_and_yields, .timeout = 10,
     cr_assert_eq(co_destroy(co), 0);
 }
 
-TK_TEST(switch, resume_finished_is_error, .timeout = 10,
+TK_TEST(switch, resume_finished_is_error,
         .description = "[CO-9] resuming a finished coroutine is -EINVAL")
 {
     struct trace t = {{0}, 0};
@@ -268,7 +268,7 @@ body_resume_self(void *arg)
     *r = co_resume(co_current());
 }
 
-TK_TEST(switch, resume_running_is_busy, .timeout = 10,
+TK_TEST(switch, resume_running_is_busy,
         .description = "[CO-9] resuming the running coroutine is -EBUSY")
 {
     int r = 0;
@@ -316,7 +316,7 @@ body_clobber(void *arg)
     }
 }
 
-TK_TEST(switch, callee_saved_preserved, .timeout = 10,
+TK_TEST(switch, callee_saved_preserved,
         .description = "[CO-1] rbx, rbp, r12-r15 survive switches both ways")
 {
     struct clob c = {0, 0};
@@ -353,7 +353,7 @@ body_clobber_pair(void *arg)
     }
 }
 
-TK_TEST(switch, callee_saved_three_contexts, .timeout = 10,
+TK_TEST(switch, callee_saved_three_contexts,
         .description = "[CO-1][CO-10] registers stay with their context "
                        "among three")
 {
@@ -415,7 +415,7 @@ body_fp(void *arg)
     }
 }
 
-TK_TEST(switch, fp_control_preserved, .timeout = 10,
+TK_TEST(switch, fp_control_preserved,
         .description = "[CO-2] MXCSR and the x87 control word stay with "
                        "their context")
 {
@@ -509,7 +509,7 @@ body_align(void *arg)
     snprintf(a->text, sizeof(a->text), "%f %.3e", 3.25, 1.0 / 3.0);
 }
 
-TK_TEST(switch, aligned_stack_printf_sse, .timeout = 10,
+TK_TEST(switch, aligned_stack_printf_sse,
         .description = "[CO-4] the body starts on an ABI-aligned stack: SSE "
                        "and printf(\"%f\") work")
 {
@@ -568,7 +568,7 @@ body_deep(void *arg)
     d->result = recurse(DEPTH, &d->yields);
 }
 
-TK_TEST(switch, yield_from_deep_recursion, .timeout = 10,
+TK_TEST(switch, yield_from_deep_recursion,
         .description = "[CO-11] yield from 400 nested calls; every frame "
                        "intact")
 {
@@ -621,7 +621,7 @@ body_outer(void *arg)
     note(n->t, 'r');
 }
 
-TK_TEST(switch, nested_resume, .timeout = 10,
+TK_TEST(switch, nested_resume,
         .description = "[CO-10] a coroutine resumes another; yield returns "
                        "to the resumer")
 {
@@ -650,7 +650,7 @@ body_count(void *arg)
     (*n)++;
 }
 
-TK_TEST(switch, hundred_thousand_alive, .timeout = 120,
+TK_TEST(switch, hundred_thousand_alive,
         .description = "[CO-6][CO-7] 100,000 coroutines alive at once; "
                        "ENOMEM when the kernel refuses more")
 {
@@ -688,7 +688,7 @@ TK_TEST(switch, hundred_thousand_alive, .timeout = 120,
     free(v);
 }
 
-TK_TEST(switch, create_rejects_bad_arguments, .timeout = 10,
+TK_TEST(switch, create_rejects_bad_arguments,
         .description = "[CO-7] co_create: EINVAL for no body or a tiny stack")
 {
     errno = 0;
@@ -710,7 +710,7 @@ TK_TEST(switch, create_rejects_bad_arguments, .timeout = 10,
 
 #define LAZY_N 64
 
-TK_TEST(switch, stack_committed_lazily, .timeout = 30,
+TK_TEST(switch, stack_committed_lazily,
         .description = "[CO-6] a 1 MiB stack costs only the pages touched")
 {
     struct co *v[LAZY_N];
@@ -766,7 +766,7 @@ on_segv(int sig, siginfo_t *si, void *uc)
         pause();
 }
 
-TK_TEST(switch, guard_page_stops_overflow, .timeout = 20,
+TK_TEST(switch, guard_page_stops_overflow,
         .description = "[CO-5] overflowing the stack faults in its guard page")
 {
     int p[2];
@@ -806,7 +806,7 @@ TK_TEST(switch, guard_page_stops_overflow, .timeout = 20,
     co_destroy(co);
 }
 
-TK_TEST(switch, destroy_suspended_frees_stack, .timeout = 10,
+TK_TEST(switch, destroy_suspended_frees_stack,
         .description = "[CO-12] destroying a suspended coroutine unmaps its "
                        "stack; a running one is -EBUSY")
 {
@@ -830,7 +830,7 @@ body_destroy_self(void *arg)
     *r = co_destroy(co_current());
 }
 
-TK_TEST(switch, destroy_running_is_busy, .timeout = 10,
+TK_TEST(switch, destroy_running_is_busy,
         .description = "[CO-12] co_destroy of the running coroutine is -EBUSY")
 {
     int r = 0;
