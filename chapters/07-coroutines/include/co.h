@@ -122,11 +122,12 @@ struct co {
  * [CO-2] The control bits of MXCSR (SSE rounding and exception masks)
  * and the x87 control word are preserved too, per context: a coroutine
  * that changes its rounding mode changes no other coroutine's.
- * [CO-3] No system call: a switch is a few dozen instructions in user
- * space (swapcontext also saves the signal mask, with a system call).
+ * No system call: a switch is a few dozen instructions in user space
+ * (swapcontext also saves the signal mask, with a system call). The bench
+ * counts them (syscalls_per_switch); a test cannot, as tests may not trace.
  *
  * A context made by co_create starts, at its first switch, in the body
- * with [CO-4] a stack aligned as the ABI requires at a function's entry
+ * with [CO-3] a stack aligned as the ABI requires at a function's entry
  * (rsp + 8 a multiple of 16), so SSE code (movaps) and printf("%f") work.
  */
 void co_switch(void **save_sp, void *load_sp);
@@ -145,14 +146,14 @@ void co_trampoline(void);
  * stack_size: usable bytes of stack, rounded up to whole pages; 0 means
  * CO_STACK_DEFAULT.
  *
- * [CO-5] The stack is one anonymous mapping with a guard page below it:
+ * [CO-4] The stack is one anonymous mapping with a guard page below it:
  * a body that overflows its stack touches the guard page and the process
  * gets SIGSEGV at that address, a clean crash, instead of writing over
- * whatever lies below. [CO-6] Memory is committed lazily: only the pages
+ * whatever lies below. [CO-5] Memory is committed lazily: only the pages
  * the body touches become resident, so an idle coroutine with a 64 KiB
  * stack costs a page or two, not 64 KiB.
  *
- * Returns the coroutine, or NULL with errno set: [CO-7] EINVAL when fn is
+ * Returns the coroutine, or NULL with errno set: [CO-6] EINVAL when fn is
  * NULL or stack_size is below CO_STACK_MIN (and not 0); ENOMEM when the
  * kernel refuses the mapping (RLIMIT_AS, or vm.max_map_count mappings in
  * the process), with nothing left allocated.
@@ -163,20 +164,20 @@ struct co *co_create(co_entry_cb fn, void *arg, size_t stack_size);
  * co_resume - runs co until it yields or its body returns; the caller is
  * suspended meanwhile, and co_resume returns when co stops.
  *
- * [CO-8] Returns 0 when co yielded (it may be resumed again), 1 when its
- * body returned in this call (state CO_FINISHED). [CO-9] Resuming a
+ * [CO-7] Returns 0 when co yielded (it may be resumed again), 1 when its
+ * body returned in this call (state CO_FINISHED). [CO-8] Resuming a
  * finished coroutine is an error: -EINVAL, and nothing runs; so is
  * resuming a running one (the caller itself, or one that resumed the
  * caller): -EBUSY. -EINVAL also when co is NULL.
  *
- * [CO-10] Coroutines may resume coroutines: co_yield always returns to
+ * [CO-9] Coroutines may resume coroutines: co_yield always returns to
  * whoever made the matching co_resume.
  */
 int co_resume(struct co *co);
 
 /*
  * co_yield - suspends the calling coroutine and returns to its resumer;
- * it returns 0 when the coroutine is resumed. [CO-11] It works at any
+ * it returns 0 when the coroutine is resumed. [CO-10] It works at any
  * depth of nested calls: the whole stack stays as it was.
  * Returns -EPERM when called outside any coroutine.
  */
@@ -188,7 +189,7 @@ int co_yield(void);
 struct co *co_current(void);
 
 /*
- * co_destroy - frees co: its stack mapping and the struct. [CO-12] A
+ * co_destroy - frees co: its stack mapping and the struct. [CO-11] A
  * suspended coroutine (CO_READY) may be destroyed: its stack is freed
  * without running any more of it, so whatever its frames own (memory,
  * descriptors) is the caller's problem. Returns 0, -EBUSY for a running
@@ -206,14 +207,14 @@ int co_destroy(struct co *co);
  * calling thread, and returns when every coroutine spawned in it has
  * finished.
  *
- * [CO-13] The run queue is FIFO: a coroutine made runnable (spawned,
+ * [CO-12] The run queue is FIFO: a coroutine made runnable (spawned,
  * woken, or yielding with co_yield) runs after every coroutine already in
- * the queue. [CO-14] When nothing is runnable, the thread sleeps in one
+ * the queue. [CO-13] When nothing is runnable, the thread sleeps in one
  * epoll_wait whose timeout is the nearest timer's deadline (rounded up to
  * the next millisecond, never down), or forever when no timer is armed:
  * an idle scheduler uses no CPU and wakes only for an event or a timer.
  *
- * Returns 0; [CO-22] -EDEADLK when coroutines remain but none can ever
+ * Returns 0; [CO-21] -EDEADLK when coroutines remain but none can ever
  * run (each waits in co_join for another, and no descriptor or timer is
  * watched): they are freed; -EBUSY when a scheduler already runs on this
  * thread; -errno when epoll cannot be set up. Coroutines never joined are freed
@@ -231,7 +232,7 @@ struct co *co_spawn(co_entry_cb fn, void *arg, size_t stack_size);
 
 /*
  * co_join - waits until co has finished, then frees it.
- * [CO-15] Returns 0 at once if co has already finished (the wake-up it
+ * [CO-14] Returns 0 at once if co has already finished (the wake-up it
  * sent when it finished is not needed to come back), 0 after waiting
  * otherwise. -ECANCELED if the caller is cancelled while it waits (co is
  * not freed, and may be joined again). -EDEADLK when co is the caller;
@@ -243,7 +244,7 @@ int co_join(struct co *co);
 int co_detach(struct co *co);
 
 /*
- * co_cancel - asks co to stop. [CO-16] If co is parked (in co_wait and the
+ * co_cancel - asks co to stop. [CO-15] If co is parked (in co_wait and the
  * calls built on it, co_sleep or co_join), it wakes at once and that call
  * returns -ECANCELED; its interest in the descriptor and its timer are
  * gone before anything else runs, so the descriptor may be waited on,
@@ -262,19 +263,19 @@ int co_cancel(struct co *co);
  * directions asked, or timeout_ms milliseconds have passed (negative:
  * no timeout). fd -1 waits for the timeout only.
  *
- * Returns 0 when ready; [CO-23] 0 at once when fd is a regular file or
+ * Returns 0 when ready; [CO-22] 0 at once when fd is a regular file or
  * another kind epoll cannot watch: those are always "ready", and reading
- * them blocks the whole thread, every coroutine with it; [CO-17] -ETIMEDOUT when the timeout passed first,
+ * them blocks the whole thread, every coroutine with it; [CO-16] -ETIMEDOUT when the timeout passed first,
  * never before it; -ECANCELED when cancelled; -EBUSY when another
  * coroutine already waits on fd; -EPERM outside a scheduler.
- * [CO-18] Interest is registered only while the coroutine waits: when
+ * [CO-17] Interest is registered only while the coroutine waits: when
  * co_wait returns, for whatever reason, fd is no longer watched.
  */
 int co_wait(int fd, unsigned events, int timeout_ms);
 
 /*
  * co_sleep - parks the calling coroutine for at least ms milliseconds.
- * [CO-19] Sleepers wake in the order of their deadlines, earliest first.
+ * [CO-18] Sleepers wake in the order of their deadlines, earliest first.
  * Returns 0, or -ECANCELED.
  */
 int co_sleep(unsigned ms);
@@ -284,7 +285,7 @@ int co_sleep(unsigned ms);
  * fd must be non-blocking (O_NONBLOCK); a blocking descriptor blocks the
  * whole thread, every coroutine with it.
  *
- * [CO-20] Each first tries the call; only on EAGAIN does it wait for
+ * [CO-19] Each first tries the call; only on EAGAIN does it wait for
  * readiness and try again, so data that arrived before the call (even
  * data left over from an earlier short read) is returned without waiting.
  * A short transfer is returned as it is (co_read returns 0 at EOF).
@@ -303,7 +304,7 @@ int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
 /*
  * co_connect - connect(2) on a non-blocking socket, parking while the
- * connection is in progress. [CO-21] Returns 0 once connected, or the
+ * connection is in progress. [CO-20] Returns 0 once connected, or the
  * connection's own error (-ECONNREFUSED, ...), read with SO_ERROR when
  * the socket becomes writable.
  */

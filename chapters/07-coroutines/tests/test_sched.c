@@ -136,7 +136,7 @@ main_rr(void *arg)
 }
 
 TK_TEST(sched, fifo_round_robin,
-        .description = "[CO-13] spawned and yielding coroutines run in FIFO "
+        .description = "[CO-12] spawned and yielding coroutines run in FIFO "
                        "order")
 {
     struct rr_main m;
@@ -178,7 +178,7 @@ main_join_finished(void *arg)
 }
 
 TK_TEST(sched, join_after_finish_returns_at_once,
-        .description = "[CO-15] joining a coroutine that already finished "
+        .description = "[CO-14] joining a coroutine that already finished "
                        "returns 0 without waiting")
 {
     struct join_main m = {0, 1, 1, 0, 0};
@@ -231,7 +231,7 @@ body_nested_run(void *arg)
 }
 
 TK_TEST(sched, deadlock_detected,
-        .description = "[CO-22] co_sched_run returns -EDEADLK when nobody can "
+        .description = "[CO-21] co_sched_run returns -EDEADLK when nobody can "
                        "ever run")
 {
     struct cycle c = {NULL, NULL};
@@ -288,7 +288,7 @@ main_sleepers(void *arg)
 }
 
 TK_TEST(sched, sleepers_wake_in_deadline_order,
-        .description = "[CO-19][CO-14] sleepers wake earliest deadline "
+        .description = "[CO-18][CO-13] sleepers wake earliest deadline "
                        "first, never early")
 {
     struct sleep_main m;
@@ -353,7 +353,7 @@ main_short_sleeps(void *arg)
 }
 
 TK_TEST(sched, timeouts_never_early_no_spin,
-        .description = "[CO-14][CO-17] timeouts are rounded up: never early, "
+        .description = "[CO-13][CO-16] timeouts are rounded up: never early, "
                        "one epoll_wait each")
 {
     struct short_sleeps s = {0, 0, 0, 0};
@@ -397,7 +397,7 @@ main_idle(void *arg)
 }
 
 TK_TEST(sched, idle_does_not_spin,
-        .description = "[CO-14] an idle scheduler sleeps in epoll_wait: no "
+        .description = "[CO-13] an idle scheduler sleeps in epoll_wait: no "
                        "CPU, a few wake-ups")
 {
     struct idle d = {{-1, -1}, 0, 0};
@@ -425,7 +425,7 @@ main_sleep_eintr(void *arg)
 }
 
 TK_TEST(sched, epoll_wait_eintr_retried,
-        .description = "[CO-14] EINTR from epoll_wait is retried")
+        .description = "[CO-13] EINTR from epoll_wait is retried")
 {
     int r = -1;
     fi_plan(FI_WAIT, "eintr eintr");
@@ -488,7 +488,7 @@ main_bulk(void *arg)
 }
 
 TK_TEST(sched, pipe_bulk_both_ways_park,
-        .description = "[CO-20] 1 MiB through a pipe: writer and reader park "
+        .description = "[CO-19] 1 MiB through a pipe: writer and reader park "
                        "on EAGAIN, nothing lost")
 {
     struct bulk b = {{-1, -1}, NULL, NULL, 0, 0, 0};
@@ -528,7 +528,7 @@ main_chunks(void *arg)
 }
 
 TK_TEST(sched, data_already_there_is_read,
-        .description = "[CO-20] data that arrived before co_read, and after a "
+        .description = "[CO-19] data that arrived before co_read, and after a "
                        "spurious EAGAIN, is read")
 {
     struct chunks c = {{-1, -1}, {0}, 0, 0};
@@ -547,7 +547,7 @@ TK_TEST(sched, data_already_there_is_read,
 }
 
 TK_TEST(sched, regular_file_always_ready,
-        .description = "[CO-23] a regular file is always ready: co_wait "
+        .description = "[CO-22] a regular file is always ready: co_wait "
                        "returns 0 at once")
 {
     char *path = tk_make_file("f", "hello", 5);
@@ -665,7 +665,7 @@ main_net(void *arg)
 }
 
 TK_TEST(sched, accept_connect_echo,
-        .description = "[CO-21][CO-16] 20 clients through co_connect and "
+        .description = "[CO-20][CO-15] 20 clients through co_connect and "
                        "co_accept; refused is -ECONNREFUSED")
 {
     struct net n = {-1, 0, 0, 0, 0};
@@ -729,7 +729,7 @@ main_cancel(void *arg)
 }
 
 TK_TEST(sched, cancel_blocked_reader,
-        .description = "[CO-16] cancelling a parked reader: -ECANCELED, "
+        .description = "[CO-15] cancelling a parked reader: -ECANCELED, "
                        "sticky, and its descriptor is free")
 {
     struct cancel c = {{-1, -1}, 1, 1, 1, 1, 0};
@@ -783,7 +783,7 @@ main_stale(void *arg)
 }
 
 TK_TEST(sched, timed_out_wait_leaves_no_interest,
-        .description = "[CO-18][CO-17] after a timeout the descriptor is not "
+        .description = "[CO-17][CO-16] after a timeout the descriptor is not "
                        "watched: its readiness wakes nobody")
 {
     struct stale s = {{-1, -1}, 1, 1, 0};
@@ -855,7 +855,7 @@ main_reuse(void *arg)
 }
 
 TK_TEST(sched, closed_descriptor_number_reused,
-        .description = "[CO-16][CO-18] a cancelled wait lets go of its "
+        .description = "[CO-15][CO-17] a cancelled wait lets go of its "
                        "descriptor at once: a reused number works")
 {
     struct reuse u = {-1, {-1, -1}, 1, 1};

@@ -220,7 +220,7 @@ body_abc(void *arg)
 }
 
 TK_TEST(switch, runs_and_yields,
-        .description = "[CO-8] resume runs to the next yield; 1 when done")
+        .description = "[CO-7] resume runs to the next yield; 1 when done")
 {
     struct trace t = {{0}, 0};
     struct co *co = create_ok(body_abc, &t, 0);
@@ -244,7 +244,7 @@ TK_TEST(switch, runs_and_yields,
 }
 
 TK_TEST(switch, resume_finished_is_error,
-        .description = "[CO-9] resuming a finished coroutine is -EINVAL")
+        .description = "[CO-8] resuming a finished coroutine is -EINVAL")
 {
     struct trace t = {{0}, 0};
     struct co *co = create_ok(body_abc, &t, 0);
@@ -269,7 +269,7 @@ body_resume_self(void *arg)
 }
 
 TK_TEST(switch, resume_running_is_busy,
-        .description = "[CO-9] resuming the running coroutine is -EBUSY")
+        .description = "[CO-8] resuming the running coroutine is -EBUSY")
 {
     int r = 0;
     struct co *co = create_ok(body_resume_self, &r, 0);
@@ -354,7 +354,7 @@ body_clobber_pair(void *arg)
 }
 
 TK_TEST(switch, callee_saved_three_contexts,
-        .description = "[CO-1][CO-10] registers stay with their context "
+        .description = "[CO-1][CO-9] registers stay with their context "
                        "among three")
 {
     struct clob a = {0, 0}, b = {0, 0};
@@ -510,7 +510,7 @@ body_align(void *arg)
 }
 
 TK_TEST(switch, aligned_stack_printf_sse,
-        .description = "[CO-4] the body starts on an ABI-aligned stack: SSE "
+        .description = "[CO-3] the body starts on an ABI-aligned stack: SSE "
                        "and printf(\"%f\") work")
 {
     struct align a = {1, 1, 0, ""};
@@ -569,7 +569,7 @@ body_deep(void *arg)
 }
 
 TK_TEST(switch, yield_from_deep_recursion,
-        .description = "[CO-11] yield from 400 nested calls; every frame "
+        .description = "[CO-10] yield from 400 nested calls; every frame "
                        "intact")
 {
     struct deep d = {0, 0};
@@ -622,7 +622,7 @@ body_outer(void *arg)
 }
 
 TK_TEST(switch, nested_resume,
-        .description = "[CO-10] a coroutine resumes another; yield returns "
+        .description = "[CO-9] a coroutine resumes another; yield returns "
                        "to the resumer")
 {
     struct trace t = {{0}, 0};
@@ -651,7 +651,7 @@ body_count(void *arg)
 }
 
 TK_TEST(switch, hundred_thousand_alive,
-        .description = "[CO-6][CO-7] 100,000 coroutines alive at once; "
+        .description = "[CO-5][CO-6] 100,000 coroutines alive at once; "
                        "ENOMEM when the kernel refuses more")
 {
     int want = RUNNING_ON_VALGRIND ? 5000 : MANY;
@@ -689,7 +689,7 @@ TK_TEST(switch, hundred_thousand_alive,
 }
 
 TK_TEST(switch, create_rejects_bad_arguments,
-        .description = "[CO-7] co_create: EINVAL for no body or a tiny stack")
+        .description = "[CO-6] co_create: EINVAL for no body or a tiny stack")
 {
     errno = 0;
     cr_assert_null(co_create(NULL, NULL, 0));
@@ -711,7 +711,7 @@ TK_TEST(switch, create_rejects_bad_arguments,
 #define LAZY_N 64
 
 TK_TEST(switch, stack_committed_lazily,
-        .description = "[CO-6] a 1 MiB stack costs only the pages touched")
+        .description = "[CO-5] a 1 MiB stack costs only the pages touched")
 {
     struct co *v[LAZY_N];
     int count = 0;
@@ -767,7 +767,7 @@ on_segv(int sig, siginfo_t *si, void *uc)
 }
 
 TK_TEST(switch, guard_page_stops_overflow,
-        .description = "[CO-5] overflowing the stack faults in its guard page")
+        .description = "[CO-4] overflowing the stack faults in its guard page")
 {
     int p[2];
     struct co *co = create_ok(body_overflow, NULL, CO_STACK_MIN);
@@ -807,7 +807,7 @@ TK_TEST(switch, guard_page_stops_overflow,
 }
 
 TK_TEST(switch, destroy_suspended_frees_stack,
-        .description = "[CO-12] destroying a suspended coroutine unmaps its "
+        .description = "[CO-11] destroying a suspended coroutine unmaps its "
                        "stack; a running one is -EBUSY")
 {
     struct trace t = {{0}, 0};
@@ -831,7 +831,7 @@ body_destroy_self(void *arg)
 }
 
 TK_TEST(switch, destroy_running_is_busy,
-        .description = "[CO-12] co_destroy of the running coroutine is -EBUSY")
+        .description = "[CO-11] co_destroy of the running coroutine is -EBUSY")
 {
     int r = 0;
     struct co *co = create_ok(body_destroy_self, &r, 0);
