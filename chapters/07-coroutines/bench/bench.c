@@ -38,8 +38,8 @@
 #define TIMED_PAIRS 1000000 /* round trips timed per run and method */
 #define RSS_N 20000         /* idle coroutines (4 GiB address-space cap) */
 #define RSS_STACK (64 * 1024)
-#define IDLE_N 100   /* sleeping coroutines */
-#define IDLE_MS 200  /* how long they sleep */
+#define IDLE_N 100  /* sleeping coroutines */
+#define IDLE_MS 200 /* how long they sleep */
 #define PIPE_TRIPS 20000
 
 /* ===================================================================== */
@@ -268,9 +268,8 @@ bench_idle(void)
     printf("scheduler: %d coroutines sleep %d ms\n", IDLE_N, IDLE_MS);
     int err = pk_count_syscalls(count_idle, NULL, &sc);
     if (err != 0) {
-        printf("  not measured: %s\n", err == -ECHILD
-                                           ? "co_sched_run failed"
-                                           : strerror(-err));
+        printf("  not measured: %s\n",
+               err == -ECHILD ? "co_sched_run failed" : strerror(-err));
         return;
     }
     unsigned long waits = sc.by_nr[SYS_epoll_wait] + sc.by_nr[SYS_epoll_pwait];

@@ -95,18 +95,18 @@ struct co {
     unsigned vg_id; /* the stack's id for Valgrind (see co_core.c) */
 
     /* The scheduler's fields (exercise 2); co_create zeroes them. */
-    struct co *next;     /* run queue link */
-    struct co *joiner;   /* the coroutine waiting in co_join, or NULL */
-    uint64_t deadline;   /* timer: CLOCK_MONOTONIC ns */
-    uint64_t seq;        /* timer: order of arming, breaks deadline ties */
-    size_t heap_idx;     /* timer: index in the heap, or SIZE_MAX */
-    size_t all_idx;      /* index in the scheduler's list of its own */
-    int wait_fd;         /* descriptor registered with epoll, or -1 */
-    int wake_result;     /* what the wake-up says: 0, -ETIMEDOUT, ... */
-    bool parked;         /* waiting: not in the run queue */
-    bool cancelled;      /* co_cancel was called; sticky */
-    bool detached;       /* freed by the scheduler when it finishes */
-    bool scheduled;      /* made by co_spawn, owned by the scheduler */
+    struct co *next;   /* run queue link */
+    struct co *joiner; /* the coroutine waiting in co_join, or NULL */
+    uint64_t deadline; /* timer: CLOCK_MONOTONIC ns */
+    uint64_t seq;      /* timer: order of arming, breaks deadline ties */
+    size_t heap_idx;   /* timer: index in the heap, or SIZE_MAX */
+    size_t all_idx;    /* index in the scheduler's list of its own */
+    int wait_fd;       /* descriptor registered with epoll, or -1 */
+    int wake_result;   /* what the wake-up says: 0, -ETIMEDOUT, ... */
+    bool parked;       /* waiting: not in the run queue */
+    bool cancelled;    /* co_cancel was called; sticky */
+    bool detached;     /* freed by the scheduler when it finishes */
+    bool scheduled;    /* made by co_spawn, owned by the scheduler */
 };
 
 /*
@@ -265,11 +265,11 @@ int co_cancel(struct co *co);
  *
  * Returns 0 when ready; [CO-22] 0 at once when fd is a regular file or
  * another kind epoll cannot watch: those are always "ready", and reading
- * them blocks the whole thread, every coroutine with it; [CO-16] -ETIMEDOUT when the timeout passed first,
- * never before it; -ECANCELED when cancelled; -EBUSY when another
- * coroutine already waits on fd; -EPERM outside a scheduler.
- * [CO-17] Interest is registered only while the coroutine waits: when
- * co_wait returns, for whatever reason, fd is no longer watched.
+ * them blocks the whole thread, every coroutine with it; [CO-16] -ETIMEDOUT
+ * when the timeout passed first, never before it; -ECANCELED when cancelled;
+ * -EBUSY when another coroutine already waits on fd; -EPERM outside a
+ * scheduler. [CO-17] Interest is registered only while the coroutine waits:
+ * when co_wait returns, for whatever reason, fd is no longer watched.
  */
 int co_wait(int fd, unsigned events, int timeout_ms);
 

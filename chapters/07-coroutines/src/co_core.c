@@ -51,13 +51,13 @@ co_current(void)
 static void *
 map_stack(size_t map_len, size_t page)
 {
- /* TODO(CO-S2): map_len bytes, readable and writable, committed only
-  * when touched; then make the first page (page bytes) fault on any
-  * access. On failure unmap what was mapped, keep errno, return NULL. */
- (void)map_len;
- (void)page;
- errno = ENOSYS;
- return NULL;
+    /* TODO(CO-S2): map_len bytes, readable and writable, committed only
+     * when touched; then make the first page (page bytes) fault on any
+     * access. On failure unmap what was mapped, keep errno, return NULL. */
+    (void)map_len;
+    (void)page;
+    errno = ENOSYS;
+    return NULL;
 }
 
 /* ===================================================================== */
@@ -84,14 +84,14 @@ co_body(struct co *co)
 static void *
 initial_frame(struct co *co, uintptr_t top)
 {
- /* TODO(CO-S3): write the frame co_switch restores (MXCSR and x87
-  * control word, r15, r14, r13 = co, r12 = co_body, rbx, rbp, return
-  * address = co_trampoline), placed so that rsp + 8 is a multiple of
-  * 16 when co_body starts. Return its lowest address. */
- (void)co;
- (void)top;
- (void)co_body;
- return NULL;
+    /* TODO(CO-S3): write the frame co_switch restores (MXCSR and x87
+     * control word, r15, r14, r13 = co, r12 = co_body, rbx, rbp, return
+     * address = co_trampoline), placed so that rsp + 8 is a multiple of
+     * 16 when co_body starts. Return its lowest address. */
+    (void)co;
+    (void)top;
+    (void)co_body;
+    return NULL;
 }
 
 struct co *
@@ -101,8 +101,7 @@ co_create(co_entry_cb fn, void *arg, size_t stack_size)
 
     if (stack_size == 0)
         stack_size = CO_STACK_DEFAULT;
-    if (fn == NULL || stack_size < CO_STACK_MIN ||
-        stack_size > SIZE_MAX / 2) {
+    if (fn == NULL || stack_size < CO_STACK_MIN || stack_size > SIZE_MAX / 2) {
         errno = EINVAL;
         return NULL;
     }
@@ -165,11 +164,11 @@ co_resume(struct co *co)
         return -EINVAL;
     if (co->state == CO_RUNNING)
         return -EBUSY;
- /* TODO(CO-S4): remember who resumes co, mark it running, make it
-  * current, and switch to it, keeping this side's stack pointer where
-  * co_yield will find it. When the switch returns, the resumer is
-  * current again: return 1 if co finished, else 0. */
- return -ENOSYS;
+    /* TODO(CO-S4): remember who resumes co, mark it running, make it
+     * current, and switch to it, keeping this side's stack pointer where
+     * co_yield will find it. When the switch returns, the resumer is
+     * current again: return 1 if co finished, else 0. */
+    return -ENOSYS;
 }
 
 int
@@ -179,7 +178,7 @@ co_yield(void)
 
     if (co == NULL)
         return -EPERM;
- /* TODO(CO-S5): mark co suspended and switch back to its resumer,
-  * saving this stack pointer for the next co_resume. */
- return -ENOSYS;
+    /* TODO(CO-S5): mark co suspended and switch back to its resumer,
+     * saving this stack pointer for the next co_resume. */
+    return -ENOSYS;
 }

@@ -34,15 +34,15 @@
 /* ===================================================================== */
 
 struct sched {
-    int epfd;                /* every parked descriptor is registered here */
-    struct co *head, *tail;  /* the run queue, linked through co->next */
-    struct co **heap;        /* armed timers: a min-heap on (deadline, seq) */
-    size_t nheap, heap_cap;  /* entries in use, allocated */
-    uint64_t seq;            /* timers armed so far */
-    struct co **all;         /* every coroutine the scheduler owns */
-    size_t nall, all_cap;    /* entries in use, allocated */
-    size_t nlive;            /* spawned and not finished */
-    size_t nfd_waits;        /* parked on a descriptor */
+    int epfd;               /* every parked descriptor is registered here */
+    struct co *head, *tail; /* the run queue, linked through co->next */
+    struct co **heap;       /* armed timers: a min-heap on (deadline, seq) */
+    size_t nheap, heap_cap; /* entries in use, allocated */
+    uint64_t seq;           /* timers armed so far */
+    struct co **all;        /* every coroutine the scheduler owns */
+    size_t nall, all_cap;   /* entries in use, allocated */
+    size_t nlive;           /* spawned and not finished */
+    size_t nfd_waits;       /* parked on a descriptor */
 };
 
 /* The scheduler running on this thread, or NULL. */
@@ -132,16 +132,16 @@ heap_set(size_t i, struct co *co)
 static void
 sift_up(size_t i)
 {
- /* TODO(CO-S6): move heap[i] up while it fires before its parent. */
- (void)i;
- (void)earlier;
+    /* TODO(CO-S6): move heap[i] up while it fires before its parent. */
+    (void)i;
+    (void)earlier;
 }
 
 static void
 sift_down(size_t i)
 {
- /* TODO(CO-S6): move heap[i] down while a child fires before it. */
- (void)i;
+    /* TODO(CO-S6): move heap[i] down while a child fires before it. */
+    (void)i;
 }
 
 /* Arms co's timer for deadline. Returns 0 or -ENOMEM. */
@@ -184,9 +184,9 @@ timer_disarm(struct co *co)
 static int
 next_timeout(void)
 {
- /* TODO(CO-S7): -1 with no timer armed; else the milliseconds until
-  * the earliest deadline (heap[0]), never rounded down. */
- return -1;
+    /* TODO(CO-S7): -1 with no timer armed; else the milliseconds until
+     * the earliest deadline (heap[0]), never rounded down. */
+    return -1;
 }
 
 /* ===================================================================== */
@@ -203,11 +203,11 @@ next_timeout(void)
 static void
 wake(struct co *co, int res)
 {
- /* TODO(CO-S8): once only: stop watching co's descriptor, disarm its
-  * timer, record res and queue it. */
- (void)co;
- (void)res;
- (void)timer_disarm;
+    /* TODO(CO-S8): once only: stop watching co's descriptor, disarm its
+     * timer, record res and queue it. */
+    (void)co;
+    (void)res;
+    (void)timer_disarm;
 }
 
 /* Parks the calling coroutine until wake(); returns wake's result. */
@@ -264,13 +264,13 @@ loop(void)
         }
         if (S->nlive == 0)
             break;
-     /* TODO(CO-S9): nothing queued, so wait: in epoll_wait with the
-      * nearest timer's timeout (0 while coroutines are still queued),
-      * then wake each ready coroutine and each whose deadline passed.
-      * -EDEADLK when no timer and no descriptor could wake anyone. */
-     (void)ev;
-     (void)next_timeout;
-     return -ENOSYS;
+        /* TODO(CO-S9): nothing queued, so wait: in epoll_wait with the
+         * nearest timer's timeout (0 while coroutines are still queued),
+         * then wake each ready coroutine and each whose deadline passed.
+         * -EDEADLK when no timer and no descriptor could wake anyone. */
+        (void)ev;
+        (void)next_timeout;
+        return -ENOSYS;
     }
     return 0;
 }
@@ -343,10 +343,10 @@ co_join(struct co *co)
         return -EDEADLK;
     if (co == NULL || !co->scheduled || co->detached || co->joiner != NULL)
         return -EINVAL;
- /* TODO(CO-S10): wait (park) until co has finished unless it already
-  * has, then free it with release(). */
- (void)park;
- return -ENOSYS;
+    /* TODO(CO-S10): wait (park) until co has finished unless it already
+     * has, then free it with release(). */
+    (void)park;
+    return -ENOSYS;
 }
 
 int
@@ -369,9 +369,9 @@ co_cancel(struct co *co)
         return -EINVAL;
     if (co->state == CO_FINISHED)
         return -ESRCH;
- /* TODO(CO-S11): mark co cancelled; if it is parked, wake it with
-  * -ECANCELED. */
- return -ENOSYS;
+    /* TODO(CO-S11): mark co cancelled; if it is parked, wake it with
+     * -ECANCELED. */
+    return -ENOSYS;
 }
 
 int
@@ -381,15 +381,16 @@ co_wait(int fd, unsigned events, int timeout_ms)
 
     if (self == NULL)
         return -EPERM;
- /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
-  * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
-  * a descriptor another coroutine already waits on (-EBUSY), and one
-  * epoll cannot watch (EPERM: a regular file, always ready). */
- (void)events;
- (void)timeout_ms;
- (void)fd;
- (void)timer_arm;
- return -ENOSYS;
+    /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
+     * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
+     * a descriptor another coroutine already waits on (-EBUSY), and one
+     * epoll cannot watch (EPERM: a regular file, always ready). */
+    (void)events;
+    (void)timeout_ms;
+    (void)fd;
+    (void)timer_arm;
+    (void)now_ns;
+    return -ENOSYS;
 }
 
 int
@@ -406,41 +407,41 @@ co_sleep(unsigned ms)
 ssize_t
 co_read(int fd, void *buf, size_t len)
 {
- /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
- (void)fd;
- (void)buf;
- (void)len;
- return -ENOSYS;
+    /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
+    (void)fd;
+    (void)buf;
+    (void)len;
+    return -ENOSYS;
 }
 
 ssize_t
 co_write(int fd, const void *buf, size_t len)
 {
- /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
- (void)fd;
- (void)buf;
- (void)len;
- return -ENOSYS;
+    /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
+    (void)fd;
+    (void)buf;
+    (void)len;
+    return -ENOSYS;
 }
 
 int
 co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
- /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
-  * until the listener is readable and try again. */
- (void)fd;
- (void)addr;
- (void)addrlen;
- return -ENOSYS;
+    /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
+     * until the listener is readable and try again. */
+    (void)fd;
+    (void)addr;
+    (void)addrlen;
+    return -ENOSYS;
 }
 
 int
 co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
- /* TODO(CO-S14): connect; if it is in progress, wait until writable
-  * and return the connection's own error (SO_ERROR). */
- (void)fd;
- (void)addr;
- (void)addrlen;
- return -ENOSYS;
+    /* TODO(CO-S14): connect; if it is in progress, wait until writable
+     * and return the connection's own error (SO_ERROR). */
+    (void)fd;
+    (void)addr;
+    (void)addrlen;
+    return -ENOSYS;
 }

@@ -304,8 +304,7 @@ TK_TEST(sched, sleepers_wake_in_deadline_order,
     for (int i = 0; i < SLEEPERS; i++) {
         cr_assert_eq(m.s[i].r, 0);
         cr_assert_geq(m.s[i].woke_us + 1000, m.s[i].due_us,
-                      "a sleep of %u ms ended %lu us early",
-                      m.s[i].ms,
+                      "a sleep of %u ms ended %lu us early", m.s[i].ms,
                       (unsigned long)(m.s[i].due_us - m.s[i].woke_us));
         by_order[m.s[i].order] = &m.s[i];
     }
@@ -313,19 +312,19 @@ TK_TEST(sched, sleepers_wake_in_deadline_order,
      * Valgrind, which runs one thread at a time, many moments later). */
     uint64_t slack = RUNNING_ON_VALGRIND ? 50000 : 1000;
     for (int k = 1; k < SLEEPERS; k++) {
-        cr_assert_geq(by_order[k]->due_us + slack, by_order[k - 1]->due_us,
-                      "wake-up %d slept %u ms and was due %lu us before "
-                      "wake-up %d, which slept %u ms: the timer heap must "
-                      "give the earliest deadline first",
-                      k, by_order[k]->ms,
-                      (unsigned long)(by_order[k - 1]->due_us -
-                                      by_order[k]->due_us),
-                      k - 1, by_order[k - 1]->ms);
+        cr_assert_geq(
+            by_order[k]->due_us + slack, by_order[k - 1]->due_us,
+            "wake-up %d slept %u ms and was due %lu us before "
+            "wake-up %d, which slept %u ms: the timer heap must "
+            "give the earliest deadline first",
+            k, by_order[k]->ms,
+            (unsigned long)(by_order[k - 1]->due_us - by_order[k]->due_us),
+            k - 1, by_order[k - 1]->ms);
     }
 }
 
 struct short_sleeps {
-    int early;        /* sleeps that ended too soon */
+    int early;         /* sleeps that ended too soon */
     unsigned worst_ms; /* the one that did */
     int timeout_r;
     uint64_t timeout_ms;
@@ -556,8 +555,10 @@ TK_TEST(sched, regular_file_always_ready,
     free(path);
     struct chunks c = {{fd, -1}, {0}, 0, 0};
     run(main_chunks, &c);
-    cr_assert_eq(c.err, 0, "co_read on a regular file returned %d at EOF, "
-                           "expected 0", c.err);
+    cr_assert_eq(c.err, 0,
+                 "co_read on a regular file returned %d at EOF, "
+                 "expected 0",
+                 c.err);
     cr_assert_eq(c.got, 5);
     cr_assert(memcmp(c.buf, "hello", 5) == 0);
     close(fd);
@@ -835,8 +836,11 @@ main_reuse(void *arg)
     u->num = p1[0];
     struct co *a = spawn_ok(body_reuse_first, u);
     co_yield(); /* a parks on num */
+    /* b is queued before a is woken, so b runs first: it waits on num
+     * (another pipe's by then) before a runs again. */
+    struct co *b = spawn_ok(body_reuse_second, u);
     /* Cancel a and close its descriptor before a runs again; the number
-     * is at once another pipe's, and another coroutine waits on it. */
+     * is at once another pipe's, and b waits on it. */
     co_cancel(a);
     close(p1[0]);
     close(p1[1]);
@@ -846,8 +850,7 @@ main_reuse(void *arg)
         close(u->p2[0]);
         u->p2[0] = u->num;
     }
-    struct co *b = spawn_ok(body_reuse_second, u);
-    co_yield();
+    co_yield(); /* b parks on num; then a ends */
     co_yield();
     co_write(u->p2[1], "y", 1);
     co_join(b);

@@ -184,8 +184,8 @@ is_mapped(const void *addr)
     cr_assert_not_null(f);
     while (!found && fgets(line, sizeof(line), f)) {
         unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
-            (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && (uintptr_t)addr >= lo &&
+            (uintptr_t)addr < hi)
             found = true;
     }
     fclose(f);
@@ -234,8 +234,10 @@ TK_TEST(switch, runs_and_yields,
         note(&t, (char)('1' + i));
     }
     int r = co_resume(co);
-    cr_assert_eq(r, 1, "co_resume returned %d when the body returned, "
-                       "expected 1", r);
+    cr_assert_eq(r, 1,
+                 "co_resume returned %d when the body returned, "
+                 "expected 1",
+                 r);
     t.log[t.n] = '\0';
     cr_assert_str_eq(t.log, "a1b2c", "the order of events was %s", t.log);
     cr_assert_eq(co->state, CO_FINISHED);
@@ -252,8 +254,10 @@ TK_TEST(switch, resume_finished_is_error,
     while (co_resume(co) == 0)
         ;
     int r = co_resume(co);
-    cr_assert_eq(r, -EINVAL, "co_resume of a finished coroutine returned "
-                             "%d, expected -EINVAL (-22)", r);
+    cr_assert_eq(r, -EINVAL,
+                 "co_resume of a finished coroutine returned "
+                 "%d, expected -EINVAL (-22)",
+                 r);
     cr_assert_eq(t.n, 3, "the body ran again after it finished");
     cr_assert_eq(co_resume(NULL), -EINVAL);
     cr_assert_eq(co_yield(), -EPERM,
@@ -275,8 +279,10 @@ TK_TEST(switch, resume_running_is_busy,
     struct co *co = create_ok(body_resume_self, &r, 0);
 
     cr_assert_eq(co_resume(co), 1);
-    cr_assert_eq(r, -EBUSY, "a coroutine resuming itself got %d, expected "
-                            "-EBUSY (-16)", r);
+    cr_assert_eq(r, -EBUSY,
+                 "a coroutine resuming itself got %d, expected "
+                 "-EBUSY (-16)",
+                 r);
     co_destroy(co);
 }
 

@@ -51,15 +51,15 @@ co_current(void)
 static void *
 map_stack(size_t map_len, size_t page)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     /*
      * MAP_NORESERVE: nothing is committed until touched (lazy commit).
      * MAP_STACK: no transparent huge pages (Linux 6.7 and later), which
      * would make the first touch commit 2 MiB at once.
      */
-    void *map = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                     -1, 0);
+    void *map =
+        mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (map == MAP_FAILED)
         return NULL;
     /*
@@ -76,15 +76,15 @@ map_stack(size_t map_len, size_t page)
         return NULL;
     }
     return map;
-// SOLUTION-STUB
-//  /* TODO(CO-S2): map_len bytes, readable and writable, committed only
-//   * when touched; then make the first page (page bytes) fault on any
-//   * access. On failure unmap what was mapped, keep errno, return NULL. */
-//  (void)map_len;
-//  (void)page;
-//  errno = ENOSYS;
-//  return NULL;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S2): map_len bytes, readable and writable, committed only
+    //  * when touched; then make the first page (page bytes) fault on any
+    //  * access. On failure unmap what was mapped, keep errno, return NULL. */
+    // (void)map_len;
+    // (void)page;
+    // errno = ENOSYS;
+    // return NULL;
+    // SOLUTION-END
 }
 
 /* ===================================================================== */
@@ -111,7 +111,7 @@ co_body(struct co *co)
 static void *
 initial_frame(struct co *co, uintptr_t top)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     /*
      * Eight words for the frame and two of padding: after the final ret
      * rsp is top - 16, a multiple of 16, and co_trampoline's call pushes
@@ -120,25 +120,25 @@ initial_frame(struct co *co, uintptr_t top)
     uint64_t *sp = (uint64_t *)(top - 80);
 
     sp[0] = CO_MXCSR_INIT | ((uint64_t)CO_X87CW_INIT << 32);
-    sp[1] = 0;                        /* r15 */
-    sp[2] = 0;                        /* r14 */
-    sp[3] = (uint64_t)(uintptr_t)co;  /* r13: co_body's argument */
+    sp[1] = 0;                            /* r15 */
+    sp[2] = 0;                            /* r14 */
+    sp[3] = (uint64_t)(uintptr_t)co;      /* r13: co_body's argument */
     sp[4] = (uint64_t)(uintptr_t)co_body; /* r12: what to call */
-    sp[5] = 0;                        /* rbx */
-    sp[6] = 0;                        /* rbp: the end of frame chains */
+    sp[5] = 0;                            /* rbx */
+    sp[6] = 0;                            /* rbp: the end of frame chains */
     sp[7] = (uint64_t)(uintptr_t)co_trampoline;
     sp[8] = sp[9] = 0;
     return sp;
-// SOLUTION-STUB
-//  /* TODO(CO-S3): write the frame co_switch restores (MXCSR and x87
-//   * control word, r15, r14, r13 = co, r12 = co_body, rbx, rbp, return
-//   * address = co_trampoline), placed so that rsp + 8 is a multiple of
-//   * 16 when co_body starts. Return its lowest address. */
-//  (void)co;
-//  (void)top;
-//  (void)co_body;
-//  return NULL;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S3): write the frame co_switch restores (MXCSR and x87
+    //  * control word, r15, r14, r13 = co, r12 = co_body, rbx, rbp, return
+    //  * address = co_trampoline), placed so that rsp + 8 is a multiple of
+    //  * 16 when co_body starts. Return its lowest address. */
+    // (void)co;
+    // (void)top;
+    // (void)co_body;
+    // return NULL;
+    // SOLUTION-END
 }
 
 struct co *
@@ -148,8 +148,7 @@ co_create(co_entry_cb fn, void *arg, size_t stack_size)
 
     if (stack_size == 0)
         stack_size = CO_STACK_DEFAULT;
-    if (fn == NULL || stack_size < CO_STACK_MIN ||
-        stack_size > SIZE_MAX / 2) {
+    if (fn == NULL || stack_size < CO_STACK_MIN || stack_size > SIZE_MAX / 2) {
         errno = EINVAL;
         return NULL;
     }
@@ -212,7 +211,7 @@ co_resume(struct co *co)
         return -EINVAL;
     if (co->state == CO_RUNNING)
         return -EBUSY;
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     co->resumer = current;
     co->state = CO_RUNNING;
     current = co;
@@ -220,13 +219,13 @@ co_resume(struct co *co)
     /* co yielded or finished: its resumer runs again. */
     current = co->resumer;
     return co->state == CO_FINISHED ? 1 : 0;
-// SOLUTION-STUB
-//  /* TODO(CO-S4): remember who resumes co, mark it running, make it
-//   * current, and switch to it, keeping this side's stack pointer where
-//   * co_yield will find it. When the switch returns, the resumer is
-//   * current again: return 1 if co finished, else 0. */
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S4): remember who resumes co, mark it running, make it
+    //  * current, and switch to it, keeping this side's stack pointer where
+    //  * co_yield will find it. When the switch returns, the resumer is
+    //  * current again: return 1 if co finished, else 0. */
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
@@ -236,13 +235,13 @@ co_yield(void)
 
     if (co == NULL)
         return -EPERM;
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     co->state = CO_READY;
     co_switch(&co->sp, co->back);
     return 0;
-// SOLUTION-STUB
-//  /* TODO(CO-S5): mark co suspended and switch back to its resumer,
-//   * saving this stack pointer for the next co_resume. */
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S5): mark co suspended and switch back to its resumer,
+    //  * saving this stack pointer for the next co_resume. */
+    // return -ENOSYS;
+    // SOLUTION-END
 }

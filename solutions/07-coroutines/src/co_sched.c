@@ -34,15 +34,15 @@
 /* ===================================================================== */
 
 struct sched {
-    int epfd;                /* every parked descriptor is registered here */
-    struct co *head, *tail;  /* the run queue, linked through co->next */
-    struct co **heap;        /* armed timers: a min-heap on (deadline, seq) */
-    size_t nheap, heap_cap;  /* entries in use, allocated */
-    uint64_t seq;            /* timers armed so far */
-    struct co **all;         /* every coroutine the scheduler owns */
-    size_t nall, all_cap;    /* entries in use, allocated */
-    size_t nlive;            /* spawned and not finished */
-    size_t nfd_waits;        /* parked on a descriptor */
+    int epfd;               /* every parked descriptor is registered here */
+    struct co *head, *tail; /* the run queue, linked through co->next */
+    struct co **heap;       /* armed timers: a min-heap on (deadline, seq) */
+    size_t nheap, heap_cap; /* entries in use, allocated */
+    uint64_t seq;           /* timers armed so far */
+    struct co **all;        /* every coroutine the scheduler owns */
+    size_t nall, all_cap;   /* entries in use, allocated */
+    size_t nlive;           /* spawned and not finished */
+    size_t nfd_waits;       /* parked on a descriptor */
 };
 
 /* The scheduler running on this thread, or NULL. */
@@ -132,7 +132,7 @@ heap_set(size_t i, struct co *co)
 static void
 sift_up(size_t i)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     struct co *co = S->heap[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -142,17 +142,17 @@ sift_up(size_t i)
         i = parent;
     }
     heap_set(i, co);
-// SOLUTION-STUB
-//  /* TODO(CO-S6): move heap[i] up while it fires before its parent. */
-//  (void)i;
-//  (void)earlier;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S6): move heap[i] up while it fires before its parent. */
+    // (void)i;
+    // (void)earlier;
+    // SOLUTION-END
 }
 
 static void
 sift_down(size_t i)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     struct co *co = S->heap[i];
     for (;;) {
         size_t child = 2 * i + 1;
@@ -167,10 +167,10 @@ sift_down(size_t i)
         i = child;
     }
     heap_set(i, co);
-// SOLUTION-STUB
-//  /* TODO(CO-S6): move heap[i] down while a child fires before it. */
-//  (void)i;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S6): move heap[i] down while a child fires before it. */
+    // (void)i;
+    // SOLUTION-END
 }
 
 /* Arms co's timer for deadline. Returns 0 or -ENOMEM. */
@@ -213,7 +213,7 @@ timer_disarm(struct co *co)
 static int
 next_timeout(void)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     if (S->nheap == 0)
         return -1;
     uint64_t now = now_ns(), when = S->heap[0]->deadline;
@@ -221,11 +221,11 @@ next_timeout(void)
         return 0;
     uint64_t ms = (when - now + 999999) / 1000000;
     return ms > INT_MAX ? INT_MAX : (int)ms;
-// SOLUTION-STUB
-//  /* TODO(CO-S7): -1 with no timer armed; else the milliseconds until
-//   * the earliest deadline (heap[0]), never rounded down. */
-//  return -1;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S7): -1 with no timer armed; else the milliseconds until
+    //  * the earliest deadline (heap[0]), never rounded down. */
+    // return -1;
+    // SOLUTION-END
 }
 
 /* ===================================================================== */
@@ -242,7 +242,7 @@ next_timeout(void)
 static void
 wake(struct co *co, int res)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     if (!co->parked)
         return;
     if (co->wait_fd >= 0) {
@@ -255,13 +255,13 @@ wake(struct co *co, int res)
     co->parked = false;
     co->wake_result = res;
     runq_push(co);
-// SOLUTION-STUB
-//  /* TODO(CO-S8): once only: stop watching co's descriptor, disarm its
-//   * timer, record res and queue it. */
-//  (void)co;
-//  (void)res;
-//  (void)timer_disarm;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S8): once only: stop watching co's descriptor, disarm its
+    //  * timer, record res and queue it. */
+    // (void)co;
+    // (void)res;
+    // (void)timer_disarm;
+    // SOLUTION-END
 }
 
 /* Parks the calling coroutine until wake(); returns wake's result. */
@@ -318,7 +318,7 @@ loop(void)
         }
         if (S->nlive == 0)
             break;
-// SOLUTION-BEGIN
+        // SOLUTION-BEGIN
         int timeout = S->head != NULL ? 0 : next_timeout();
         if (timeout == -1 && S->nfd_waits == 0)
             return -EDEADLK; /* everyone waits for someone: nobody runs */
@@ -333,15 +333,15 @@ loop(void)
         uint64_t now = now_ns();
         while (S->nheap > 0 && S->heap[0]->deadline <= now)
             wake(S->heap[0], -ETIMEDOUT);
-// SOLUTION-STUB
-//      /* TODO(CO-S9): nothing queued, so wait: in epoll_wait with the
-//       * nearest timer's timeout (0 while coroutines are still queued),
-//       * then wake each ready coroutine and each whose deadline passed.
-//       * -EDEADLK when no timer and no descriptor could wake anyone. */
-//      (void)ev;
-//      (void)next_timeout;
-//      return -ENOSYS;
-// SOLUTION-END
+        // SOLUTION-STUB
+        // /* TODO(CO-S9): nothing queued, so wait: in epoll_wait with the
+        //  * nearest timer's timeout (0 while coroutines are still queued),
+        //  * then wake each ready coroutine and each whose deadline passed.
+        //  * -EDEADLK when no timer and no descriptor could wake anyone. */
+        // (void)ev;
+        // (void)next_timeout;
+        // return -ENOSYS;
+        // SOLUTION-END
     }
     return 0;
 }
@@ -414,7 +414,7 @@ co_join(struct co *co)
         return -EDEADLK;
     if (co == NULL || !co->scheduled || co->detached || co->joiner != NULL)
         return -EINVAL;
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     /* Finished already: its wake-up went to nobody, and none is needed. */
     if (co->state != CO_FINISHED) {
         if (self->cancelled)
@@ -427,12 +427,12 @@ co_join(struct co *co)
     }
     release(co);
     return 0;
-// SOLUTION-STUB
-//  /* TODO(CO-S10): wait (park) until co has finished unless it already
-//   * has, then free it with release(). */
-//  (void)park;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S10): wait (park) until co has finished unless it already
+    //  * has, then free it with release(). */
+    // (void)park;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
@@ -455,15 +455,15 @@ co_cancel(struct co *co)
         return -EINVAL;
     if (co->state == CO_FINISHED)
         return -ESRCH;
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     co->cancelled = true;
     wake(co, -ECANCELED); /* nothing happens unless it is parked */
     return 0;
-// SOLUTION-STUB
-//  /* TODO(CO-S11): mark co cancelled; if it is parked, wake it with
-//   * -ECANCELED. */
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S11): mark co cancelled; if it is parked, wake it with
+    //  * -ECANCELED. */
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
@@ -473,7 +473,7 @@ co_wait(int fd, unsigned events, int timeout_ms)
 
     if (self == NULL)
         return -EPERM;
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     if (self->cancelled)
         return -ECANCELED;
     if (fd >= 0) {
@@ -500,17 +500,18 @@ co_wait(int fd, unsigned events, int timeout_ms)
         return -ENOMEM;
     }
     return park(self);
-// SOLUTION-STUB
-//  /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
-//   * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
-//   * a descriptor another coroutine already waits on (-EBUSY), and one
-//   * epoll cannot watch (EPERM: a regular file, always ready). */
-//  (void)events;
-//  (void)timeout_ms;
-//  (void)fd;
-//  (void)timer_arm;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
+    //  * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
+    //  * a descriptor another coroutine already waits on (-EBUSY), and one
+    //  * epoll cannot watch (EPERM: a regular file, always ready). */
+    // (void)events;
+    // (void)timeout_ms;
+    // (void)fd;
+    // (void)timer_arm;
+    // (void)now_ns;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
@@ -527,7 +528,7 @@ co_sleep(unsigned ms)
 ssize_t
 co_read(int fd, void *buf, size_t len)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     for (;;) {
         ssize_t n = read(fd, buf, len);
         if (n >= 0)
@@ -540,19 +541,19 @@ co_read(int fd, void *buf, size_t len)
         if (r < 0)
             return r;
     }
-// SOLUTION-STUB
-//  /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
-//  (void)fd;
-//  (void)buf;
-//  (void)len;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
+    // (void)fd;
+    // (void)buf;
+    // (void)len;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 ssize_t
 co_write(int fd, const void *buf, size_t len)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     for (;;) {
         ssize_t n = write(fd, buf, len);
         if (n >= 0)
@@ -565,19 +566,19 @@ co_write(int fd, const void *buf, size_t len)
         if (r < 0)
             return r;
     }
-// SOLUTION-STUB
-//  /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
-//  (void)fd;
-//  (void)buf;
-//  (void)len;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
+    // (void)fd;
+    // (void)buf;
+    // (void)len;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
 co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     for (;;) {
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0)
@@ -590,20 +591,20 @@ co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
         if (r < 0)
             return r;
     }
-// SOLUTION-STUB
-//  /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
-//   * until the listener is readable and try again. */
-//  (void)fd;
-//  (void)addr;
-//  (void)addrlen;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
+    //  * until the listener is readable and try again. */
+    // (void)fd;
+    // (void)addr;
+    // (void)addrlen;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
 
 int
 co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
-// SOLUTION-BEGIN
+    // SOLUTION-BEGIN
     if (connect(fd, addr, addrlen) == 0)
         return 0;
     /* EINTR: the connection goes on in the background, as EINPROGRESS. */
@@ -617,12 +618,12 @@ co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
         return -errno;
     return -err;
-// SOLUTION-STUB
-//  /* TODO(CO-S14): connect; if it is in progress, wait until writable
-//   * and return the connection's own error (SO_ERROR). */
-//  (void)fd;
-//  (void)addr;
-//  (void)addrlen;
-//  return -ENOSYS;
-// SOLUTION-END
+    // SOLUTION-STUB
+    // /* TODO(CO-S14): connect; if it is in progress, wait until writable
+    //  * and return the connection's own error (SO_ERROR). */
+    // (void)fd;
+    // (void)addr;
+    // (void)addrlen;
+    // return -ENOSYS;
+    // SOLUTION-END
 }
