@@ -146,8 +146,9 @@ $(1)_SRCDIR := $(patsubst %/,%,$(strip $(TREE)))/$(1)/src
 $(1)_B := $(B)/$(1)
 $(1)_CB := $(CB)/$(1)
 $(1)_CPPFLAGS := $(BASE_CPPFLAGS) -Ichapters/$(1)/include
-$(1)_TSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/t/src/%.fi.o,$$($(1)_SRC))
-$(1)_BSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/b/src/%.o,$$($(1)_SRC))
+# A student's file is C (.c) or assembly through the preprocessor (.S).
+$(1)_TSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/t/src/%.fi.o,$$(patsubst %.S,%.c,$$($(1)_SRC)))
+$(1)_BSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/b/src/%.o,$$(patsubst %.S,%.c,$$($(1)_SRC)))
 $(1)_TGIVEN_OBJ := $$(patsubst %.c,$$($(1)_CB)/t/given/%.fi.o,$$($(1)_GIVEN))
 $(1)_BGIVEN_OBJ := $$(patsubst %.c,$$($(1)_CB)/b/given/%.o,$$($(1)_GIVEN))
 $(1)_TEST_OBJ := $$(patsubst %.c,$$($(1)_CB)/t/tests/%.o,$$($(1)_TESTS))
@@ -160,11 +161,19 @@ $$($(1)_B)/t/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) $$(STUDENT_FLAGS) $$(COV_CFLAGS) -c -o $$@ $$<
 
+$$($(1)_B)/t/src/%.o: $$($(1)_SRCDIR)/%.S
+	$$(call say,AS,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(TEST_CFLAGS) $$(STUDENT_FLAGS) -c -o $$@ $$<
+
 $$($(1)_B)/t/src/%.fi.o: $$($(1)_B)/t/src/%.o shared/fault.syms
 	$(Q)objcopy --redefine-syms=shared/fault.syms $$< $$@
 
 $$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.c
 	$$(call say,CC,$$<)
+	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) $$(STUDENT_FLAGS) -c -o $$@ $$<
+
+$$($(1)_B)/b/src/%.o: $$($(1)_SRCDIR)/%.S
+	$$(call say,AS,$$<)
 	$(Q)mkdir -p $$(@D) && $$(CC) $$($(1)_CPPFLAGS) $$(BENCH_CFLAGS) $$(STUDENT_FLAGS) -c -o $$@ $$<
 
 # The course's files given in src/: the same treatment, from chapters/.
@@ -313,7 +322,7 @@ calibrate: ## the reference's metrics against every threshold, with margins
 
 skeletons: ## regenerate chapters/*/src from the marked solutions
 	@for ch in $(CHAPTERS); do \
-	  for f in solutions/$$ch/src/*.c; do \
+	  for f in $$(ls solutions/$$ch/src/*.c solutions/$$ch/src/*.S 2>/dev/null); do \
 	    out=chapters/$$ch/src/$$(basename $$f); \
 	    awk -f grader/gen-skeleton.awk $$f > $$out.tmp && mv $$out.tmp $$out || \
 	      { rm -f $$out.tmp; exit 1; }; \

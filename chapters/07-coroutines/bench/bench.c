@@ -1,0 +1,293 @@
+/*
+ * bench.c - chapter 07's benchmark: what a switch and a stack cost, and
+ * whether an idle scheduler sleeps.
+ *
+ * Metrics (the manifest sets their thresholds):
+ *  - syscalls_per_switch (counted): system calls made while 100,000
+ *    resume/yield pairs run, per switch, counted with ptrace by the perf
+ *    kit (pk_count_syscalls) at the kernel's syscall entry. 0 for a
+ *    switch in user space; 1 for one that saves the signal mask as
+ *    swapcontext does.
+ *  - switch_speedup (timed ratio): time of a swapcontext round trip over
+ *    a co_resume/co_yield round trip, median of the runs, in the same run.
+ *  - rss_kib_per_coroutine (counted): growth of VmRSS over 20,000 idle
+ *    coroutines with 64 KiB stacks, each run to its first yield, per
+ *    coroutine.
+ *  - idle_epoll_waits (counted): epoll_wait calls while 100 coroutines
+ *    sleep 200 ms (counted with ptrace too): a few, not thousands.
+ *  - thread_switch_over_co (shown): a round trip between two threads
+ *    through pipes over a coroutine round trip.
+ *
+ * Sections: the switch; memory; the scheduler; main.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "co.h"
+#include "iolab/die.h"
+#include "iolab/perfkit.h"
+
+#define COUNT_PAIRS 100000  /* resume/yield pairs counted with ptrace */
+#define TIMED_PAIRS 1000000 /* round trips timed per run and method */
+#define RSS_N 20000         /* idle coroutines (4 GiB address-space cap) */
+#define RSS_STACK (64 * 1024)
+#define IDLE_N 100  /* sleeping coroutines */
+#define IDLE_MS 200 /* how long they sleep */
+#define PIPE_TRIPS 20000
+
+/* ===================================================================== */
+/* The switch                                                            */
+/* ===================================================================== */
+
+static void
+body_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        co_yield();
+}
+
+static int
+count_switches(void *arg)
+{
+    (void)arg;
+    struct co *co = co_create(body_forever, NULL, 0);
+    if (co == NULL)
+        return 1;
+    if (co_resume(co) != 0) /* the first entry: outside the region */
+        return 2;
+    pk_region_begin();
+    for (int i = 0; i < COUNT_PAIRS; i++)
+        if (co_resume(co) != 0)
+            return 3;
+    pk_region_end();
+    co_destroy(co);
+    return 0;
+}
+
+static ucontext_t uc_main, uc_co;
+
+static void
+uc_body(void)
+{
+    for (;;)
+        swapcontext(&uc_co, &uc_main);
+}
+
+/* ns per swapcontext round trip (two swaps). */
+static double
+time_ucontext(void)
+{
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    if (getcontext(&uc_co) != 0)
+        die_errno("getcontext", "");
+    uc_co.uc_stack.ss_sp = stack;
+    uc_co.uc_stack.ss_size = sizeof(stack);
+    uc_co.uc_link = NULL;
+    makecontext(&uc_co, uc_body, 0);
+    swapcontext(&uc_main, &uc_co);
+    uint64_t t0 = pk_now_ns();
+    for (int i = 0; i < TIMED_PAIRS; i++)
+        swapcontext(&uc_main, &uc_co);
+    return (double)(pk_now_ns() - t0) / TIMED_PAIRS;
+}
+
+/* ns per co_resume/co_yield round trip. */
+static double
+time_co(struct co *co)
+{
+    uint64_t t0 = pk_now_ns();
+    for (int i = 0; i < TIMED_PAIRS; i++)
+        if (co_resume(co) != 0)
+            die("co_resume failed");
+    return (double)(pk_now_ns() - t0) / TIMED_PAIRS;
+}
+
+/* A round trip between two threads: a byte each way through pipes. */
+static int ping[2], pong[2];
+
+static void *
+pong_thread(void *arg)
+{
+    (void)arg;
+    char b;
+    while (read(ping[0], &b, 1) == 1 && b != 'q')
+        if (write(pong[1], &b, 1) != 1)
+            break;
+    return NULL;
+}
+
+static double
+time_threads(void)
+{
+    pthread_t t;
+    char b = 'p';
+    if (pipe(ping) != 0 || pipe(pong) != 0)
+        die_errno("pipe", "");
+    if (pthread_create(&t, NULL, pong_thread, NULL) != 0)
+        die("pthread_create failed");
+    uint64_t t0 = pk_now_ns();
+    for (int i = 0; i < PIPE_TRIPS; i++)
+        if (write(ping[1], &b, 1) != 1 || read(pong[0], &b, 1) != 1)
+            die_errno("ping", "pipe");
+    double ns = (double)(pk_now_ns() - t0) / PIPE_TRIPS;
+    b = 'q';
+    if (write(ping[1], &b, 1) != 1)
+        die_errno("write", "pipe");
+    pthread_join(t, NULL);
+    close(ping[0]);
+    close(ping[1]);
+    close(pong[0]);
+    close(pong[1]);
+    return ns;
+}
+
+static void
+bench_switch(int runs)
+{
+    struct pk_syscalls sc;
+
+    printf("switch: %d resume/yield pairs, system calls counted\n",
+           COUNT_PAIRS);
+    int err = pk_count_syscalls(count_switches, NULL, &sc);
+    if (err != 0) {
+        printf("  not measured: %s\n", err == -ECHILD
+                                           ? "co_create or co_resume failed"
+                                           : strerror(-err));
+        return;
+    }
+    double per = (double)sc.total / (2.0 * COUNT_PAIRS);
+    printf("  %lu system calls: %.4f per switch\n", sc.total, per);
+    pk_metric("syscalls_per_switch", per);
+
+    struct co *co = co_create(body_forever, NULL, 0);
+    if (co == NULL || co_resume(co) != 0)
+        die("co_create or the first co_resume failed");
+    double *ratio = calloc((size_t)runs, sizeof(double));
+    double *thr = calloc((size_t)runs, sizeof(double));
+    if (ratio == NULL || thr == NULL)
+        die("out of memory");
+    for (int r = 0; r < runs; r++) {
+        double uc = time_ucontext();
+        double mine = time_co(co);
+        double th = time_threads();
+        ratio[r] = uc / mine;
+        thr[r] = th / mine;
+        printf("  run %d: round trip: swapcontext %.1f ns, co %.1f ns, "
+               "threads through pipes %.0f ns; swapcontext/co %.1f\n",
+               r + 1, uc, mine, th, ratio[r]);
+    }
+    pk_metric("switch_speedup", pk_median(ratio, (size_t)runs));
+    pk_metric("thread_switch_over_co", pk_median(thr, (size_t)runs));
+    free(ratio);
+    free(thr);
+    co_destroy(co);
+}
+
+/* ===================================================================== */
+/* Memory                                                                */
+/* ===================================================================== */
+
+static void
+bench_memory(void)
+{
+    struct co **v = calloc(RSS_N, sizeof(*v));
+    if (v == NULL)
+        die("out of memory");
+    printf("memory: %d idle coroutines with %d KiB stacks\n", RSS_N,
+           RSS_STACK / 1024);
+    long before = pk_rss_kib();
+    for (int i = 0; i < RSS_N; i++) {
+        v[i] = co_create(body_forever, NULL, RSS_STACK);
+        if (v[i] == NULL) {
+            printf("  not measured: co_create failed after %d: %s\n", i,
+                   strerror(errno));
+            for (int k = 0; k < i; k++)
+                co_destroy(v[k]);
+            free(v);
+            return;
+        }
+        if (co_resume(v[i]) != 0)
+            die("co_resume failed");
+    }
+    long after = pk_rss_kib();
+    double per = (double)(after - before) / RSS_N;
+    printf("  VmRSS %ld KiB -> %ld KiB: %.2f KiB per coroutine\n", before,
+           after, per);
+    pk_metric("rss_kib_per_coroutine", per);
+    for (int i = 0; i < RSS_N; i++)
+        co_destroy(v[i]);
+    free(v);
+}
+
+/* ===================================================================== */
+/* The scheduler                                                         */
+/* ===================================================================== */
+
+static void
+body_sleep(void *arg)
+{
+    (void)arg;
+    co_sleep(IDLE_MS);
+}
+
+static void
+main_idle(void *arg)
+{
+    struct co *v[IDLE_N];
+    (void)arg;
+    for (int i = 0; i < IDLE_N; i++)
+        v[i] = co_spawn(body_sleep, NULL, 0);
+    for (int i = 0; i < IDLE_N; i++)
+        if (v[i] != NULL)
+            co_join(v[i]);
+}
+
+static int
+count_idle(void *arg)
+{
+    (void)arg;
+    pk_region_begin();
+    int r = co_sched_run(main_idle, NULL);
+    pk_region_end();
+    return r == 0 ? 0 : 1;
+}
+
+static void
+bench_idle(void)
+{
+    struct pk_syscalls sc;
+
+    printf("scheduler: %d coroutines sleep %d ms\n", IDLE_N, IDLE_MS);
+    int err = pk_count_syscalls(count_idle, NULL, &sc);
+    if (err != 0) {
+        printf("  not measured: %s\n",
+               err == -ECHILD ? "co_sched_run failed" : strerror(-err));
+        return;
+    }
+    unsigned long waits = sc.by_nr[SYS_epoll_wait] + sc.by_nr[SYS_epoll_pwait];
+#ifdef SYS_epoll_pwait2
+    waits += sc.by_nr[SYS_epoll_pwait2];
+#endif
+    printf("  %lu epoll_wait calls, %lu system calls in all\n", waits,
+           sc.total);
+    pk_metric("idle_epoll_waits", (double)waits);
+}
+
+int
+main(int argc, char **argv)
+{
+    int runs = pk_init(argc, argv, 5);
+
+    bench_switch(runs);
+    bench_memory();
+    bench_idle();
+    return 0;
+}
