@@ -34,7 +34,7 @@
 static char tmpdir[4096];             /* "" until tk_tmpdir() makes one */
 static struct tk_server *live_server; /* the one started, not yet stopped */
 
-#define WAIT_SLICE_MS 50 /* how often waits check on the server under test */
+#define WAIT_SLICE_MS 50 /* how often waits look again (and check the server) */
 
 /* ===================================================================== */
 /* Test end                                                              */
@@ -508,6 +508,26 @@ tk_wait_state(pid_t id, char want, int timeout_ms)
     while ((state = tk_proc_state(id)) != want && tk_now_ms() < deadline)
         sched_yield();
     return state;
+}
+
+size_t
+tk_wait_stall(const size_t *progress, size_t done, int quiet_ms, int timeout_ms)
+{
+    size_t last = (size_t)-1;
+
+    for (int quiet = 0, i = 0;
+         quiet < quiet_ms / WAIT_SLICE_MS && i < timeout_ms / WAIT_SLICE_MS;
+         i++) {
+        size_t now = __atomic_load_n(progress, __ATOMIC_ACQUIRE);
+        if (now == done)
+            return now;
+        quiet = now == last ? quiet + 1 : 0;
+        last = now;
+        struct timespec ts = {.tv_nsec = WAIT_SLICE_MS * 1000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+    }
+    return last;
 }
 
 void

@@ -193,6 +193,16 @@ pid_t tk_gettid(void);
 void tk_wait_sleeping(pid_t tid, int timeout_ms);
 
 /*
+ * Waits until *progress (read atomically; another thread advances it)
+ * stops changing for quiet_ms, or reaches done, looking every 50 ms for
+ * at most timeout_ms. Returns the last value seen. This waits for
+ * quiescence, not readiness: a writer held back by backpressure stops for
+ * good, so waiting longer only makes a test slower, never wrong.
+ */
+size_t tk_wait_stall(const size_t *progress, size_t done, int quiet_ms,
+                     int timeout_ms);
+
+/*
  * The scheduler state of process or thread id (the letter after the name
  * in /proc/ID/stat: 'S' asleep, 'R' running, ...), or '?' if it is gone.
  */
