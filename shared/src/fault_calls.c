@@ -48,7 +48,8 @@ fi_ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts,
 int
 fi_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
-    return fi_fails_here(FI_WAIT, epfd) ? -1 : epoll_wait(epfd, ev, max, timeout);
+    return fi_fails_here(FI_WAIT, epfd) ? -1
+                                        : epoll_wait(epfd, ev, max, timeout);
 }
 
 int

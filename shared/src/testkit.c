@@ -34,7 +34,7 @@
 static char tmpdir[4096];             /* "" until tk_tmpdir() makes one */
 static struct tk_server *live_server; /* the one started, not yet stopped */
 
-#define WAIT_SLICE_MS 50 /* how often waits look again (and check the server) */
+#define WAIT_SLICE_MS 50 /* how often a wait looks again */
 
 /* ===================================================================== */
 /* Test end                                                              */
