@@ -7,9 +7,9 @@ CHAPTERS += 03-mmap
 # a submission). The reference solution has exactly the same files.
 03-mmap_SRC := mm_scan.c mm_edit.c mm_ring.c
 
-# The graded tests (Criterion), with their shared helpers (tutil.c), and
+# The graded tests (Criterion), with their shared helpers (helpers.c), and
 # the benchmark, always from chapters/.
-03-mmap_TESTS := tutil.c test_scan.c test_window.c test_edit.c test_ring.c
+03-mmap_TESTS := helpers.c test_scan.c test_window.c test_edit.c test_ring.c
 03-mmap_BENCH := bench.c
 # The tests read peak resident memory with the perf kit's pk_peak_rss_kib.
 03-mmap_TEST_DEPS := $(PERFKIT_OBJ)

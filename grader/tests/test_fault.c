@@ -10,8 +10,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -270,4 +272,66 @@ TK_TEST(fault, observer_sees_each_call_and_its_descriptor,
     cr_assert_eq(s.n, 2, "fi_reset removes the observer");
     close(fds[0]);
     close(fds[1]);
+}
+
+/* ===================================================================== */
+/* Memory calls                                                          */
+/* ===================================================================== */
+
+/* The last memory call shown, and how many were. */
+struct seen_mem {
+    int n;
+    struct fi_mem_call last;
+};
+
+static void
+note_mem(const struct fi_mem_call *call, void *arg)
+{
+    struct seen_mem *s = arg;
+
+    s->n++;
+    s->last = *call;
+}
+
+TK_TEST(fault, memory_calls_observed_and_failed,
+        .description = "mmap, madvise, msync and munmap pass through, show "
+                       "their arguments and outcome to fi_observe_mem, and "
+                       "fail as planned")
+{
+    struct seen_mem s = {0};
+    char *path = tk_make_file("mapped", "0123456789", 10);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    cr_assert_geq(fd, 0);
+    fi_reset();
+    cr_assert_eq(fi_observe_mem(FI_FSYNC, note_mem, &s), -EINVAL);
+    for (enum fi_op op = FI_MMAP; op <= FI_MSYNC; op++)
+        cr_assert_eq(fi_observe_mem(op, note_mem, &s), 0);
+    char *p = fi_mmap(NULL, 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    cr_assert(s.n == 1 && s.last.op == FI_MMAP && s.last.addr == p &&
+              s.last.len == 10 && s.last.fd == fd &&
+              s.last.flags == MAP_SHARED && s.last.ret == 0);
+    cr_assert_eq(fi_madvise(p, 10, MADV_SEQUENTIAL), 0);
+    cr_assert(s.n == 2 && s.last.op == FI_MADVISE && s.last.addr == p &&
+              s.last.flags == MADV_SEQUENTIAL && s.last.fd == -1);
+    p[0] = 'x';
+    cr_assert_eq(fi_msync(p, 10, MS_SYNC), 0);
+    cr_assert(s.n == 3 && s.last.op == FI_MSYNC && s.last.flags == MS_SYNC);
+    cr_assert_eq(fi_munmap(p, 10), 0);
+    cr_assert(s.n == 4 && s.last.op == FI_MUNMAP && s.last.len == 10);
+
+    cr_assert_eq(fi_plan(FI_MMAP, "err:ENOMEM"), 0);
+    errno = 0;
+    cr_assert_eq(fi_mmap(NULL, 10, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED);
+    cr_assert_eq(errno, ENOMEM, "errno survives the observer");
+    cr_assert(s.n == 5 && s.last.addr == MAP_FAILED && s.last.ret == -1,
+              "a call that the plan failed is still observed");
+    cr_assert_eq(fi_calls(FI_MMAP), 2);
+    cr_assert_eq(fi_calls(FI_MUNMAP), 1);
+    fi_reset();
+    fi_madvise(NULL, 0, MADV_NORMAL);
+    cr_assert_eq(s.n, 5, "fi_reset removes the memory observers");
+    close(fd);
+    free(path);
 }

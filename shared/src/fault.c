@@ -2,11 +2,13 @@
  * fault.c - the fault-injection layer described in iolab/fault.h.
  *
  * Organisation: plan parsing, then the step cursor, then one thin
- * replacement per system call. The replacements never retry anything
- * themselves: whatever they return is exactly what the kernel might have
- * returned, which is the point.
+ * replacement per call that moves bytes; the calls that move none (waits,
+ * accepts, syncs, mappings) are in fault_calls.c. The replacements never retry
+ * anything themselves: whatever they return is exactly what the kernel might
+ * have returned, which is the point.
  */
 #include "iolab/fault.h"
+#include "fault_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
-#include <poll.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #define FI_MAX_STEPS 64 /* longer scripts are a test bug, not a need */
@@ -67,6 +67,8 @@ static struct fi_plan plans[FI_NOPS];
 static struct {
     fi_observe_cb cb; /* NULL: nobody watches this op */
     void *arg;
+    fi_mem_cb mem_cb; /* memory calls only; NULL: nobody watches */
+    void *mem_arg;
 } observers[FI_NOPS];
 
 /* ===================================================================== */
@@ -196,6 +198,40 @@ fi_observe(enum fi_op op, fi_observe_cb cb, void *arg)
     observers[op].arg = arg;
     pthread_mutex_unlock(&lock);
     return 0;
+}
+
+/* The memory calls, the only ops fi_observe_mem accepts. */
+static bool
+is_mem_op(enum fi_op op)
+{
+    return op == FI_MMAP || op == FI_MUNMAP || op == FI_MADVISE ||
+           op == FI_MSYNC;
+}
+
+int
+fi_observe_mem(enum fi_op op, fi_mem_cb cb, void *arg)
+{
+    if (!is_mem_op(op))
+        return -EINVAL;
+    pthread_mutex_lock(&lock);
+    observers[op].mem_cb = cb;
+    observers[op].mem_arg = arg;
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
+void
+fi_show_mem(const struct fi_mem_call *call)
+{
+    pthread_mutex_lock(&lock);
+    fi_mem_cb cb = observers[call->op].mem_cb;
+    void *arg = observers[call->op].mem_arg;
+    pthread_mutex_unlock(&lock);
+    if (cb != NULL) {
+        int saved = errno; /* the caller's errno is the call's result */
+        cb(call, arg);
+        errno = saved;
+    }
 }
 
 unsigned long
@@ -498,15 +534,15 @@ fi_recvmsg(int fd, struct msghdr *msg, int flags)
 }
 
 /* ===================================================================== */
-/* Calls that move no bytes: waits, accepts, syncs                       */
+/* What fault_calls.c needs: the failing steps and the memory observers */
 /* ===================================================================== */
 
 /*
  * Takes op's step; returns true (with errno set) when the call must fail
  * without reaching the kernel. Short and zero steps mean nothing here.
  */
-static bool
-fails_here(enum fi_op op, int fd)
+bool
+fi_fails_here(enum fi_op op, int fd)
 {
     struct fi_step st = take_step(op, fd);
 
@@ -526,69 +562,4 @@ fails_here(enum fi_op op, int fd)
     default:
         return false;
     }
-}
-
-int
-fi_select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
-{
-    return fails_here(FI_WAIT, -1) ? -1 : select(nfds, r, w, e, tv);
-}
-
-int
-fi_pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
-           const sigset_t *mask)
-{
-    return fails_here(FI_WAIT, -1) ? -1 : pselect(nfds, r, w, e, ts, mask);
-}
-
-int
-fi_poll(struct pollfd *fds, unsigned long nfds, int timeout)
-{
-    return fails_here(FI_WAIT, -1) ? -1 : poll(fds, nfds, timeout);
-}
-
-int
-fi_ppoll(struct pollfd *fds, unsigned long nfds, const struct timespec *ts,
-         const sigset_t *mask)
-{
-    return fails_here(FI_WAIT, -1) ? -1 : ppoll(fds, nfds, ts, mask);
-}
-
-int
-fi_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-    return fails_here(FI_WAIT, epfd) ? -1 : epoll_wait(epfd, ev, max, timeout);
-}
-
-int
-fi_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout,
-               const sigset_t *mask)
-{
-    return fails_here(FI_WAIT, epfd)
-               ? -1
-               : epoll_pwait(epfd, ev, max, timeout, mask);
-}
-
-int
-fi_accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-    return fails_here(FI_ACCEPT, fd) ? -1 : accept(fd, addr, len);
-}
-
-int
-fi_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-    return fails_here(FI_ACCEPT, fd) ? -1 : accept4(fd, addr, len, flags);
-}
-
-int
-fi_fsync(int fd)
-{
-    return fails_here(FI_FSYNC, fd) ? -1 : fsync(fd);
-}
-
-int
-fi_fdatasync(int fd)
-{
-    return fails_here(FI_FSYNC, fd) ? -1 : fdatasync(fd);
 }

@@ -25,6 +25,7 @@
 #include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,6 +116,31 @@ pk_median(double *v, size_t n)
 {
     qsort(v, n, sizeof(*v), cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ===================================================================== */
+/* Sockets                                                               */
+/* ===================================================================== */
+
+int
+pk_send_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    /* Each pass sends at least one byte or ends: a send of 0 on a
+     * blocking socket means no progress is possible. */
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -errno;
+        if (n == 0)
+            return -EPIPE;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 /* ===================================================================== */

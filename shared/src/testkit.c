@@ -1,7 +1,8 @@
 /*
  * testkit.c - the helpers declared in iolab/testkit.h.
  *
- * Sections: test end, descriptors, servers in threads, data, files, threads.
+ * Sections: test end, descriptors, servers in threads, data, files, clocks,
+ * threads and processes.
  * Every helper either succeeds or fails the current test with cr_fatal
  * naming what the machine refused; none returns a half-made resource.
  */
@@ -33,7 +34,7 @@
 static char tmpdir[4096];             /* "" until tk_tmpdir() makes one */
 static struct tk_server *live_server; /* the one started, not yet stopped */
 
-#define WAIT_SLICE_MS 50 /* how often waits check on the server under test */
+#define WAIT_SLICE_MS 50 /* how often a wait looks again */
 
 /* ===================================================================== */
 /* Test end                                                              */
@@ -217,15 +218,6 @@ tk_write_all(int fd, const void *buf, size_t len)
     }
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Fails the test if the server under test returned on its own. */
 static void
 check_server(void)
@@ -244,10 +236,10 @@ bool
 tk_readable(int fd, int timeout_ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = tk_now_ms() + timeout_ms;
 
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - tk_now_ms();
         int slice = left > WAIT_SLICE_MS ? WAIT_SLICE_MS
                     : left > 0           ? (int)left
                                          : 0;
@@ -264,15 +256,37 @@ tk_readable(int fd, int timeout_ms)
     }
 }
 
+void
+tk_expect_closed(int fd, int timeout_ms)
+{
+    char b;
+
+    cr_assert(tk_readable(fd, timeout_ms),
+              "expected the server to close the connection; it stayed open");
+    ssize_t n = read(fd, &b, 1);
+    cr_assert(n == 0 || (n == -1 && errno == ECONNRESET),
+              "expected EOF or a reset, got %zd (%s) byte 0x%02x", n,
+              n == -1 ? strerror(errno) : "data", (unsigned char)b);
+}
+
+void
+tk_small_buffers(int fd, int bytes)
+{
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) == -1)
+        cr_assert_fail("setsockopt SO_SNDBUF/SO_RCVBUF %d: %s", bytes,
+                       strerror(errno));
+}
+
 ssize_t
 tk_read_exact(int fd, void *buf, size_t len, int timeout_ms)
 {
     char *p = buf;
     size_t got = 0;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = tk_now_ms() + timeout_ms;
 
     while (got < len) {
-        long long left = deadline - now_ms();
+        long long left = deadline - tk_now_ms();
         if (left <= 0 || !tk_readable(fd, (int)left))
             return -ETIMEDOUT;
         ssize_t n = read(fd, p + got, len - got);
@@ -417,11 +431,18 @@ tk_tmpdir(void)
 }
 
 char *
-tk_make_file(const char *name, const void *data, size_t len)
+tk_path(const char *name)
 {
     char *path = tk_xmalloc(strlen(tk_tmpdir()) + strlen(name) + 2);
 
     sprintf(path, "%s/%s", tk_tmpdir(), name);
+    return path;
+}
+
+char *
+tk_make_file(const char *name, const void *data, size_t len)
+{
+    char *path = tk_path(name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd == -1)
         cr_assert_fail("create %s: %s", path, strerror(errno));
@@ -431,7 +452,26 @@ tk_make_file(const char *name, const void *data, size_t len)
 }
 
 /* ===================================================================== */
-/* Threads                                                               */
+/* Clocks                                                                */
+/* ===================================================================== */
+
+long long
+tk_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long long
+tk_now_ms(void)
+{
+    return tk_now_ns() / 1000000;
+}
+
+/* ===================================================================== */
+/* Threads and processes                                                 */
 /* ===================================================================== */
 
 pid_t
@@ -440,29 +480,60 @@ tk_gettid(void)
     return (pid_t)syscall(SYS_gettid);
 }
 
+char
+tk_proc_state(pid_t id)
+{
+    char path[64], buf[512];
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)id);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return '?';
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return '?';
+    buf[n] = '\0';
+    /* The state follows the command name, which ends at the last ')'. */
+    char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+char
+tk_wait_state(pid_t id, char want, int timeout_ms)
+{
+    long long deadline = tk_now_ms() + timeout_ms;
+    char state;
+
+    while ((state = tk_proc_state(id)) != want && tk_now_ms() < deadline)
+        sched_yield();
+    return state;
+}
+
+size_t
+tk_wait_stall(const size_t *progress, size_t done, int quiet_ms, int timeout_ms)
+{
+    size_t last = (size_t)-1;
+
+    for (int quiet = 0, i = 0;
+         quiet < quiet_ms / WAIT_SLICE_MS && i < timeout_ms / WAIT_SLICE_MS;
+         i++) {
+        size_t now = __atomic_load_n(progress, __ATOMIC_ACQUIRE);
+        if (now == done)
+            return now;
+        quiet = now == last ? quiet + 1 : 0;
+        last = now;
+        struct timespec ts = {.tv_nsec = WAIT_SLICE_MS * 1000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+    }
+    return last;
+}
+
 void
 tk_wait_sleeping(pid_t tid, int timeout_ms)
 {
-    char path[64], buf[512];
-    long long deadline = now_ms() + timeout_ms;
-
-    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-    while (now_ms() < deadline) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd == -1)
-            cr_assert_fail("open %s: %s", path, strerror(errno));
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n > 0) {
-            buf[n] = '\0';
-            /* The state follows the command name, which ends at the last ')'.
-             */
-            char *paren = strrchr(buf, ')');
-            if (paren != NULL && paren[1] == ' ' && paren[2] == 'S')
-                return;
-        }
-        sched_yield();
-    }
-    cr_assert_fail("thread %d never blocked within %d ms", (int)tid,
-                   timeout_ms);
+    if (tk_wait_state(tid, 'S', timeout_ms) != 'S')
+        cr_assert_fail("thread %d never blocked within %d ms", (int)tid,
+                       timeout_ms);
 }

@@ -3,8 +3,9 @@
  * place through a shared mapping.
  *
  * Every result is checked by reading the file back with read(2) on a new
- * descriptor, independent of any mapping. msync is interposed (defined
- * here, passed on to the kernel) to see that the changes were synced.
+ * descriptor, independent of any mapping. The fault layer
+ * (iolab/fault.h) shows each msync of the code under test to an observer
+ * here, to see that the changes were synced.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,31 +14,31 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "iolab/fault.h"
 #include "iolab/testkit.h"
 #include "mm.h"
-#include "tutil.h"
+#include "helpers.h"
 
-/* ---- msync, interposed -----------------------------------------------------
+/* ---- msync, observed ------------------------------------------------------
  */
 
 static int sync_calls;    /* msync(MS_SYNC) calls seen */
 static size_t synced_len; /* bytes they covered */
 static int async_calls;   /* msync without MS_SYNC */
 
-int
-msync(void *addr, size_t len, int flags)
+/* The fault layer shows each msync of the code under test here. */
+static void
+on_msync(const struct fi_mem_call *call, void *arg)
 {
-    if (flags & MS_SYNC) {
+    (void)arg;
+    if (call->flags & MS_SYNC) {
         sync_calls++;
-        synced_len += len;
+        synced_len += call->len;
     } else {
         async_calls++;
     }
-    long r = syscall(SYS_msync, addr, len, flags);
-    return r == -1 ? -1 : 0;
 }
 
 /* ---- helpers ----------------------------------------------------------------
@@ -78,8 +79,8 @@ check_replace(const char *what, const void *data, size_t len, const char *from,
     cr_assert_eq(n, (ssize_t)nwant,
                  "%s: expected %zu replacements, got %zd%s%s", what, nwant, n,
                  n < 0 ? " " : "", n < 0 ? strerror((int)-n) : "");
-    tu_assert_clean(path, fds, what);
-    unsigned char *got = tu_slurp(path, &got_len);
+    mmt_assert_clean(path, fds, what);
+    unsigned char *got = mmt_slurp(path, &got_len);
     cr_assert_eq(got_len, len, "%s: the file's size changed from %zu to %zu",
                  what, len, got_len);
     for (size_t i = 0; i < len; i++)
@@ -100,7 +101,7 @@ TK_TEST(edit, replaces_left_to_right,
                        "occurrences from left to right, leaving nothing "
                        "open or mapped")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t len = 3 * page + 5;
     unsigned char *data = tk_xmalloc(len);
     struct tk_rng rng;
@@ -144,12 +145,13 @@ TK_TEST(edit, shared_mapping_sees_the_edit,
 TK_TEST(edit, syncs_before_returning,
         .description = "[MM-12] the changes are flushed with msync(MS_SYNC)")
 {
-    size_t len = 2 * tu_page() + 9;
+    size_t len = 2 * mmt_page() + 9;
     unsigned char *data = tk_xmalloc(len);
 
     memset(data, '-', len);
     memcpy(data + len - 3, "end", 3);
     char *path = tk_make_file("sync", data, len);
+    fi_observe_mem(FI_MSYNC, on_msync, NULL);
     ssize_t n = mm_replace(path, "end", "END", 3);
     cr_assert_eq(n, 1, "expected 1 replacement, got %zd", n);
     cr_assert_geq(sync_calls, 1,
@@ -172,7 +174,7 @@ TK_TEST(edit, no_match_writes_nothing,
 {
     struct stat before, after;
     struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
-    size_t len = 3 * tu_page();
+    size_t len = 3 * mmt_page();
     unsigned char *data = tk_xmalloc(len);
 
     memset(data, 'x', len);
@@ -228,10 +230,10 @@ TK_TEST(edit, errors,
     cr_assert_eq(n, -EISDIR, "a directory should give -EISDIR, got %zd", n);
     n = mm_replace("/dev/null", "a", "b", 1);
     cr_assert_eq(n, -EINVAL, "/dev/null should give -EINVAL, got %zd", n);
-    tu_assert_clean(path, fds, "mm_replace calls that fail");
+    mmt_assert_clean(path, fds, "mm_replace calls that fail");
 
     cr_assert_eq(chmod(path, 0444), 0);
-    int r = tu_as_unprivileged(try_read_only, &f);
+    int r = mmt_as_unprivileged(try_read_only, &f);
     cr_assert_neq(r, 200, "a read-only file left a descriptor open");
     cr_assert_eq(r, EACCES,
                  "mm_replace on a read-only file returned -%d (%s), "
@@ -239,7 +241,7 @@ TK_TEST(edit, errors,
                  r, r == 201 ? "a count, not an error" : strerror(r));
     unsigned char *got;
     size_t len;
-    got = tu_slurp(path, &len);
+    got = mmt_slurp(path, &len);
     cr_assert(len == 3 && memcmp(got, "abc", 3) == 0,
               "the read-only file was changed");
     free(got);

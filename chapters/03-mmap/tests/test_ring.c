@@ -26,7 +26,7 @@
 
 #include "iolab/testkit.h"
 #include "mm.h"
-#include "tutil.h"
+#include "helpers.h"
 
 static struct mm_ring *
 make_ring(size_t capacity)
@@ -38,15 +38,6 @@ make_ring(size_t capacity)
                  strerror(-err));
     cr_assert_not_null(ring);
     return ring;
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Message i: len bytes, its first 4 its number, the rest from a seed. */
@@ -174,9 +165,9 @@ TK_TEST(ring, full_ring_times_out,
                  "a 128-byte ring holds 5 frames of 24 bytes; "
                  "send accepted %d",
                  sent);
-    long long t0 = now_ms();
+    long long t0 = tk_now_ms();
     int err = mm_ring_send(ring, msg, sizeof(msg), 200);
-    long long waited = now_ms() - t0;
+    long long waited = tk_now_ms() - t0;
     cr_assert_eq(err, -ETIMEDOUT,
                  "send into a full ring with a 200 ms timeout returned %d, "
                  "expected -ETIMEDOUT",
@@ -198,9 +189,9 @@ TK_TEST(ring, empty_ring_times_out,
     cr_assert_eq(mm_ring_recv(ring, got, sizeof(got), 0), -ETIMEDOUT,
                  "recv on an empty ring with timeout 0 should return "
                  "-ETIMEDOUT at once");
-    long long t0 = now_ms();
+    long long t0 = tk_now_ms();
     ssize_t n = mm_ring_recv(ring, got, sizeof(got), 200);
-    long long waited = now_ms() - t0;
+    long long waited = tk_now_ms() - t0;
     cr_assert_eq(n, -ETIMEDOUT, "expected -ETIMEDOUT, got %zd", n);
     cr_assert_geq(waited, 190, "recv gave up after %lld ms of 200", waited);
     mm_ring_destroy(ring);
@@ -299,13 +290,13 @@ TK_TEST(ring, stress_two_processes,
     tk_rng_seed(&rng, 99);
     uint32_t i = 0;
     for (;; i++) {
-        long long t0 = now_ms();
+        long long t0 = tk_now_ms();
         ssize_t n = mm_ring_recv(ring, got, sizeof(got), 10000);
-        cr_assert_lt(now_ms() - t0, LATE_MS,
+        cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                      "message %u took %lld ms to arrive while the producer "
                      "was sending: the consumer slept through it (is it "
                      "woken when a message is published? see H4.8)",
-                     i, now_ms() - t0);
+                     i, tk_now_ms() - t0);
         if (n <= 0) {
             cr_assert_eq(n, 0,
                          "recv of message %u returned %zd (%s) while the "
@@ -344,15 +335,6 @@ TK_TEST(ring, stress_two_processes,
 #define EDGE_MS 3000
 #define ASLEEP_NS 1500 /* a message taken later than this found it asleep */
 
-static long long
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Waits until the consumer has taken everything (tail == head). */
 static bool
 wait_taken(struct mm_ring *ring, long long deadline_ns)
@@ -362,7 +344,7 @@ wait_taken(struct mm_ring *ring, long long deadline_ns)
     for (int i = 0; atomic_load(&ring->tail) != head; i++) {
         if (i > 100000) /* the consumer does not run: let it have the CPU */
             sched_yield();
-        if (now_ns() > deadline_ns)
+        if (tk_now_ns() > deadline_ns)
             return false;
     }
     return true;
@@ -405,25 +387,26 @@ pin_to_cpu(int which)
 static int
 edge_producer(struct mm_ring *ring)
 {
-    long long start = now_ns(), delay = 0, step = 1024;
+    long long start = tk_now_ns(), delay = 0, step = 1024;
     int dir = 0;
     uint32_t i;
 
     pin_to_cpu(1);
-    for (i = 0; i < EDGE_MSGS && now_ns() - start < EDGE_MS * 1000000LL; i++) {
+    for (i = 0; i < EDGE_MSGS && tk_now_ns() - start < EDGE_MS * 1000000LL;
+         i++) {
         /* 10 s: the consumer reports a lost wake-up long before that. */
-        if (!wait_taken(ring, now_ns() + 10000000000LL))
+        if (!wait_taken(ring, tk_now_ns() + 10000000000LL))
             return 3;
-        long long t0 = now_ns();
-        while (now_ns() - t0 < delay)
+        long long t0 = tk_now_ns();
+        while (tk_now_ns() - t0 < delay)
             ;
-        t0 = now_ns();
+        t0 = tk_now_ns();
         if (mm_ring_send(ring, &i, sizeof(i), 0) != 0)
             return 4;
-        if (!wait_taken(ring, now_ns() + 10000000000LL))
+        if (!wait_taken(ring, tk_now_ns() + 10000000000LL))
             return 3;
         /* +1: it was polling, come later; -1: it was asleep, sooner. */
-        int d = now_ns() - t0 < ASLEEP_NS ? 1 : -1;
+        int d = tk_now_ns() - t0 < ASLEEP_NS ? 1 : -1;
         if (dir != 0 && d != dir && step > 16)
             step /= 2;
         dir = d;
@@ -449,14 +432,14 @@ TK_TEST(ring, never_loses_a_wakeup,
 
     uint32_t i;
     for (i = 0;; i++) {
-        long long t0 = now_ms();
+        long long t0 = tk_now_ms();
         ssize_t n = mm_ring_recv(ring, &got, sizeof(got), 5000);
-        cr_assert_lt(now_ms() - t0, LATE_MS,
+        cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                      "message %u came %lld ms after the previous one, sent "
                      "at once: the consumer slept through it (a lost "
                      "wake-up: announce the sleep before the last check of "
                      "the ring, see H4.13)",
-                     i, now_ms() - t0);
+                     i, tk_now_ms() - t0);
         if (n == 0)
             break;
         cr_assert_eq(n, (ssize_t)sizeof(got), "message %u: recv returned %zd",
@@ -504,10 +487,10 @@ send_main(void *arg)
 static pid_t
 started_tid(struct side *s)
 {
-    long long deadline = now_ms() + 5000;
+    long long deadline = tk_now_ms() + 5000;
 
     while (__atomic_load_n(&s->tid, __ATOMIC_ACQUIRE) == 0 &&
-           now_ms() < deadline)
+           tk_now_ms() < deadline)
         sched_yield();
     cr_assert_neq(s->tid, 0, "the thread did not start");
     return s->tid;
@@ -523,14 +506,14 @@ TK_TEST(ring, idle_consumer_sleeps_and_wakes,
     pthread_create(&th, NULL, recv_main, &s);
     /* Fails unless the consumer stops polling and blocks (state S). */
     tk_wait_sleeping(started_tid(&s), 3000);
-    long long t0 = now_ms();
+    long long t0 = tk_now_ms();
     cr_assert_eq(mm_ring_send(s.ring, "hello", 5, 0), 0);
     pthread_join(th, NULL);
-    cr_assert_lt(now_ms() - t0, LATE_MS,
+    cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                  "the sleeping consumer returned %lld ms after the message "
                  "was sent: it noticed only at its timeout, so the send did "
                  "not wake it",
-                 now_ms() - t0);
+                 tk_now_ms() - t0);
     cr_assert_eq(s.result, 5,
                  "the sleeping consumer should have woken with the 5-byte "
                  "message; recv returned %zd%s",
@@ -552,14 +535,14 @@ TK_TEST(ring, blocked_producer_sleeps_and_wakes,
     cr_assert_eq(mm_ring_send(s.ring, got, 60, 0), 0);
     pthread_create(&th, NULL, send_main, &s);
     tk_wait_sleeping(started_tid(&s), 3000);
-    long long t0 = now_ms();
+    long long t0 = tk_now_ms();
     cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 60);
     pthread_join(th, NULL);
-    cr_assert_lt(now_ms() - t0, LATE_MS,
+    cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                  "the sleeping producer returned %lld ms after room was "
                  "made: it noticed only at its timeout, so the recv did not "
                  "wake it",
-                 now_ms() - t0);
+                 tk_now_ms() - t0);
     cr_assert_eq(s.result, 0,
                  "the sleeping producer should have woken and sent; send "
                  "returned %zd%s",
@@ -569,24 +552,6 @@ TK_TEST(ring, blocked_producer_sleeps_and_wakes,
     cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 4);
     cr_assert_arr_eq(got, "late", 4);
     mm_ring_destroy(s.ring);
-}
-
-/* State of process pid from /proc/PID/stat: 'S' asleep, 'R' running. */
-static char
-proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    f = fopen(path, "re");
-    if (f == NULL)
-        return '?';
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *paren = strrchr(buf, ')');
-    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
 }
 
 /* Times thread tid of this process has blocked (voluntary switches). */
@@ -642,19 +607,19 @@ TK_TEST(ring, producer_sleeps_again_announced,
     long long t0 = 0;
     for (int i = 0; i < 4; i++) {
         long before = blocked_count(tid);
-        t0 = now_ms();
+        t0 = tk_now_ms();
         cr_assert_eq(mm_ring_recv(s.ring, got, sizeof(got), 0), 12);
-        while (i < 3 && now_ms() - t0 < 1000 &&
-               (blocked_count(tid) == before || proc_state(tid) != 'S'))
+        while (i < 3 && tk_now_ms() - t0 < 1000 &&
+               (blocked_count(tid) == before || tk_proc_state(tid) != 'S'))
             sched_yield();
     }
     pthread_join(th, NULL);
-    cr_assert_lt(now_ms() - t0, LATE_MS,
+    cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                  "the producer, woken three times with too little room, "
                  "returned %lld ms after the fourth free made room: it "
                  "slept again without announcing it (set the waiting flag "
                  "before every sleep, not once), so nobody woke it",
-                 now_ms() - t0);
+                 tk_now_ms() - t0);
     cr_assert_eq(s.result, 0, "the producer's send returned %zd (%s)", s.result,
                  strerror((int)-s.result));
     for (int i = 0; i < 4; i++)
@@ -679,22 +644,20 @@ TK_TEST(ring, wakes_across_processes,
               : n == -ETIMEDOUT                     ? 3
                                                     : 4);
     }
-    long long deadline = now_ms() + 5000;
-    while (proc_state(pid) != 'S' && now_ms() < deadline)
-        sched_yield();
-    cr_assert_eq(proc_state(pid), 'S',
+    tk_wait_state(pid, 'S', 5000);
+    cr_assert_eq(tk_proc_state(pid), 'S',
                  "the consumer process never went to sleep on the empty "
                  "ring (state %c)",
-                 proc_state(pid));
-    long long t0 = now_ms();
+                 tk_proc_state(pid));
+    long long t0 = tk_now_ms();
     cr_assert_eq(mm_ring_send(ring, "ping", 4, 0), 0);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert_lt(now_ms() - t0, LATE_MS,
+    cr_assert_lt(tk_now_ms() - t0, LATE_MS,
                  "the consumer process finished %lld ms after the message "
                  "was sent: it noticed only at its timeout, so it was not "
                  "woken (a futex shared by two processes must not be "
                  "FUTEX_PRIVATE)",
-                 now_ms() - t0);
+                 tk_now_ms() - t0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 3,
               "the consumer process slept through the message and timed "
               "out: was it woken? (a futex shared by two processes must "
@@ -777,9 +740,10 @@ side_without_futex(struct mm_ring *ring, bool producer, const char *what)
                           : (long)mm_ring_recv(ring, buf, sizeof(buf), -1);
         _exit(r == -EPERM ? 0 : r == 0 ? 1 : r == -ETIMEDOUT ? 2 : 3);
     }
-    long long deadline = now_ms() + SPIN_MS;
+    long long deadline = tk_now_ms() + SPIN_MS;
     pid_t got;
-    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 &&
+           tk_now_ms() < deadline)
         sched_yield();
     if (got == 0) {
         kill(pid, SIGKILL);

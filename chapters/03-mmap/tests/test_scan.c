@@ -3,9 +3,9 @@
  * file through one mapping.
  *
  * The expected counts and offsets come from simple loops over the same
- * bytes in memory. madvise is interposed (defined here, so the student's
- * calls land here first, then go on to the kernel) to see the advice the
- * code gives; /proc/self/maps and /proc/self/fd show what it leaves behind.
+ * bytes in memory. The fault layer (iolab/fault.h) shows each madvise of
+ * the code under test to an observer here, to see the advice the code
+ * gives; /proc/self/maps and /proc/self/fd show what it leaves behind.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,27 +13,27 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "iolab/fault.h"
 #include "iolab/testkit.h"
 #include "mm.h"
-#include "tutil.h"
+#include "helpers.h"
 
-/* ---- madvise, interposed ------------------------------------------------ */
+/* ---- madvise, observed -------------------------------------------------- */
 
 static int sequential_calls; /* madvise(MADV_SEQUENTIAL) calls seen */
 static size_t sequential_len;
 
-int
-madvise(void *addr, size_t len, int advice)
+/* The fault layer shows each madvise of the code under test here. */
+static void
+on_madvise(const struct fi_mem_call *call, void *arg)
 {
-    if (advice == MADV_SEQUENTIAL) {
+    (void)arg;
+    if (call->flags == MADV_SEQUENTIAL) {
         sequential_calls++;
-        sequential_len += len;
+        sequential_len += call->len;
     }
-    long r = syscall(SYS_madvise, addr, len, advice);
-    return r == -1 ? -1 : 0;
 }
 
 /* ---- expected values, computed simply ----------------------------------- */
@@ -95,7 +95,7 @@ make_text(size_t len, uint64_t seed)
 TK_TEST(scan, count_matches_wc,
         .description = "[MM-1] mm_count gives wc's counts for any file size")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t sizes[] = {1, 11, page - 1, page, page + 1, 3 * page + 17};
 
     check_count("hello", "hello world\n", 12);
@@ -200,7 +200,7 @@ TK_TEST(scan, unreadable_file,
     struct unreadable u = {.path = path};
 
     cr_assert_eq(chmod(path, 0), 0);
-    int r = tu_as_unprivileged(try_unreadable, &u);
+    int r = mmt_as_unprivileged(try_unreadable, &u);
     cr_assert_neq(r, 200, "an unreadable file left a descriptor open");
     cr_assert_neq(r, 201,
                   "mm_count and mm_find disagree on an unreadable "
@@ -217,8 +217,8 @@ TK_TEST(scan, nothing_left_behind,
 {
     struct mm_stats st;
     uint64_t offs[8];
-    unsigned char *text = make_text(3 * tu_page() + 5, 9);
-    char *path = tk_make_file("t", text, 3 * tu_page() + 5);
+    unsigned char *text = make_text(3 * mmt_page() + 5, 9);
+    char *path = tk_make_file("t", text, 3 * mmt_page() + 5);
     char *empty = tk_make_file("e", "", 0);
     int fds = tk_count_open_fds();
 
@@ -226,14 +226,14 @@ TK_TEST(scan, nothing_left_behind,
         cr_assert_eq(mm_count(path, &st), 0);
         cr_assert_geq(mm_find(path, "ab", 2, offs, 8), 0);
     }
-    tu_assert_clean(path, fds, "50 calls of mm_count and mm_find");
+    mmt_assert_clean(path, fds, "50 calls of mm_count and mm_find");
     mm_count(empty, &st);
     mm_find(empty, "a", 1, offs, 8);
-    tu_assert_clean(empty, fds, "mm_count and mm_find on an empty file");
+    mmt_assert_clean(empty, fds, "mm_count and mm_find on an empty file");
     mm_count(tk_tmpdir(), &st);
     mm_find("/dev/null", "a", 1, offs, 8);
     mm_find(path, "a", 0, offs, 8);
-    tu_assert_clean(path, fds, "calls that fail");
+    mmt_assert_clean(path, fds, "calls that fail");
     free(text);
     free(path);
     free(empty);
@@ -244,10 +244,11 @@ TK_TEST(scan, advises_sequential,
 {
     struct mm_stats st;
     uint64_t off;
-    size_t len = 2 * tu_page() + 1;
+    size_t len = 2 * mmt_page() + 1;
     unsigned char *text = make_text(len, 3);
     char *path = tk_make_file("t", text, len);
 
+    fi_observe_mem(FI_MADVISE, on_madvise, NULL);
     cr_assert_eq(mm_count(path, &st), 0);
     cr_assert_geq(sequential_calls, 1,
                   "mm_count never called madvise(..., MADV_SEQUENTIAL)");
@@ -271,7 +272,7 @@ check_find(const char *what, const char *path, const void *data, size_t len,
     size_t max = 64;
     uint64_t *want = tk_xmalloc(max * sizeof(*want));
     uint64_t *got = tk_xmalloc(max * sizeof(*got));
-    size_t nwant = tu_naive_find(data, len, pat, patlen, want, max);
+    size_t nwant = mmt_naive_find(data, len, pat, patlen, want, max);
 
     ssize_t n = mm_find(path, pat, patlen, got, max);
     cr_assert_eq(n, (ssize_t)nwant, "%s: expected %zu occurrences, got %zd",
@@ -289,7 +290,7 @@ TK_TEST(scan, find_overlaps_and_edges,
         .description = "[MM-6] mm_find counts overlaps, the first and last "
                        "bytes, and nothing past the end")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     char *aaaa = tk_make_file("aaaa", "aaaa", 4);
     char *abc = tk_make_file("abc", "abc", 3);
 
@@ -349,7 +350,7 @@ TK_TEST(scan, find_random_matches_naive,
         .description = "[MM-6] mm_find agrees with a naive search on "
                        "random data")
 {
-    size_t len = 40 * tu_page() + 123;
+    size_t len = 40 * mmt_page() + 123;
     unsigned char *data = tk_xmalloc(len);
     struct tk_rng rng;
 

@@ -2,11 +2,12 @@
  * test_window.c - exercise 2 of chapter 03: mm_find_windowed, a file
  * scanned one bounded window at a time.
  *
- * mmap and munmap are interposed (defined here, passed on to the kernel)
- * to keep a ledger of the test file's mappings: how many bytes of it are
- * mapped at once, at most. That checks the budget exactly, under Valgrind
- * too. A second test measures what the budget is for: the peak resident
- * memory of the process while a file 32 times the window is scanned.
+ * The fault layer (iolab/fault.h) shows each mmap and munmap of the code
+ * under test to an observer here, which keeps a ledger of the test file's
+ * mappings: how many bytes of it are mapped at once, at most. That checks the
+ * budget exactly, under Valgrind too. A second test measures what the budget is
+ * for: the peak resident memory of the process while a file 32 times the window
+ * is scanned.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +17,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "iolab/fault.h"
 #include "iolab/perfkit.h"
 #include "iolab/testkit.h"
 #include "mm.h"
-#include "tutil.h"
+#include "helpers.h"
 
-/* ---- mmap and munmap, interposed ----------------------------------------- */
+/* ---- mmap and munmap, observed ------------------------------------------- */
 
 #define LEDGER_MAX 64
 
@@ -38,53 +39,40 @@ static size_t mapped_now, mapped_peak, maps_made;
 static size_t
 round_page(size_t len)
 {
-    return (len + tu_page() - 1) / tu_page() * tu_page();
+    return (len + mmt_page() - 1) / mmt_page() * mmt_page();
 }
 
-void *
-mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+/* The fault layer shows each mmap and munmap of the code under test here. */
+static void
+on_map(const struct fi_mem_call *call, void *arg)
 {
     struct stat sb;
-    long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 
-    if (r < 0 && r > -4096) {
-        errno = (int)-r;
-        return MAP_FAILED;
-    }
-    if (watched_ino != 0 && fd >= 0 && fstat(fd, &sb) == 0 &&
-        sb.st_ino == watched_ino) {
+    (void)arg;
+    if (call->ret != 0)
+        return;
+    if (call->op == FI_MMAP && watched_ino != 0 && call->fd >= 0 &&
+        fstat(call->fd, &sb) == 0 && sb.st_ino == watched_ino) {
         for (int i = 0; i < LEDGER_MAX; i++) {
             if (ledger[i].addr == NULL) {
-                ledger[i].addr = (void *)r;
-                ledger[i].len = round_page(len);
+                ledger[i].addr = call->addr;
+                ledger[i].len = round_page(call->len);
                 break;
             }
         }
         maps_made++;
-        mapped_now += round_page(len);
+        mapped_now += round_page(call->len);
         if (mapped_now > mapped_peak)
             mapped_peak = mapped_now;
     }
-    return (void *)r;
-}
-
-/* The same function under its large-file name, in case code calls it. */
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-    __attribute__((alias("mmap")));
-
-int
-munmap(void *addr, size_t len)
-{
-    long r = syscall(SYS_munmap, addr, len);
-
-    for (int i = 0; r == 0 && i < LEDGER_MAX; i++) {
-        if (ledger[i].addr == addr && ledger[i].len == round_page(len)) {
+    for (int i = 0; call->op == FI_MUNMAP && i < LEDGER_MAX; i++) {
+        if (ledger[i].addr == call->addr &&
+            ledger[i].len == round_page(call->len)) {
             mapped_now -= ledger[i].len;
             ledger[i].addr = NULL;
             break;
         }
     }
-    return r == 0 ? 0 : (errno = (int)-r, -1);
 }
 
 static void
@@ -95,6 +83,8 @@ watch(const char *path)
     cr_assert_eq(stat(path, &sb), 0);
     watched_ino = sb.st_ino;
     mapped_now = mapped_peak = maps_made = 0;
+    fi_observe_mem(FI_MMAP, on_map, NULL);
+    fi_observe_mem(FI_MUNMAP, on_map, NULL);
 }
 
 /* ---- comparing with the naive search ---------------------------------------
@@ -108,7 +98,7 @@ check_windowed(const char *what, const char *path, const void *data, size_t len,
 {
     uint64_t *want = tk_xmalloc(MAX_OFFS * sizeof(*want));
     uint64_t *got = tk_xmalloc(MAX_OFFS * sizeof(*got));
-    size_t nwant = tu_naive_find(data, len, pat, patlen, want, MAX_OFFS);
+    size_t nwant = mmt_naive_find(data, len, pat, patlen, want, MAX_OFFS);
 
     ssize_t n = mm_find_windowed(path, pat, patlen, window, got, MAX_OFFS);
     cr_assert_eq(n, (ssize_t)nwant,
@@ -128,7 +118,7 @@ check_windowed(const char *what, const char *path, const void *data, size_t len,
 TK_TEST(window, matches_whole_file_search,
         .description = "[MM-8] every window size gives mm_find's results")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t len = 24 * page + 77;
     size_t windows[] = {page, 2 * page, 3 * page, 16 * page, 64 * page};
     unsigned char *data = tk_xmalloc(len);
@@ -151,7 +141,7 @@ TK_TEST(window, straddling_occurrences,
         .description = "[MM-8] an occurrence across two windows is found "
                        "exactly once")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t window = 2 * page, len = 8 * window;
     static const char pat[] = "0123456789abcdef";
     unsigned char *data = tk_xmalloc(len);
@@ -183,7 +173,7 @@ TK_TEST(window, huge_window,
                        "largest multiple of the page size, gives mm_find's "
                        "results")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t patlen = page + 904; /* longer than a page */
     size_t len = 6 * page + 123;
     unsigned char *data = tk_xmalloc(len), *pat = tk_xmalloc(patlen);
@@ -218,7 +208,7 @@ TK_TEST(window, last_window_exactly_the_pattern,
                        "found, as is one ending exactly on the edge")
 {
     static const char pat[] = "0123456789abcdef";
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t patlens[] = {1, 5, 16};
     size_t windows[] = {page, 2 * page};
     char what[96];
@@ -247,7 +237,7 @@ TK_TEST(window, stays_within_budget,
         .description = "[MM-9] at most window + patlen bytes are mapped at "
                        "a time")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     size_t window = 4 * page, len = 64 * page + 10;
     unsigned char *data = tk_xmalloc(len);
     uint64_t off;
@@ -295,7 +285,7 @@ TK_TEST(window, resident_memory_within_budget,
     close(fd);
     free(buf);
 
-    long before = tu_reset_peak_rss();
+    long before = mmt_reset_peak_rss();
     ssize_t n = mm_find_windowed(path, "boundary", 8, window, offs, 64);
     long grew = pk_peak_rss_kib() - before;
     cr_assert_eq(n, 32, "expected 32 occurrences, got %zd", n);
@@ -306,7 +296,7 @@ TK_TEST(window, resident_memory_within_budget,
      * says little about the code under test; the mapping ledger of
      * window/stays_within_budget checks the same promise exactly.
      */
-    if (!tu_under_valgrind())
+    if (!mmt_under_valgrind())
         cr_assert_lt(grew, 8 * 1024,
                      "scanning a 32 MiB file with a 1 MiB window grew the "
                      "peak resident memory by %ld KiB; expected well under "
@@ -319,7 +309,7 @@ TK_TEST(window, bad_windows,
         .description = "[MM-10] a window that is 0, not page-aligned or "
                        "smaller than the pattern gives -EINVAL")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     uint64_t off;
     char *path = tk_make_file("f", "abcdef", 6);
     unsigned char *big = tk_xmalloc(page + 1);
@@ -346,7 +336,7 @@ TK_TEST(window, errors_and_leaks,
         .description = "[MM-3] [MM-4] errors as mm_find's, nothing left "
                        "open or mapped")
 {
-    size_t page = tu_page();
+    size_t page = mmt_page();
     uint64_t off;
     char missing[512];
     size_t len = 10 * page + 3;
@@ -372,8 +362,8 @@ TK_TEST(window, errors_and_leaks,
                      "expected %zu occurrences, got %zd",
                      len, len - 1, n);
     }
-    tu_assert_clean(path, fds, "20 windowed scans and 4 failed ones");
-    tu_assert_clean(empty, fds, "a windowed scan of an empty file");
+    mmt_assert_clean(path, fds, "20 windowed scans and 4 failed ones");
+    mmt_assert_clean(empty, fds, "a windowed scan of an empty file");
     free(data);
     free(path);
     free(empty);

@@ -551,15 +551,6 @@ append_one(void *arg)
     return NULL;
 }
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * One leader's sync held in flight while FOLLOWERS other threads append:
  * starts them all, waits until every record is written, and returns with
@@ -578,9 +569,9 @@ hold_first_sync(struct bat_log *log, const char *path, struct hook *h,
     }
     pthread_create(&a[0].th, NULL, append_one, &a[0]);
 
-    uint64_t t0 = now_ms();
+    long long t0 = tk_now_ms();
     pthread_mutex_lock(&h->lock);
-    while (h->calls == 0 && now_ms() - t0 < WAIT_MS) {
+    while (h->calls == 0 && tk_now_ms() - t0 < WAIT_MS) {
         pthread_mutex_unlock(&h->lock);
         sched_yield();
         pthread_mutex_lock(&h->lock);
@@ -600,8 +591,8 @@ hold_first_sync(struct bat_log *log, const char *path, struct hook *h,
      * instead of explaining.
      */
     off_t size;
-    t0 = now_ms();
-    while ((size = file_size(path)) < want && now_ms() - t0 < WAIT_MS) {
+    t0 = tk_now_ms();
+    while ((size = file_size(path)) < want && tk_now_ms() - t0 < WAIT_MS) {
         struct timespec ms = {.tv_nsec = 1000000};
         nanosleep(&ms, NULL);
     }

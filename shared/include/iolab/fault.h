@@ -21,9 +21,11 @@
  * ENFILE ENOMEM ENOBUFS EBADF). A final '*' repeats the whole script
  * forever; without it, calls after the last step pass through.
  *
- * The calls that move no bytes (FI_WAIT, FI_ACCEPT, FI_FSYNC) treat short
- * and zero as pass: only the failing steps mean anything to them. A wait
- * that fails with EINTR does so without waiting, as after a signal.
+ * The calls that move no bytes (FI_WAIT, FI_ACCEPT, FI_FSYNC and the
+ * memory calls FI_MMAP, FI_MUNMAP, FI_MADVISE, FI_MSYNC) treat short and
+ * zero as pass: only the failing steps mean anything to them. A wait that
+ * fails with EINTR does so without waiting, as after a signal; an mmap
+ * that fails returns MAP_FAILED.
  *
  * The layer is thread-safe: steps are taken in call order across threads.
  *
@@ -44,16 +46,20 @@
 #include <sys/uio.h>
 
 enum fi_op {
-    FI_READ,   /* read, pread */
-    FI_WRITE,  /* write, pwrite */
-    FI_READV,  /* readv, preadv */
-    FI_WRITEV, /* writev, pwritev */
-    FI_SEND,   /* send, sendto, sendmsg */
-    FI_RECV,   /* recv, recvfrom, recvmsg */
-    FI_WAIT,   /* select, pselect, poll, ppoll, epoll_wait, epoll_pwait */
-    FI_ACCEPT, /* accept, accept4 */
-    FI_FSYNC,  /* fsync, fdatasync */
-    FI_NOPS    /* number of operations; not an operation */
+    FI_READ,    /* read, pread */
+    FI_WRITE,   /* write, pwrite */
+    FI_READV,   /* readv, preadv */
+    FI_WRITEV,  /* writev, pwritev */
+    FI_SEND,    /* send, sendto, sendmsg */
+    FI_RECV,    /* recv, recvfrom, recvmsg */
+    FI_WAIT,    /* select, pselect, poll, ppoll, epoll_wait, epoll_pwait */
+    FI_ACCEPT,  /* accept, accept4 */
+    FI_FSYNC,   /* fsync, fdatasync */
+    FI_MMAP,    /* mmap, mmap64 */
+    FI_MUNMAP,  /* munmap */
+    FI_MADVISE, /* madvise */
+    FI_MSYNC,   /* msync */
+    FI_NOPS     /* number of operations; not an operation */
 };
 
 /*
@@ -79,12 +85,33 @@ void fi_reset(void);
  * fi_observe - lets a test see each call of op that student code makes:
  * cb(op, fd, arg) runs at every such call, before the plan is applied and
  * before the real call, with the call's descriptor (the epoll instance
- * for epoll_wait; -1 for select and poll, which have no single one). One
- * observer per op; cb NULL removes it. cb runs in the calling thread, with
- * no lock of this layer held. Returns 0, or -EINVAL for a bad op.
+ * for epoll_wait; -1 for select and poll, which have no single one, and
+ * for munmap, madvise and msync, which have none). One observer per op;
+ * cb NULL removes it. cb runs in the calling thread, with no lock of this
+ * layer held. Returns 0, or -EINVAL for a bad op.
  */
 typedef void (*fi_observe_cb)(enum fi_op op, int fd, void *arg);
 int fi_observe(enum fi_op op, fi_observe_cb cb, void *arg);
+
+/*
+ * fi_observe_mem - lets a test see the arguments and the outcome of each
+ * memory call (FI_MMAP, FI_MUNMAP, FI_MADVISE, FI_MSYNC) that student code
+ * makes: cb(call, arg) runs after the call returned (or failed by plan),
+ * in the calling thread, with no lock of this layer held. One such
+ * observer per op, besides fi_observe's; cb NULL removes it. Returns 0, or
+ * -EINVAL for an op that is not a memory call.
+ */
+struct fi_mem_call {
+    enum fi_op op; /* which call */
+    void *addr;    /* mmap: the new mapping, MAP_FAILED if none; else the
+                      start of the range the call was given */
+    size_t len;    /* the length the call was given */
+    int fd;        /* mmap: the descriptor mapped; -1 for the others */
+    int flags;     /* mmap, msync: the flags; madvise: the advice */
+    int ret;       /* 0 if the call succeeded, -1 if it failed */
+};
+typedef void (*fi_mem_cb)(const struct fi_mem_call *call, void *arg);
+int fi_observe_mem(enum fi_op op, fi_mem_cb cb, void *arg);
 
 /* fi_calls - how many times student code called op since the last reset. */
 unsigned long fi_calls(enum fi_op op);
@@ -124,5 +151,10 @@ int fi_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int fi_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int fi_fsync(int fd);
 int fi_fdatasync(int fd);
+void *fi_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *fi_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int fi_munmap(void *addr, size_t len);
+int fi_madvise(void *addr, size_t len, int advice);
+int fi_msync(void *addr, size_t len, int flags);
 
 #endif /* IOLAB_FAULT_H */

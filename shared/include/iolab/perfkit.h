@@ -26,6 +26,14 @@ long pk_rss_kib(void);           /* VmRSS: resident memory now */
 /* Median of v[0..n); sorts v in place. n must be at least 1. */
 double pk_median(double *v, size_t n);
 
+/* ---- sockets ------------------------------------------------------------ */
+
+/*
+ * pk_send_all - sends all of buf on a blocking socket (MSG_NOSIGNAL,
+ * retrying EINTR). Returns 0, or -errno (-EPIPE when send returned 0).
+ */
+int pk_send_all(int fd, const void *buf, size_t len);
+
 /* ---- metrics ------------------------------------------------------------ */
 
 /*

@@ -12,6 +12,13 @@
  *
  * Helpers abort the test (cr_assert_fail) when the machine refuses a resource,
  * so a test body never has to check them. Timeouts are in milliseconds.
+ *
+ * One home for each helper: a helper that two chapters' tests need lives
+ * here with the tk_ prefix (one that benches need, in iolab/perfkit.h with
+ * pk_). What only one chapter's tests share lives in that chapter's
+ * tests/helpers.c, declared in tests/helpers.h, and carries the chapter's
+ * prefix followed by t_ (mmt_ for chapter 03's mm_, buft_, batt_, ...),
+ * so a reader knows at once where a test helper is defined.
  */
 #ifndef IOLAB_TESTKIT_H
 #define IOLAB_TESTKIT_H
@@ -100,6 +107,19 @@ ssize_t tk_read_exact(int fd, void *buf, size_t len, int timeout_ms);
 /* True when fd has data or EOF within timeout_ms. */
 bool tk_readable(int fd, int timeout_ms);
 
+/*
+ * Fails the test unless the peer closes fd within timeout_ms: fd must
+ * become readable, and the next read must see EOF or ECONNRESET, not data.
+ */
+void tk_expect_closed(int fd, int timeout_ms);
+
+/*
+ * Sets SO_SNDBUF and SO_RCVBUF of fd to bytes each (the kernel doubles
+ * what it is given), so that a few KiB fill a connection. Fails the test
+ * if the kernel refuses.
+ */
+void tk_small_buffers(int fd, int bytes);
+
 /* ---- a server under test, in a thread ------------------------------- */
 
 /* The shape of a server function: serve listen_fd until stop_fd is readable. */
@@ -148,10 +168,19 @@ void *tk_xmalloc(size_t len);                              /* never NULL */
 /* A private directory removed (with its contents) when the test ends. */
 const char *tk_tmpdir(void);
 
+/* The path of name inside tk_tmpdir(), malloc'd (the caller frees it). */
+char *tk_path(const char *name);
+
 /* Creates path inside tk_tmpdir() with the given bytes; returns the path. */
 char *tk_make_file(const char *name, const void *data, size_t len);
 
-/* ---- threads ---------------------------------------------------------- */
+/* ---- clocks ------------------------------------------------------------ */
+
+long long tk_now_ms(void); /* CLOCK_MONOTONIC, in whole milliseconds */
+long long tk_now_ns(void); /* CLOCK_MONOTONIC, in nanoseconds */
+
+/* ---- threads and processes ------------------------------------------------
+ */
 
 /* Thread id of the caller (gettid). */
 pid_t tk_gettid(void);
@@ -162,5 +191,28 @@ pid_t tk_gettid(void);
  * call instead of racing with it. Fails the test after timeout_ms.
  */
 void tk_wait_sleeping(pid_t tid, int timeout_ms);
+
+/*
+ * Waits until *progress (read atomically; another thread advances it)
+ * stops changing for quiet_ms, or reaches done, looking every 50 ms for
+ * at most timeout_ms. Returns the last value seen. This waits for
+ * quiescence, not readiness: a writer held back by backpressure stops for
+ * good, so waiting longer only makes a test slower, never wrong.
+ */
+size_t tk_wait_stall(const size_t *progress, size_t done, int quiet_ms,
+                     int timeout_ms);
+
+/*
+ * The scheduler state of process or thread id (the letter after the name
+ * in /proc/ID/stat: 'S' asleep, 'R' running, ...), or '?' if it is gone.
+ */
+char tk_proc_state(pid_t id);
+
+/*
+ * Waits up to timeout_ms until process or thread id is in state want
+ * (as tk_proc_state), yielding the CPU between looks. Returns the last
+ * state seen: want, or what it was when the time ran out.
+ */
+char tk_wait_state(pid_t id, char want, int timeout_ms);
 
 #endif /* IOLAB_TESTKIT_H */

@@ -204,39 +204,17 @@ t_expect_raw(int fd, const char *want)
               t_esc(want, len), t_esc(got, len));
 }
 
-void
-t_expect_eof(int fd)
-{
-    char b;
-
-    cr_assert(tk_readable(fd, T_WAIT_MS),
-              "expected the server to close the connection; it stayed open");
-    ssize_t n = read(fd, &b, 1);
-    cr_assert(n == 0 || (n == -1 && errno == ECONNRESET),
-              "expected EOF or a reset, got %zd (%s) byte 0x%02x", n,
-              n == -1 ? strerror(errno) : "data", (unsigned char)b);
-}
-
-double
-t_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 bool
 t_wait_stats(struct kvd *kv, bool (*cond)(const struct kvd_stats *))
 {
     struct kvd_stats st;
-    double until = t_now_ms() + T_WAIT_MS;
+    long long until = tk_now_ms() + T_WAIT_MS;
 
     for (;;) {
         kvd_stats(kv, &st);
         if (cond(&st))
             return true;
-        if (t_now_ms() > until)
+        if (tk_now_ms() > until)
             return false;
         usleep(2000);
     }

@@ -37,14 +37,8 @@ void t_err(struct resp_conn *c, const char *want, ...)
 /* Reads exactly strlen(want) bytes from fd and compares, or fails. */
 void t_expect_raw(int fd, const char *want);
 
-/* Fails unless fd reaches EOF (or a reset) within T_WAIT_MS. */
-void t_expect_eof(int fd);
-
 /* A printable, escaped copy of p[0..len) (static buffer). */
 const char *t_esc(const char *p, size_t len);
-
-/* Milliseconds since some fixed point (CLOCK_MONOTONIC). */
-double t_now_ms(void);
 
 /* Waits until cond(kv) holds, up to T_WAIT_MS, polling every 2 ms. */
 bool t_wait_stats(struct kvd *kv, bool (*cond)(const struct kvd_stats *));

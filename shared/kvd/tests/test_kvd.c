@@ -236,7 +236,7 @@ TK_TEST(cmd, quit, .timeout = 10,
 
     tk_write_all(fd, "*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n", 28);
     t_expect_raw(fd, "+OK\r\n");
-    t_expect_eof(fd);
+    tk_expect_closed(fd, T_WAIT_MS);
     close(fd);
     kvd_stop(kv);
 }
@@ -319,7 +319,8 @@ TK_TEST(cmd, expiry_lazy, .timeout = 10,
     struct resp_conn *c = t_connect(kvd_port(kv));
     struct resp_reply r;
 
-    double t0 = t_now_ms(); /* before the SET: the server's time is later */
+    double t0 =
+        tk_now_ns() / 1e6; /* before the SET: the server's time is later */
     t_ok(c, "SET", "k", "v", "PX", "150", NULL);
     cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "PTTL", "k", NULL), 0);
     cr_assert(r.type == RESP_INTEGER && r.integer <= 150 &&
@@ -327,7 +328,7 @@ TK_TEST(cmd, expiry_lazy, .timeout = 10,
               "PTTL right after SET PX 150: %lld", r.integer);
     for (;;) {
         cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "GET", "k", NULL), 0);
-        double t = t_now_ms() - t0;
+        double t = tk_now_ns() / 1e6 - t0;
         if (r.type == RESP_NIL) {
             cr_assert_geq(t, 148,
                           "the key expired after %.0f ms, before its "
@@ -416,7 +417,7 @@ expect_protocol_error(struct kvd *kv, const char *bytes, size_t len,
         cr_assert_eq(tk_read_exact(fd, &ch, 1, T_WAIT_MS), 1,
                      "the error line did not end");
     while (ch != '\n');
-    t_expect_eof(fd);
+    tk_expect_closed(fd, T_WAIT_MS);
     close(fd);
 }
 

@@ -1,7 +1,7 @@
 /*
- * tutil.c - the helpers declared in tutil.h.
+ * helpers.c - the helpers declared in helpers.h.
  */
-#include "tutil.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "iolab/testkit.h"
 
 size_t
-tu_page(void)
+mmt_page(void)
 {
     return (size_t)sysconf(_SC_PAGESIZE);
 }
@@ -43,7 +43,7 @@ is_valgrind(const char *line, void *arg)
 }
 
 bool
-tu_under_valgrind(void)
+mmt_under_valgrind(void)
 {
     static int known = -1;
     bool found = false;
@@ -76,7 +76,7 @@ same_inode(const char *line, void *arg)
 }
 
 int
-tu_maps_of(const char *path)
+mmt_maps_of(const char *path)
 {
     struct stat sb;
     struct maps_query q = {.count = 0};
@@ -89,7 +89,7 @@ tu_maps_of(const char *path)
 }
 
 void
-tu_assert_clean(const char *path, int fds_before, const char *what)
+mmt_assert_clean(const char *path, int fds_before, const char *what)
 {
     int fds = tk_count_open_fds();
 
@@ -97,7 +97,7 @@ tu_assert_clean(const char *path, int fds_before, const char *what)
                  "after %s, %d descriptors are open instead of %d: close "
                  "the file on every path, errors included",
                  what, fds, fds_before);
-    int maps = tu_maps_of(path);
+    int maps = mmt_maps_of(path);
     cr_assert_eq(maps, 0,
                  "after %s, the file is still mapped (%d mappings in "
                  "/proc/self/maps): munmap it on every path",
@@ -105,7 +105,7 @@ tu_assert_clean(const char *path, int fds_before, const char *what)
 }
 
 long
-tu_reset_peak_rss(void)
+mmt_reset_peak_rss(void)
 {
     /* "5" resets the high-water mark (proc(5), /proc/pid/clear_refs). */
     int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
@@ -118,8 +118,8 @@ tu_reset_peak_rss(void)
 }
 
 size_t
-tu_naive_find(const void *buf, size_t len, const void *pat, size_t patlen,
-              uint64_t *offs, size_t max)
+mmt_naive_find(const void *buf, size_t len, const void *pat, size_t patlen,
+               uint64_t *offs, size_t max)
 {
     const unsigned char *p = buf;
     size_t found = 0;
@@ -135,7 +135,7 @@ tu_naive_find(const void *buf, size_t len, const void *pat, size_t patlen,
 }
 
 unsigned char *
-tu_slurp(const char *path, size_t *len)
+mmt_slurp(const char *path, size_t *len)
 {
     struct stat sb;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -151,7 +151,7 @@ tu_slurp(const char *path, size_t *len)
 }
 
 int
-tu_as_unprivileged(int (*check)(void *), void *arg)
+mmt_as_unprivileged(int (*check)(void *), void *arg)
 {
     int status;
 
