@@ -31,8 +31,7 @@
 TK_TEST(core, open_checks_config,
         .description = "[POOL-1] pool_open refuses a bad configuration with "
                        "-EINVAL, opens no connection, and pool_stats starts "
-                       "at zero",
-        .timeout = 20)
+                       "at zero")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = NULL;
@@ -76,8 +75,7 @@ TK_TEST(core, open_checks_config,
 
 TK_TEST(core, reuses_idle_connection,
         .description = "[POOL-14] a released connection is lent again: "
-                       "many acquire/release rounds open one connection",
-        .timeout = 20)
+                       "many acquire/release rounds open one connection")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 4);
@@ -119,8 +117,7 @@ TK_TEST(core, herd_never_exceeds_max,
         .description = "[POOL-2] 64 threads arriving at once on an empty "
                        "pool of 4, while every connect takes 30 ms: kvd "
                        "never sees more than 4 connections, and all 64 are "
-                       "served",
-        .timeout = 60)
+                       "served")
 {
     struct kvd *kv = pt_kvd(0, 30000);
     struct pool *p = pt_pool(kv, 4);
@@ -175,8 +172,7 @@ queue_borrowers(struct pool *p, struct pt_borrower *b, int n, int *counter,
 TK_TEST(core, waiters_served_in_arrival_order,
         .description = "[POOL-3] 8 threads queued one after another on a "
                        "pool of 1 get the connection in the order they "
-                       "arrived",
-        .timeout = 30)
+                       "arrived")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -209,8 +205,7 @@ TK_TEST(core, waiters_served_in_arrival_order,
 TK_TEST(core, release_wakes_one_waiter,
         .description = "[POOL-4] 16 threads queued on a pool of 1, served one "
                        "release at a time: the kernel counts about one sleep "
-                       "per thread, not one per release (no broadcast herd)",
-        .timeout = 60)
+                       "per thread, not one per release (no broadcast herd)")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -258,8 +253,7 @@ TK_TEST(core, deadline_under_contention,
         .description = "[POOL-5] 4 threads waiting 300 ms on a pool whose "
                        "only connection is held return -ETIMEDOUT, not "
                        "before 300 ms and not much after, and leave the "
-                       "queue empty",
-        .timeout = 30)
+                       "queue empty")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -301,8 +295,7 @@ TK_TEST(core, deadline_under_contention,
 TK_TEST(core, timed_out_waiter_leaves_no_trace,
         .description = "[POOL-5] a waiter that timed out between two others "
                        "is forgotten: the next releases serve the others at "
-                       "once, and nothing is handed to the one that left",
-        .timeout = 30)
+                       "once, and nothing is handed to the one that left")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -351,8 +344,7 @@ TK_TEST(core, timed_out_waiter_leaves_no_trace,
 TK_TEST(core, deadline_while_connect_is_slow,
         .description = "[POOL-6] when kvd takes 5 s to serve a new "
                        "connection, pool_acquire(250 ms) returns -ETIMEDOUT "
-                       "close to 250 ms",
-        .timeout = 30)
+                       "close to 250 ms")
 {
     struct kvd *kv = pt_kvd(0, 5000000);
     struct pool *p = pt_pool(kv, 2);
@@ -379,8 +371,7 @@ TK_TEST(core, deadline_while_refused,
         .description = "[POOL-6] while kvd refuses every connection, "
                        "pool_acquire(300 ms) returns -ETIMEDOUT close to "
                        "300 ms (never a connect error), paces its retries, "
-                       "and succeeds once kvd serves again",
-        .timeout = 30)
+                       "and succeeds once kvd serves again")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 2);
@@ -450,8 +441,7 @@ TK_TEST(core, no_lost_wakeup,
         .description = "[POOL-7] two threads pass one connection back and "
                        "forth thousands of times: a release that lands while "
                        "the other thread is deciding to wait always reaches "
-                       "it",
-        .timeout = 60)
+                       "it")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -487,8 +477,7 @@ TK_TEST(core, close_wakes_every_waiter,
         .description = "[POOL-8] pool_close makes every thread waiting in "
                        "pool_acquire return -ESHUTDOWN at once; the "
                        "connection lent at the time is closed when it comes "
-                       "back",
-        .timeout = 30)
+                       "back")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -520,8 +509,7 @@ TK_TEST(core, close_wakes_every_waiter,
 TK_TEST(core, close_leaks_nothing,
         .description = "[POOL-8] pool_close closes idle connections at once "
                        "and lent ones as they are released: afterwards no "
-                       "descriptor is left open and kvd holds none",
-        .timeout = 30)
+                       "descriptor is left open and kvd holds none")
 {
     struct kvd *kv = pt_kvd(0, 0);
     int fds = tk_count_open_fds();
@@ -551,8 +539,7 @@ TK_TEST(core, close_leaks_nothing,
 TK_TEST(core, nested_acquire_times_out,
         .description = "[POOL-9] a thread holding the only connection of a "
                        "pool of 1 that asks for another gets -ETIMEDOUT at "
-                       "its deadline instead of waiting forever for itself",
-        .timeout = 20)
+                       "its deadline instead of waiting forever for itself")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);

@@ -38,8 +38,7 @@ sleep_until(double t0, double ms)
 TK_TEST(health, dead_idle_connection_never_lent,
         .description = "[POOL-11] connections kvd closed while they were "
                        "idle are found dead before they are lent: the caller "
-                       "gets a working connection on its first try",
-        .timeout = 30)
+                       "gets a working connection on its first try")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 2);
@@ -65,8 +64,7 @@ TK_TEST(health, dead_idle_connection_never_lent,
 TK_TEST(health, stray_bytes_mean_not_reusable,
         .description = "[POOL-11] a connection returned with a reply nobody "
                        "read is not lent again: the next caller's PING gets "
-                       "PONG, not the stale reply",
-        .timeout = 30)
+                       "PONG, not the stale reply")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -91,8 +89,7 @@ TK_TEST(health, stray_bytes_mean_not_reusable,
 TK_TEST(health, broken_release_is_replaced,
         .description = "[POOL-10] a connection released as unhealthy is "
                        "closed, and a new one takes its place for the next "
-                       "caller, or for a thread already waiting",
-        .timeout = 30)
+                       "caller, or for a thread already waiting")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 1);
@@ -131,8 +128,7 @@ TK_TEST(health, broken_release_is_replaced,
 TK_TEST(health, lifetime_with_jitter,
         .description = "[POOL-12] 16 connections made together with a "
                        "lifetime of 4 s all live past 3 s, do not all expire "
-                       "together, and are all gone after 4 s",
-        .timeout = 30)
+                       "together, and are all gone after 4 s")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p =
@@ -173,8 +169,7 @@ TK_TEST(health, lifetime_with_jitter,
 TK_TEST(health, idle_timeout_keeps_min_idle,
         .description = "[POOL-13] idle connections beyond min_idle are closed "
                        "after the idle timeout, the least recently used "
-                       "first; min_idle of them stay",
-        .timeout = 30)
+                       "first; min_idle of them stay")
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool_cfg(
