@@ -15,3 +15,6 @@ CHAPTERS += 06-pools
 # from shared/kvd/kit.mk.
 06-pools_TEST_DEPS := $(KVD_T_OBJ)
 06-pools_BENCH_DEPS := $(KVD_B_OBJ)
+
+# The sizing experiment (not graded): make demos CH=06.
+06-pools_DEMOS := sizing.c
