@@ -1,0 +1,103 @@
+/*
+ * pool.c - chapter 06's exercises: a connection pool for kvd.
+ *
+ * The contract is in include/pool.h; the design is yours. Each TODO's stub
+ * fails safely (-ENOSYS, or nothing), so the tests of the other TODOs run.
+ *
+ * Organisation: the pool's state and its invariants; small helpers (clock,
+ * slots, the waiter queue); making and checking a connection; retiring
+ * connections (exercise 2); then the five functions of the contract.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/*
+ * TODO(core.1): design the pool. It needs a lock, the connections (which
+ * are lent, which are idle, and for exercise 2 when each was made and last
+ * used), a count of connects under way, a queue of waiting threads in
+ * arrival order with a way to wake exactly one of them, and what
+ * pool_close needs to free the pool only once nothing uses it.
+ */
+struct pool {
+    int todo; /* replace with your design */
+};
+
+/* Your helpers go here. */
+
+/* ===================================================================== */
+/* The contract                                                          */
+/* ===================================================================== */
+
+/*
+ * TODO(core.2): check the configuration [POOL-1], copy it (the host
+ * string too) and set up an empty pool: no connection is opened here.
+ */
+int
+pool_open(const struct pool_config *cfg, struct pool **out)
+{
+    (void)cfg;
+    (void)out;
+    return -ENOSYS;
+}
+
+/*
+ * TODO(core.3): lend an idle connection, or connect a new one if the
+ * maximum allows (without holding the lock while connecting, and counting
+ * the connect toward the maximum [POOL-2]), or queue and wait, woken
+ * alone and in arrival order [POOL-3][POOL-4], until the deadline
+ * [POOL-5][POOL-6]. A waiter that gives up must leave the queue
+ * [POOL-5]; a release between "I must wait" and the wait must not be
+ * missed [POOL-7]; pool_close ends every wait [POOL-8]. Exercise 2: do
+ * not lend a dead connection [POOL-11].
+ */
+int
+pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+{
+    (void)p;
+    (void)timeout_ms;
+    (void)out;
+    return -ENOSYS;
+}
+
+/*
+ * TODO(core.4): take the connection back. A healthy one goes to the
+ * longest waiter, waking that one alone, or becomes idle; a broken one is
+ * closed and its place offered to a waiter [POOL-10]. After pool_close,
+ * close it, and free the pool if it was the last thing out [POOL-8].
+ * Exercise 2: one past its lifetime is closed too [POOL-12].
+ */
+void
+pool_release(struct pool *p, struct resp_conn *c, bool healthy)
+{
+    (void)p;
+    (void)c;
+    (void)healthy;
+}
+
+/*
+ * TODO(core.5): close the pool: wake every waiter with -ESHUTDOWN, close
+ * the idle connections, and leave the lent ones to pool_release; free the
+ * pool when nothing uses it any more [POOL-8].
+ */
+void
+pool_close(struct pool *p)
+{
+    (void)p;
+}
+
+/*
+ * TODO(core.6): fill *out from the pool's state, under its lock [POOL-1].
+ * Exercise 2: retire what is due first [POOL-12][POOL-13].
+ */
+void
+pool_stats(struct pool *p, struct pool_stats *out)
+{
+    (void)p;
+    *out = (struct pool_stats){.open = 0};
+}

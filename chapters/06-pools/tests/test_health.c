@@ -1,0 +1,199 @@
+/*
+ * test_health.c - exercise 2 of chapter 06: never lend a dead connection;
+ * retire broken, old and surplus idle ones.
+ *
+ * kvd kills connections on demand (kvd_drop_all closes every one of them
+ * now), so a connection dies while it sits idle in the pool, exactly as
+ * when a server restarts or a firewall forgets an idle flow. Time-based
+ * retirement (lifetime, idle timeout) is checked with pool_stats, which
+ * retires what is due when it is called.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iolab/testkit.h"
+#include "pool_test.h"
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+/* Sleeps until t0 + ms (pt_ms clock). */
+static void
+sleep_until(double t0, double ms)
+{
+    double left = t0 + ms - pt_ms();
+
+    if (left > 0)
+        sleep_ms((int)left + 1);
+}
+
+TK_TEST(health, dead_idle_connection_never_lent,
+        .description = "[POOL-11] connections kvd closed while they were "
+                       "idle are found dead before they are lent: the caller "
+                       "gets a working connection on its first try")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool(kv, 2);
+
+    struct resp_conn *a = pt_acquire(p), *b = pt_acquire(p);
+    pool_release(p, a, true);
+    pool_release(p, b, true);
+    cr_assert_eq(kvd_drop_all(kv), 0, "kvd_drop_all");
+    pt_wait_connected(kv, 0);
+    for (int i = 0; i < 2; i++) {
+        struct resp_conn *c = pt_acquire(p); /* PINGs: must work */
+        pool_release(p, c, true);
+    }
+    struct pool_stats st = pt_pstats(p);
+    cr_assert_geq(st.destroyed, 1, "no dead connection was retired");
+    cr_assert_eq(st.open, pt_kstats(kv).connected,
+                 "the pool counts %u open connections, kvd holds %llu", st.open,
+                 (unsigned long long)pt_kstats(kv).connected);
+    pool_close(p);
+    kvd_stop(kv);
+}
+
+TK_TEST(health, stray_bytes_mean_not_reusable,
+        .description = "[POOL-11] a connection returned with a reply nobody "
+                       "read is not lent again: the next caller's PING gets "
+                       "PONG, not the stale reply")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool(kv, 1);
+    static const char echo[] = "*2\r\n$4\r\nECHO\r\n$5\r\nstale\r\n";
+
+    struct resp_conn *c = pt_acquire(p);
+    cr_assert_eq(write(resp_conn_fd(c), echo, sizeof(echo) - 1),
+                 (ssize_t)sizeof(echo) - 1, "write");
+    /* Let the reply arrive, so it waits in the socket, unread. */
+    cr_assert(tk_readable(resp_conn_fd(c), LONG_MS), "no reply came");
+    pool_release(p, c, true);
+    c = pt_acquire(p);
+    pool_release(p, c, true);
+    cr_assert_eq(pt_kstats(kv).accepted, 2,
+                 "kvd accepted %llu connections; expected a second one to "
+                 "replace the one with a stale reply",
+                 (unsigned long long)pt_kstats(kv).accepted);
+    pool_close(p);
+    kvd_stop(kv);
+}
+
+TK_TEST(health, broken_release_is_replaced,
+        .description = "[POOL-10] a connection released as unhealthy is "
+                       "closed, and a new one takes its place for the next "
+                       "caller, or for a thread already waiting")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool(kv, 1);
+
+    struct resp_conn *c = pt_acquire(p);
+    pool_release(p, c, false);
+    struct pool_stats st = pt_pstats(p);
+    cr_assert(st.open == 0 && st.idle == 0 && st.destroyed == 1,
+              "after an unhealthy release: open %u idle %u destroyed %llu, "
+              "expected 0 0 1",
+              st.open, st.idle, (unsigned long long)st.destroyed);
+    pt_wait_connected(kv, 0);
+
+    c = pt_acquire(p);
+    struct pt_borrower w = {.p = p, .timeout_ms = LONG_MS, .ping = true};
+    pt_start(&w);
+    pt_wait_waiting(p, 1);
+    double t0 = pt_ms();
+    pool_release(p, c, false);
+    pt_join(&w);
+    cr_assert_eq(w.err, 0, "the waiter got %d after an unhealthy release",
+                 w.err);
+    cr_assert_leq(pt_ms() - t0, 2500,
+                  "the waiter was served %.0f ms after the broken "
+                  "connection freed its place",
+                  pt_ms() - t0);
+    cr_assert_eq(pt_kstats(kv).accepted, 3, "kvd accepted %llu, expected 3",
+                 (unsigned long long)pt_kstats(kv).accepted);
+    pool_close(p);
+    kvd_stop(kv);
+}
+
+#define JITTERED 16
+#define LIFE_MS 4000
+
+TK_TEST(health, lifetime_with_jitter,
+        .description = "[POOL-12] 16 connections made together with a "
+                       "lifetime of 4 s all live past 3 s, do not all expire "
+                       "together, and are all gone after 4 s")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p =
+        pt_pool_cfg(kv, (struct pool_config){.max_size = JITTERED,
+                                             .max_lifetime_ms = LIFE_MS});
+    struct resp_conn *c[JITTERED];
+
+    double t0 = pt_ms();
+    for (int i = 0; i < JITTERED; i++)
+        c[i] = pt_acquire(p);
+    for (int i = 0; i < JITTERED; i++)
+        pool_release(p, c[i], true);
+    double made = pt_ms() - t0;
+    if (made > 500)
+        tk_skip("making 16 connections took %.0f ms: too loaded to time", made);
+    sleep_until(t0, LIFE_MS * 0.75 - 300);
+    unsigned early = pt_pstats(p).open;
+    sleep_until(t0, LIFE_MS * 0.875);
+    unsigned mid = pt_pstats(p).open;
+    sleep_until(t0, LIFE_MS + made + 200);
+    unsigned late = pt_pstats(p).open;
+    cr_assert_eq(early, JITTERED,
+                 "%u of 16 connections left before 3/4 of their lifetime: "
+                 "the jitter takes at most a quarter off",
+                 early);
+    cr_assert(mid > 0 && mid < JITTERED,
+              "%u of 16 connections made together were open at 7/8 of "
+              "their lifetime: with jitter some but not all should be",
+              mid);
+    cr_assert_eq(late, 0, "%u connections outlived their lifetime", late);
+    cr_assert_eq(pt_pstats(p).destroyed, JITTERED, "destroyed");
+    c[0] = pt_acquire(p); /* a new one */
+    pool_release(p, c[0], true);
+    pool_close(p);
+    kvd_stop(kv);
+}
+
+TK_TEST(health, idle_timeout_keeps_min_idle,
+        .description = "[POOL-13] idle connections beyond min_idle are closed "
+                       "after the idle timeout, the least recently used "
+                       "first; min_idle of them stay")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool_cfg(
+        kv, (struct pool_config){
+                .max_size = 4, .min_idle = 1, .idle_timeout_ms = 300});
+    struct resp_conn *c[4];
+
+    for (int i = 0; i < 4; i++)
+        c[i] = pt_acquire(p);
+    for (int i = 0; i < 4; i++)
+        pool_release(p, c[i], true);
+    cr_assert_eq(pt_pstats(p).idle, 4, "4 idle at once");
+    sleep_ms(700);
+    struct pool_stats st = pt_pstats(p);
+    cr_assert(st.open == 1 && st.idle == 1 && st.destroyed == 3,
+              "after the idle timeout: open %u idle %u destroyed %llu, "
+              "expected 1 1 3",
+              st.open, st.idle, (unsigned long long)st.destroyed);
+    struct resp_conn *kept = pt_acquire(p);
+    cr_assert_eq(kept, c[3],
+                 "the connection kept should be the one used "
+                 "last");
+    pool_release(p, kept, true);
+    pt_wait_connected(kv, 1);
+    pool_close(p);
+    kvd_stop(kv);
+}
