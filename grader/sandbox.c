@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,7 +60,9 @@ static struct {
     uid_t uid;        /* this grader's sandbox user (when drop) */
     int uid_lock;     /* held for the grader's lifetime */
     bool userns;      /* namespaces work */
-    bool private_tmp; /* /tmp can be replaced (the course is not under it) */
+    bool private_tmp; /* /tmp can be replaced (the course is moved back in
+                       * when it is under /tmp; not for the course in
+                       * /dev/shm) */
     char course[4096];
     char *hidden[8];
     int nhidden;
@@ -139,6 +142,38 @@ path_under(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* True when path is in /tmp or /dev/shm, which a private /tmp replaces. */
+static bool
+in_tmp(const char *path)
+{
+    return path_under(path, "/tmp") || path_under(path, "/dev/shm");
+}
+
+/*
+ * mkdir -p for an absolute path, with system calls only (the child between
+ * fork and exec). Returns 0, or -1 when a component cannot be made.
+ */
+static int
+make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
 int
 sandbox_enter(const struct sandbox_prep *p, const char **step)
 {
@@ -188,12 +223,39 @@ sandbox_enter(const struct sandbox_prep *p, const char **step)
     if (sb.private_tmp) {
         bool tmp_ok = true;
         for (const char *const *w = p->writable; w && *w; w++)
-            tmp_ok &= !path_under(*w, "/tmp") && !path_under(*w, "/dev/shm");
+            if (in_tmp(*w) && !path_under(*w, sb.course))
+                tmp_ok = false;
+        /*
+         * A course under /tmp (a clone in /tmp, as CI and students make)
+         * must not cost the private /tmp: two graders' runs would share
+         * it, and Criterion's runner, pid 2 in each PID namespace, names
+         * its socket /tmp/criterion_2.sock. The course's mounts as set up
+         * above are cloned, detached, before the new /tmp hides them, and
+         * moved back in at the same path (open_tree(2), move_mount(2)).
+         */
+        int tree = -1;
+        if (tmp_ok && in_tmp(sb.course)) {
+            *step = "the course's mounts, for the private /tmp";
+            tree = (int)syscall(SYS_open_tree, AT_FDCWD, sb.course,
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                    AT_RECURSIVE);
+            if (tree < 0)
+                tmp_ok = false; /* an older kernel: /tmp stays shared */
+        }
+        *step = "private /tmp";
         if (tmp_ok && (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
                              PRIVATE_TMP_SIZE) != 0 ||
                        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
                              PRIVATE_TMP_SIZE) != 0))
             return -1;
+        if (tree >= 0) {
+            *step = "the course inside the private /tmp";
+            if (make_dirs(sb.course) != 0 ||
+                syscall(SYS_move_mount, tree, "", AT_FDCWD, sb.course,
+                        MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                return -1;
+            close(tree);
+        }
     }
     *step = "loopback";
     /* Loopback only: the new network namespace has lo, down. */
@@ -359,8 +421,7 @@ run_sandbox_init(const char *course, const char *const *hidden)
     for (const char *const *h = hidden; h && *h && sb.nhidden < 8; h++)
         if (realpath(*h, real) != NULL)
             sb.hidden[sb.nhidden++] = xstrdup(real);
-    sb.private_tmp =
-        !path_under(sb.course, "/tmp") && !path_under(sb.course, "/dev/shm");
+    sb.private_tmp = !path_under(sb.course, "/dev/shm");
 
     if (geteuid() == 0) {
         sb.drop = take_sandbox_uid();
