@@ -71,13 +71,15 @@ check "every promise tag has a test, every test names a tag" python3 grader/tagt
 # 3. Skeletons.
 for ch in $chapters; do
     stale=0
-    for f in solutions/$ch/src/*.c; do
+    for f in solutions/$ch/src/*.c solutions/$ch/src/*.S; do
+        [ -e "$f" ] || continue
         if ! awk -f grader/gen-skeleton.awk "$f" | cmp -s - "chapters/$ch/src/$(basename "$f")"; then
             echo "chapters/$ch/src/$(basename "$f") is not what 'make skeletons' generates" >>"$out/skel-$ch.log"
             stale=1
         fi
     done
-    for f in chapters/$ch/src/*.c; do
+    for f in chapters/$ch/src/*.c chapters/$ch/src/*.S; do
+        [ -e "$f" ] || continue
         [ -e "solutions/$ch/src/$(basename "$f")" ] ||
             { echo "$f has no reference solution" >>"$out/skel-$ch.log"; stale=1; }
     done
