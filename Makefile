@@ -329,8 +329,17 @@ format: ## reformat the project's C sources with clang-format
 format-check: ## fail if any C source is not formatted
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
-compdb: ## write compile_commands.json for editors (clangd)
-	@bash grader/compdb.sh > compile_commands.json && echo "  wrote compile_commands.json"
+# The editor's database is made from the commands make itself would run
+# (make -n -B lists every one without running it): the skeleton and the
+# course's files with TREE=chapters, then the solutions' files, the
+# grader and the kits. grader/compdb.py turns them into entries.
+COMPDB_GOALS := $(foreach ch,$(CHAPTERS),course-$(ch) objs-$(ch) build-$(ch)) \
+                $(GRADER) build/grader/unit-tests build/grader/hook-probe kvd
+compdb: ## write compile_commands.json for editors (clangd), from make's own commands
+	@{ $(MAKE) -n -B --no-print-directory TREE=chapters $(COMPDB_GOALS) && \
+	   $(MAKE) -n -B --no-print-directory TREE=solutions $(addprefix objs-,$(CHAPTERS)); } | \
+	  python3 grader/compdb.py '$(CC)' >compile_commands.json.tmp && \
+	  mv compile_commands.json.tmp compile_commands.json && echo "  wrote compile_commands.json"
 
 student-edition: ## write the course without solutions to DEST=dir (for a student repository)
 	@bash grader/student-edition.sh "$(DEST)"
