@@ -271,7 +271,8 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader student-edition demos sanitize
+        format format-check shellcheck compdb clean grader student-edition \
+        demos sanitize
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -328,6 +329,13 @@ format: ## reformat the project's C sources with clang-format
 
 format-check: ## fail if any C source is not formatted
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# Every shell script the repository tracks (CI installs shellcheck; it is
+# not a dependency of grading or of make test).
+SHELL_FILES = $(shell git ls-files '*.sh' .ci/run 2>/dev/null)
+
+shellcheck: ## fail if any shell script has a shellcheck warning
+	@shellcheck $(SHELL_FILES)
 
 # The editor's database is made from the commands make itself would run
 # (make -n -B lists every one without running it): the skeleton and the
