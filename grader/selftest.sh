@@ -290,7 +290,7 @@ cp solutions/01-blocking-io/src/nb_io.c "$fresh/tree/01-blocking-io/src/nb_io.c"
 printf '\nint nb_unused_warning(void);\nint nb_unused_warning(void) { int x; return 0; }\n' >>"$fresh/tree/01-blocking-io/src/nb_io.c"
 grade_fresh "$fresh/tree" 3
 grade_fresh "$fresh/tree" 4 --werror
-if [ "$(score_of "$fresh/3.json")" = "$g1" ] &&
+if [ -n "$g1" ] && [ "$(score_of "$fresh/3.json")" = "$g1" ] &&
     python3 grader/results.py items "$fresh/4.json" | grep -qx 'failed build'; then
     ok "a change of flags (--werror) rebuilds"
 else
@@ -300,7 +300,7 @@ fi
 mkdir -p "$fresh/checkout/chapters/01-blocking-io" &&
     cp -r solutions/01-blocking-io/src "$fresh/checkout/chapters/01-blocking-io/"
 grade_fresh "$fresh/checkout" 5
-if [ "$(score_of "$fresh/5.json")" = "$g1" ]; then
+if [ -n "$g1" ] && [ "$(score_of "$fresh/5.json")" = "$g1" ]; then
     ok "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)"
 else
     bad "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)" "$fresh/5.txt"
