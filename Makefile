@@ -280,7 +280,8 @@ GRADE_TREE := $(if $(strip $(SUBMISSION)),$(SUBMISSION),chapters)
 CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
-        format format-check compdb clean grader student-edition demos sanitize
+        format format-check shellcheck compdb clean grader student-edition \
+        demos sanitize
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -338,8 +339,24 @@ format: ## reformat the project's C sources with clang-format
 format-check: ## fail if any C source is not formatted
 	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
-compdb: ## write compile_commands.json for editors (clangd)
-	@bash grader/compdb.sh > compile_commands.json && echo "  wrote compile_commands.json"
+# Every shell script the repository tracks (CI installs shellcheck; it is
+# not a dependency of grading or of make test).
+SHELL_FILES = $(shell git ls-files '*.sh' .ci/run 2>/dev/null)
+
+shellcheck: ## fail if any shell script has a shellcheck warning
+	@shellcheck $(SHELL_FILES)
+
+# The editor's database is made from the commands make itself would run
+# (make -n -B lists every one without running it): the skeleton and the
+# course's files with TREE=chapters, then the solutions' files, the
+# grader and the kits. grader/compdb.py turns them into entries.
+COMPDB_GOALS := $(foreach ch,$(CHAPTERS),course-$(ch) objs-$(ch) build-$(ch)) \
+                $(GRADER) build/grader/unit-tests build/grader/hook-probe kvd
+compdb: ## write compile_commands.json for editors (clangd), from make's own commands
+	@{ $(MAKE) -n -B --no-print-directory TREE=chapters $(COMPDB_GOALS) && \
+	   $(MAKE) -n -B --no-print-directory TREE=solutions $(addprefix objs-,$(CHAPTERS)); } | \
+	  python3 grader/compdb.py '$(CC)' >compile_commands.json.tmp && \
+	  mv compile_commands.json.tmp compile_commands.json && echo "  wrote compile_commands.json"
 
 student-edition: ## write the course without solutions to DEST=dir (for a student repository)
 	@bash grader/student-edition.sh "$(DEST)"

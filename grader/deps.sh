@@ -19,9 +19,9 @@ need() { # need <description> <package> <test command...>
         [ $quiet = 1 ] || echo "missing: $what (package $pkg)"
     fi
 }
-has_header() {
+has_header() { # has_header <header> [link flags...]
     printf '#include <%s>\nint main(void){return 0;}\n' "$1" |
-        ${CC:-cc} -x c -o /dev/null - ${2:-} 2>/dev/null
+        ${CC:-cc} -x c -o /dev/null - "${@:2}" 2>/dev/null
 }
 
 # The compiler is the one CC names: clang only for the clang lane
@@ -49,8 +49,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 # Unique package names, in order.
-pkgs=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
-cmd="apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $pkgs"
+mapfile -t uniq < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+pkgs="${uniq[*]}"
+install=(apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${uniq[@]}")
+cmd="${install[*]}" # the same, to print
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "deps: missing packages: $pkgs" >&2
@@ -71,7 +73,7 @@ fi
 
 echo "deps: installing $pkgs"
 export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq || ! $sudo $cmd; then
+if ! $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq || ! $sudo "${install[@]}"; then
     echo "deps: the installation failed; run it yourself:" >&2
     echo "      sudo apt-get update && sudo $cmd" >&2
     exit 1

@@ -73,8 +73,8 @@ grade_bench(struct chapter *ch, const char *bin, const char *work,
     /*
      * The bench's files go to a directory of its own, removed with the
      * chapter's work directory: a bench killed at its time limit cannot
-     * clean up after itself, and its files can be large (chapter 03 maps
-     * a 1 GiB file).
+     * clean up after itself, and its files can be large (a bench may map
+     * a file of a gigabyte).
      */
     char *tmp = xasprintf("%s/bench-tmp", work);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
@@ -89,6 +89,8 @@ grade_bench(struct chapter *ch, const char *bin, const char *work,
                             .limits = true,
                             .channel = "IOLAB_METRICS_FD",
                             .mem_limit = MEM_LIMIT,
+                            .nofile = ch->nofile,
+                            .nproc = ch->nproc,
                             .sandbox = true,
                             .writable = writable};
     struct run_result r;

@@ -222,6 +222,8 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
                             .out_cap = VG_OUT_CAP,
                             .limits = true,
                             .mem_limit = VG_MEM_LIMIT,
+                            .nofile = ch->nofile,
+                            .nproc = ch->nproc,
                             .channel = "IOLAB_RESULTS_FD",
                             .sandbox = true,
                             .writable = writable};

@@ -118,6 +118,8 @@ grade_run_test(struct chapter *ch, struct item *it, const char *bin,
                             .out_cap = valgrind ? VG_OUT_CAP : TEST_OUT_CAP,
                             .limits = true,
                             .mem_limit = valgrind ? VG_MEM_LIMIT : MEM_LIMIT,
+                            .nofile = ch->nofile,
+                            .nproc = ch->nproc,
                             .channel = "IOLAB_RESULTS_FD",
                             .sandbox = true,
                             .writable = writable};

@@ -82,7 +82,11 @@ struct chapter {
     double memcheck_scale; /* timeout multiplier under Valgrind */
     double bench_timeout;  /* seconds for one bench run */
     int bench_runs;        /* runs for timed metrics */
-    char **prefixes;       /* the only names the student's code may export */
+    /* Caps on the code under test (tests, memcheck, bench): the bench
+     * line's nofile= and nproc=; 0 leaves the grader's default. */
+    unsigned long nofile; /* open descriptors */
+    unsigned long nproc;  /* processes and threads of the user */
+    char **prefixes;      /* the only names the student's code may export */
     size_t nprefixes;
 
     /* Filled in by grading. */

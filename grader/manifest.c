@@ -141,6 +141,13 @@ parse_options(struct parse *ps, char **f, int from, int n, struct item *it,
             ps->ch->bench_runs = (int)num;
         else if (strcmp(key, "timeout_scale") == 0)
             ps->ch->memcheck_scale = num;
+        else if (strcmp(key, "nofile") == 0 || strcmp(key, "nproc") == 0) {
+            if (num != (double)(unsigned long)num || num > 1e9)
+                return bad(ps, "%s must be a whole number up to 1e9, not '%s'",
+                           key, val);
+            *(strcmp(key, "nofile") == 0 ? &ps->ch->nofile : &ps->ch->nproc) =
+                (unsigned long)num;
+        }
     }
     return 0;
 }
@@ -257,7 +264,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
         return parse_options(ps, f, 2, n, NULL, " timeout_scale ");
     }
     if (strcmp(kw, "bench") == 0)
-        return parse_options(ps, f, 1, n, NULL, " timeout runs ");
+        return parse_options(ps, f, 1, n, NULL, " timeout runs nofile nproc ");
     if (strcmp(kw, "prefix") == 0) {
         if (n < 2)
             return bad(ps, "usage: prefix <symbol prefix>...");

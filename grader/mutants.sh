@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # mutants.sh - the tests find the bugs students really write.
 #
-# Each grader/mutants/NN-slug/NAME.patch turns the reference solution of
-# one chapter into a plausible wrong version (an error that loses the count
+# Each solutions/NN-slug/mutants/NAME.patch turns the reference solution of
+# its chapter into a plausible wrong version (an error that loses the count
 # after partial progress, an off-by-one at an exact boundary, a compaction
 # that forgets to move the bytes, a stale slot after a removal, a lost
 # wake-up, ...). Its header says which bug it models and which tests must
@@ -16,7 +16,8 @@
 # For every mutant this script copies the chapter's solution to a tree
 # under build/mutants/, applies the patch, runs that chapter's caught-by
 # tests (without the benchmarks and Valgrind), and checks in the
-# results.json that every one of them failed. A mutant no listed test catches is a hole in the
+# results.json (read through grader/results.py) that every one of them
+# failed. A mutant no listed test catches is a hole in the
 # tests.
 #
 # Usage: grader/mutants.sh [PATTERN...]   only mutants whose NN-slug/NAME
@@ -28,7 +29,7 @@
 # Prints PASS or FAIL per mutant, then "N mutants, N caught"; exits 1 if
 # any mutant was not caught (or did not apply or build).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 grader=build/grader/iolab-grade
 out=build/mutants
@@ -38,9 +39,9 @@ mkdir -p "$out"
 total=0
 caught=0
 start=$(date +%s)
-for patch in grader/mutants/[0-9][0-9]-*/*.patch; do
+for patch in solutions/[0-9][0-9]-*/mutants/*.patch; do
     [ -e "$patch" ] || continue
-    chdir=$(basename "$(dirname "$patch")")
+    chdir=$(basename "$(dirname "$(dirname "$patch")")")
     name=$(basename "$patch" .patch)
     id="$chdir/$name"
     if [ $# -gt 0 ]; then
@@ -64,7 +65,8 @@ for patch in grader/mutants/[0-9][0-9]-*/*.patch; do
         printf 'FAIL  %s: no "# bug:" or "# caught-by:" line\n' "$id"
         continue
     fi
-    cp -r "solutions/$chdir" "$tree/"
+    mkdir -p "$tree/$chdir"
+    cp -r "solutions/$chdir/src" "$tree/$chdir/"
     if ! (cd "$tree" && patch -s -p1 --no-backup-if-mismatch) <"$patch" >>"$log" 2>&1; then
         printf 'FAIL  %s: the patch does not apply (%s)\n' "$id" "$log"
         continue
@@ -76,39 +78,31 @@ for patch in grader/mutants/[0-9][0-9]-*/*.patch; do
     fi
     "$grader" --tree "$tree" --ch "${chdir%%-*}" --no-perf --no-memcheck \
         --no-color --quiet --json "$tree/results.json" "${only[@]}" >>"$log" 2>&1
-    if grep -q 'NOT GRADABLE' "$log"; then
+    # Every caught-by test must be in the results and must have failed.
+    if ! python3 grader/results.py items "$tree/results.json" >"$tree.items" 2>>"$log"; then
+        missed=" no results"
+    elif grep -qx 'failed build' "$tree.items"; then
         printf 'FAIL  %s: the mutant does not build (%s)\n' "$id" "$log"
         continue
+    else
+        missed=""
+        for t in $tests; do
+            if grep -qx "passed $t" "$tree.items"; then
+                missed="$missed $t passed"
+            elif ! grep -qx "failed $t" "$tree.items"; then
+                missed="$missed $t: no such test"
+            fi
+        done
     fi
-    # Every caught-by test must be in the results and must have failed.
-    missed=$(python3 - "$tree/results.json" "$chdir" "$tests" <<'EOF' 2>&1
-import json, sys
-path, chdir, tests = sys.argv[1], sys.argv[2], sys.argv[3].split()
-try:
-    results = {t["name"]: t for t in json.load(open(path))["tests"]}
-except (OSError, ValueError, KeyError) as e:
-    print("no results (%s)" % e)
-    sys.exit()
-for t in tests:
-    r = results.get("%s: %s" % (chdir, t))
-    if r is None:
-        print("%s: no such test" % t)
-    elif r["status"] == "passed":
-        print("%s passed" % t)
-# Every test that failed, for MUTANTS_VERBOSE.
-with open(path + ".failed", "w") as f:
-    for name, r in results.items():
-        if r["status"] != "passed" and r["max_score"] > 0 and "/" in name:
-            f.write(name.split(": ", 1)[1] + "\n")
-EOF
-    )
     if [ -z "$missed" ]; then
         caught=$((caught + 1))
         printf 'PASS  %s (%ss): %s\n' "$id" $(($(date +%s) - t0)) "$why"
-        [ -n "${MUTANTS_VERBOSE:-}" ] && echo "      failed:" $(cat "$tree/results.json.failed")
-        rm -rf "$tree" "$log" "build/grade/$(echo "$tree" | tr -c 'A-Za-z0-9.\n-' '_')"
+        if [ -n "${MUTANTS_VERBOSE:-}" ]; then
+            echo "      failed:" "$(sed -n 's|^failed \(.*/.*\)|\1|p' "$tree.items" | tr '\n' ' ')"
+        fi
+        rm -rf "$tree" "$tree.items" "$log" "build/grade/$(echo "$tree" | tr -c 'A-Za-z0-9.\n-' '_')"
     else
-        printf 'FAIL  %s: not caught: %s (%s)\n' "$id" "$(echo $missed)" "$log"
+        printf 'FAIL  %s: not caught:%s (%s)\n' "$id" "$missed" "$log"
     fi
 done
 echo "$total mutants, $caught caught ($(($(date +%s) - start)) s)"

@@ -46,6 +46,8 @@ struct run_spec {
     size_t out_cap;         /* bytes of output kept; the rest is discarded */
     bool limits;            /* apply the limits for untrusted code */
     size_t mem_limit;       /* with limits: address-space bytes; 0: none */
+    unsigned long nofile;   /* with limits: open descriptors; 0: default */
+    unsigned long nproc;    /* with limits: the user's processes; 0: default */
     /*
      * A channel: the child gets the write end of a pipe as fd 3, and the
      * environment variable named here says so ("NAME=3"). NULL: none.

@@ -3,9 +3,11 @@
 # to be pushed as a student (or GitHub Classroom template) repository.
 #
 # Usage: grader/student-edition.sh DEST     (make student-edition DEST=dir)
-# Takes the committed tree (HEAD), leaves out solutions/ and the grader's
-# fixtures and mutants (they are patches against the solutions), and
-# installs the student grading workflow in place of the course's own CI.
+# Takes the committed tree (HEAD), leaves out solutions/ (each chapter's
+# reference, fixtures and mutants live there), the grader's own fixtures
+# and the scripts that need the solutions (they are all patches against
+# them), and installs the student grading workflow in place of the
+# course's own CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=${1:?usage: $0 DEST}
@@ -15,8 +17,8 @@ if [ -e "$dest" ] && [ -n "$(ls -A "$dest" 2>/dev/null)" ]; then
 fi
 mkdir -p "$dest"
 git archive --format=tar HEAD | tar -x -C "$dest"
-rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/grader/mutants" \
-    "$dest/grader/mutants.sh" "$dest/.github/workflows/ci.yml"
+rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/grader/mutants.sh" \
+    "$dest/.github/workflows/ci.yml"
 mkdir -p "$dest/.github/workflows"
 mv "$dest/.github/student-template/workflows/grade.yml" "$dest/.github/workflows/grade.yml"
 rm -rf "$dest/.github/student-template"

@@ -3,7 +3,7 @@
 
 A chapter's headers (chapters/NN-*/include/*.h) tag their testable
 sentences, [NB-3]; each test names the tags it checks in its description
-(STYLE.md 14). This check, run by `make test`, fails when:
+(MAINTAINING.md, "C style"). This check, run by `make test`, fails when:
   - a header tag of the chapter's own prefix is named by no test of the
     chapter (a promise nobody checks);
   - a test's description names no tag (a test that checks no promise);

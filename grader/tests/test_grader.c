@@ -28,7 +28,7 @@ static const char good_manifest[] =
     "perf ex1 calls <= 4 5 kind=counted hint=H9\n"
     "info ex1 cpu what it shows\n"
     "memcheck 10 timeout_scale=15\n"
-    "bench timeout=60 runs=3\n";
+    "bench timeout=60 runs=3 nofile=4096 nproc=512\n";
 
 TK_TEST(manifest, parses_every_kind,
         .description = "a well-formed manifest loads")
@@ -55,6 +55,8 @@ TK_TEST(manifest, parses_every_kind,
     cr_assert_eq(ch.memcheck_scale, 15);
     cr_assert_eq(ch.bench_runs, 3);
     cr_assert_eq(ch.bench_timeout, 60);
+    cr_assert_eq(ch.nofile, 4096);
+    cr_assert_eq(ch.nproc, 512);
     chapter_free(&ch);
 }
 
@@ -107,6 +109,8 @@ TK_TEST(manifest, errors_name_file_and_line,
     expect_bad("chapter 09-x T\nexercise e E\ntest e s/a 1 colour=red\n", 3,
                "unknown option");
     expect_bad("exercise e E\n", 1, "no 'chapter' line");
+    expect_bad("chapter 09-x T\nbench nofile=1.5\n", 2, "whole number");
+    expect_bad("chapter 09-x T\nbench cores=2\n", 2, "unknown option");
 }
 
 /* ---- the runner ---------------------------------------------------------- */
@@ -210,6 +214,35 @@ TK_TEST(runner, memory_is_limited,
                       strstr(r.output, "300000000") != NULL,
                   "a 300 MB string was built under a 100 MiB limit");
     run_result_free(&r);
+}
+
+/* What `ulimit -Hn` prints in a child given spec's limits. */
+static long
+child_nofile(unsigned long nofile)
+{
+    const char *argv[] = {"sh", "-c", "ulimit -Hn", NULL};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = 10,
+                            .out_cap = 4096,
+                            .limits = true,
+                            .nofile = nofile};
+    struct run_result r;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    long n = strtol(r.output, NULL, 10);
+    run_result_free(&r);
+    return n;
+}
+
+TK_TEST(runner, descriptor_cap_follows_the_spec,
+        .description = "nofile caps open descriptors; 0 keeps the default")
+{
+    long dflt = child_nofile(0), wide = child_nofile(2048);
+
+    cr_assert(dflt > 0 && dflt <= 1024, "default cap: got %ld", dflt);
+    /* Never above what the grader itself may open. */
+    cr_assert(wide > 0 && wide <= 2048, "nofile=2048: got %ld", wide);
+    cr_assert(wide >= dflt);
 }
 
 TK_TEST(runner, missing_program,

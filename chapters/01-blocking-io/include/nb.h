@@ -1,17 +1,7 @@
 /*
  * nb.h - the contract of chapter 01: blocking and non-blocking IO.
  *
- * This header is the specification. The skeleton in src/ and the reference
- * solution implement exactly these functions, and the tests in tests/ use
- * nothing else. Every sentence tagged [NB-n] is checked by a test whose
- * description names the same tag.
- *
- * Conventions (shared by every chapter):
- *  - Functions that act return 0 or a non-negative count on success and a
- *    negative errno value on failure (-EAGAIN, -EBADF, ...). Byte counts
- *    use ssize_t so that a count can never be confused with an error.
- *  - EINTR never reaches the caller: it is retried right at the system call.
- *  - Nothing here installs signal handlers or changes global state.
+ * The specification; conventions: shared/include/iolab/CONVENTIONS.md.
  */
 #ifndef IOLAB_NB_H
 #define IOLAB_NB_H

@@ -8,10 +8,7 @@
  * the thread waits changes. How the pieces fit together inside (the
  * backend interface, the connection record) is in mux_loop.h.
  *
- * Every sentence tagged [MUX-n] is checked by a test whose description
- * names the same tag. Conventions are the course's: 0 or a count on
- * success, a negative errno value on failure, EINTR never reaches the
- * caller.
+ * The specification; conventions: shared/include/iolab/CONVENTIONS.md.
  */
 #ifndef IOLAB_MUX_H
 #define IOLAB_MUX_H

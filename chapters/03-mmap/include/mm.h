@@ -1,17 +1,9 @@
 /*
  * mm.h - the contract of chapter 03: memory-mapped files.
  *
- * This header is the specification. The skeleton in src/ and the reference
- * solution implement exactly these functions, and the tests in tests/ use
- * nothing else. Every sentence tagged [MM-n] is checked by a test whose
- * description names the same tag.
- *
- * Conventions (shared by every chapter):
- *  - Functions that act return 0 or a non-negative count on success and a
- *    negative errno value on failure (-ENOENT, -EINVAL, ...).
- *  - Nothing here installs signal handlers or changes global state.
- *  - A function that fails leaves nothing behind: every descriptor it
- *    opened is closed and every mapping it made is unmapped.
+ * The specification; conventions: shared/include/iolab/CONVENTIONS.md.
+ * A function that fails leaves nothing behind: every descriptor it opened
+ * is closed and every mapping it made is unmapped.
  *
  * Sections: given helpers, exercise 1 (scan), exercise 2 (window),
  * exercise 3 (edit), exercise 4 (ring).

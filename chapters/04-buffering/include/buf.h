@@ -2,18 +2,7 @@
  * buf.h - the contract of chapter 04: a buffered writer and a buffered
  * reader over a file descriptor.
  *
- * This header is the specification. The skeleton in src/ and the reference
- * solution implement exactly these functions, and the tests in tests/ use
- * nothing else. Every sentence tagged [BUF-n] is checked by a test whose
- * description names the same tag.
- *
- * Conventions (shared by every chapter):
- *  - Functions that act return 0 or a non-negative count on success and a
- *    negative errno value on failure. Byte counts are ssize_t.
- *  - EINTR never reaches the caller: it is retried at the system call.
- *  - Nothing here installs signal handlers. A writer on a pipe or socket
- *    whose reader may vanish needs SIGPIPE ignored by the program, or the
- *    first failed write kills it instead of returning -EPIPE.
+ * The specification; conventions: shared/include/iolab/CONVENTIONS.md.
  *
  * Deferred errors [BUF-9]. A buffered call can fail after it has already
  * done part of its work: a write that copied some of the caller's bytes

@@ -7,16 +7,7 @@
  *     course's Redis-protocol server; the client library is resp.h);
  *  3. group commit: many appends to a log, one fdatasync(2).
  *
- * This header is the specification. The skeleton in src/ and the reference
- * solution implement exactly these functions, and the tests in tests/ use
- * nothing else. Every sentence tagged [BAT-n] is checked by a test whose
- * description names the same tag.
- *
- * Conventions (shared by every chapter):
- *  - Functions that act return 0 or a non-negative count on success and a
- *    negative errno value on failure (-EPIPE, -EIO, ...).
- *  - EINTR never reaches the caller: it is retried right at the system call.
- *  - Nothing here installs signal handlers or changes global state.
+ * The specification; conventions: shared/include/iolab/CONVENTIONS.md.
  */
 #ifndef IOLAB_BAT_H
 #define IOLAB_BAT_H
