@@ -53,13 +53,17 @@ void report_table(const struct chapter *chs, size_t n,
 /*
  * report_json - writes chs[0..n) as Gradescope's results.json to path,
  * or to stdout when path is "-" (after flushing what stdio holds). Every
- * item is one entry of "tests"; a chapter that is not gradable is one
- * "build" entry holding its build log. Strings are cut at
- * REPORT_TEXT_MAX bytes and say how many more there were.
+ * scored item is one entry of "tests"; a chapter that is not gradable is
+ * one "build" entry holding its build log. Info metrics are lines of the
+ * top-level "output"; graded metrics with a value are also "leaderboard"
+ * entries. seconds, the grading's wall time, is "execution_time" (left
+ * out when negative). Strings are cut at REPORT_TEXT_MAX bytes and say
+ * how many more there were.
  * Returns 0, or -errno when path cannot be created or written (the file
  * may then be partly written), -EINVAL when path is NULL.
  */
-int report_json(const char *path, const struct chapter *chs, size_t n);
+int report_json(const char *path, const struct chapter *chs, size_t n,
+                double seconds);
 
 /*
  * report_junit - writes chs[0..n) as JUnit XML (one testsuite per

@@ -1,5 +1,12 @@
 /*
  * report_json.c - report_json (report.h): Gradescope's results.json.
+ *
+ * The fields follow Gradescope's autograder specification: "tests" holds
+ * the scored items (a test, a graded metric, memcheck, or a chapter's
+ * "build"); what the grader measured without scoring it (info metrics)
+ * is text in the top-level "output", not a test worth 0 of 0; every graded
+ * metric the bench measured is also a "leaderboard" entry, ordered the way
+ * its threshold reads (a "<=" metric ranks the lowest first).
  */
 #include "report.h"
 
@@ -48,8 +55,68 @@ json_summary(struct sbuf *sb, const struct chapter *chs, size_t n, double score,
     }
 }
 
+/* The info metrics, one line each, after the summary; none: nothing. */
+static void
+json_info(struct sbuf *sb, const struct chapter *chs, size_t n)
+{
+    bool first = true;
+
+    for (size_t c = 0; c < n; c++) {
+        if (!chs[c].gradable)
+            continue;
+        for (size_t i = 0; i < chs[c].nitems; i++) {
+            const struct item *it = &chs[c].items[i];
+            if (it->kind != ITEM_INFO)
+                continue;
+            if (first)
+                sb_puts(sb, "\n\nMeasured, not graded:");
+            first = false;
+            sb_printf(sb, "\n  %s %s: ", str_or(chs[c].dir, "?"),
+                      str_or(it->name, "?"));
+            if (it->has_value)
+                sb_printf(sb, "%g", it->value);
+            else
+                sb_puts(sb, "not measured");
+            if (it->what != NULL)
+                sb_printf(sb, " (%s)", it->what);
+        }
+    }
+}
+
+/* "leaderboard": every graded metric with a measured value. */
+static void
+json_leaderboard(struct sbuf *sb, const struct chapter *chs, size_t n)
+{
+    bool first = true;
+
+    for (size_t c = 0; c < n; c++) {
+        if (!chs[c].gradable)
+            continue;
+        for (size_t i = 0; i < chs[c].nitems; i++) {
+            const struct item *it = &chs[c].items[i];
+            if (it->kind != ITEM_PERF || !it->has_value)
+                continue;
+            struct sbuf name = SBUF_INIT;
+            sb_printf(&name, "%.2s %s", str_or(chs[c].dir, "?"),
+                      str_or(it->name, "?"));
+            sb_puts(sb, first ? ",\n  \"leaderboard\": [\n    {\"name\": "
+                              : ",\n    {\"name\": ");
+            json_string(sb, sb_str(&name));
+            sb_puts(sb, ", \"value\": ");
+            json_number(sb, it->value);
+            sb_puts(sb, it->op == CMP_LE ? ", \"order\": \"asc\"}"
+                                         : ", \"order\": \"desc\"}");
+            sb_free(&name);
+            first = false;
+        }
+    }
+    if (!first)
+        sb_puts(sb, "\n  ]");
+}
+
 int
-report_json(const char *path, const struct chapter *chs, size_t n)
+report_json(const char *path, const struct chapter *chs, size_t n,
+            double seconds)
 {
     struct sbuf sb = SBUF_INIT, name = SBUF_INIT, text = SBUF_INIT;
     double score = 0, max = 0;
@@ -66,7 +133,13 @@ report_json(const char *path, const struct chapter *chs, size_t n)
     json_number(&sb, max);
     sb_puts(&sb, ",\n  \"output\": ");
     json_summary(&text, chs, n, score, max);
+    json_info(&text, chs, n);
     json_string(&sb, sb_str(&text));
+    if (seconds >= 0) {
+        sb_puts(&sb, ",\n  \"execution_time\": ");
+        json_number(&sb, seconds);
+    }
+    json_leaderboard(&sb, chs, n);
     sb_puts(&sb, ",\n  \"visibility\": \"visible\",\n"
                  "  \"stdout_visibility\": \"visible\",\n"
                  "  \"tests\": [");
@@ -89,14 +162,15 @@ report_json(const char *path, const struct chapter *chs, size_t n)
         }
         for (size_t i = 0; i < ch->nitems; i++) {
             const struct item *it = &ch->items[i];
+            if (it->kind == ITEM_INFO)
+                continue; /* in "output" */
             sb_reset(&name);
             sb_puts(&name, dir);
             sb_puts(&name, ": ");
             item_label(&name, it);
             sb_reset(&text);
             item_text(&text, ch, it);
-            json_test(&sb, first, sb_str(&name),
-                      it->kind == ITEM_INFO ? 0 : it->score, item_max(it),
+            json_test(&sb, first, sb_str(&name), it->score, item_max(it),
                       item_ok(it), sb_str(&text));
             first = false;
         }

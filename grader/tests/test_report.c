@@ -308,7 +308,7 @@ TK_TEST(report, json_escapes_every_byte,
     ch.score = 3;
     ch.max_score = 10;
 
-    cr_assert_eq(report_json(path, &ch, 1), 0);
+    cr_assert_eq(report_json(path, &ch, 1, -1), 0);
     assert_valid_json(path);
     char *text = slurp(path);
     assert_contains(text, "\"score\": 3");
@@ -341,31 +341,34 @@ TK_TEST(report, json_escapes_every_byte,
 }
 
 TK_TEST(report, json_every_status,
-        .description = "results.json: one entry per item, status only passed "
-                       "or failed, info and skipped items worth 0, scores "
-                       "summing to the total")
+        .description = "results.json: one entry per scored item, status "
+                       "only passed or failed, skipped items worth 0, scores "
+                       "summing to the total, info metrics in the output, "
+                       "measured metrics on the leaderboard")
 {
     struct chapter ch;
     char *path = tmp_path("results.json");
 
     every_status_chapter(&ch);
-    cr_assert_eq(report_json(path, &ch, 1), 0);
+    cr_assert_eq(report_json(path, &ch, 1, -1), 0);
     assert_valid_json(path);
     cr_assert(
         python_ok(
             "import json, sys\n"
             "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
             "t = {x['name']: x for x in d['tests']}\n"
-            "assert len(d['tests']) == 13, len(d['tests'])\n"
+            "assert len(d['tests']) == 12, len(d['tests'])\n"
             "assert d['score'] == 7 and d['max_score'] == 41, d\n"
             "assert sum(x['score'] for x in d['tests']) == d['score']\n"
             "assert all(x['status'] in ('passed', 'failed') for x in "
             "d['tests'])\n"
             "p = '01-blocking-io: '\n"
             "assert t[p + 'rw/skipped']['max_score'] == 0\n"
-            "assert t[p + 'info busy_cpu_per_wall']['max_score'] == 0\n"
-            "assert t[p + 'info busy_cpu_per_wall']['status'] == 'passed'\n"
-            "assert '0.98' in t[p + 'info busy_cpu_per_wall']['output']\n"
+            "assert p + 'info busy_cpu_per_wall' not in t\n"
+            "assert '01-blocking-io busy_cpu_per_wall: 0.98' in d['output']\n"
+            "assert 'execution_time' not in d\n"
+            "assert [{'name': '01 syscalls_per_mib', 'value': 257, "
+            "'order': 'asc'}] == d['leaderboard'], d['leaderboard']\n"
             "assert t[p + 'perf syscalls_per_mib']['status'] == 'failed'\n"
             "assert 'measured 257, needs <= 4' in "
             "t[p + 'perf syscalls_per_mib']['output']\n"
@@ -398,13 +401,14 @@ TK_TEST(report, json_not_gradable,
     chs[1].max_score = 5;
     chs[0].score = 12; /* must be ignored: the chapter did not build */
 
-    cr_assert_eq(report_json(path, chs, 2), 0);
+    cr_assert_eq(report_json(path, chs, 2, 12), 0);
     assert_valid_json(path);
     cr_assert(
         python_ok(
             "import json, sys\n"
             "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
             "assert d['score'] == 5 and d['max_score'] == 105, d\n"
+            "assert d['execution_time'] == 12, d\n"
             "b = [x for x in d['tests'] if x['name'].startswith('01-')]\n"
             "assert len(b) == 1, b\n"
             "b = b[0]\n"
@@ -435,7 +439,7 @@ TK_TEST(report, json_to_stdout,
     cr_assert(saved != -1 && fd != -1);
     dup2(fd, STDOUT_FILENO);
     close(fd);
-    int rc = report_json("-", &ch, 1);
+    int rc = report_json("-", &ch, 1, -1);
     dup2(saved, STDOUT_FILENO);
     close(saved);
     cr_assert_eq(rc, 0);
@@ -450,7 +454,7 @@ TK_TEST(report, writers_return_errno,
     struct chapter ch;
 
     new_chapter(&ch);
-    cr_assert_eq(report_json("/nonexistent-dir/x/results.json", &ch, 1),
+    cr_assert_eq(report_json("/nonexistent-dir/x/results.json", &ch, 1, -1),
                  -ENOENT);
     cr_assert_eq(report_junit("/nonexistent-dir/x/junit.xml", &ch, 1), -ENOENT);
 }
@@ -834,7 +838,7 @@ TK_TEST(report, every_byte_stays_valid,
     char *json = tmp_path("results.json"), *xml = tmp_path("junit.xml");
 
     every_byte_chapter(&ch);
-    cr_assert_eq(report_json(json, &ch, 1), 0);
+    cr_assert_eq(report_json(json, &ch, 1, -1), 0);
     assert_valid_json(json);
     cr_assert(python_ok("import json, sys\n"
                         "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
@@ -915,7 +919,7 @@ TK_TEST(report, grader_messages_said_once,
     assert_contains(out, "benchmark output (a metric is missing):\n"
                          "    bench: connect: Connection refused\n");
 
-    cr_assert_eq(report_json(json, &ch, 1), 0);
+    cr_assert_eq(report_json(json, &ch, 1, -1), 0);
     assert_valid_json(json);
     char *text = slurp(json);
     cr_assert_eq(count_of(text, "measured 257, needs <= 4"), 1, "%s", text);
