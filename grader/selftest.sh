@@ -12,8 +12,10 @@
 #  5. the solutions' demo programs build, and every shared kit passes its
 #     own check (shared/<kit>/check.sh);
 #  6. every fixture submission fails exactly the items its .expect lists
-#     (grader/fixtures/README.md), fresh builds are never reused, and
-#     every mutant is caught (grader/mutants.sh);
+#     (grader/fixtures/README.md), fresh builds are never reused, the
+#     Gradescope autograder grades both kinds of upload against a fake
+#     root (grader/gradescope/check.sh), and every mutant is caught
+#     (grader/mutants.sh);
 #  7. line coverage of the solutions by the tests is reported.
 #
 # Each check prints PASS or FAIL with its name; the last line is
@@ -308,6 +310,10 @@ else
     bad "a checkout given as the tree grades its chapters/ (and --ch 1 finds 01)" "$fresh/5.txt"
 fi
 rm -rf "$fresh"
+# 5c. The Gradescope autograder, against a fake /autograder root.
+check "gradescope: the autograder zip grades repository and files-only uploads" \
+    bash grader/gradescope/check.sh
+
 check "mutants: every wrong version in solutions/*/mutants is caught by its tests" bash grader/mutants.sh
 
 # 6. Coverage of the solutions by the tests.
