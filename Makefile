@@ -281,7 +281,7 @@ CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
         format format-check shellcheck compdb clean grader student-edition \
-        gradescope demos sanitize
+        gradescope batch demos sanitize
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -360,6 +360,9 @@ compdb: ## write compile_commands.json for editors (clangd), from make's own com
 
 student-edition: ## write the course without solutions to DEST=dir (for a student repository)
 	@bash grader/student-edition.sh "$(DEST)"
+
+batch: ## grade SUBMISSIONS=dir (one entry a student) into OUT=dir/gradebook.csv [CH=01, FLAGS=...]
+	@CH="$(strip $(CH))" FLAGS="$(FLAGS)" bash grader/batch.sh "$(SUBMISSIONS)" $(OUT)
 
 gradescope: ## build/gradescope/autograder.zip, Gradescope's autograder [CH=01, FLAGS=grader options]
 	@bash grader/gradescope/make-zip.sh "$(strip $(CH))" "$(FLAGS)"

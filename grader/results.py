@@ -10,6 +10,8 @@ item, named "NN-slug: suite/test", "NN-slug: perf METRIC",
 Usage:
   results.py total FILE
       prints "SCORE MAX", the totals over every chapter graded
+  results.py chapters FILE
+      prints "NN-slug SCORE MAX" for every chapter graded, in order
   results.py items FILE [GRADER-FLAGS...]
       prints "passed NAME" or "failed NAME" for every scored item (info
       metrics and skipped tests score nothing and are left out), NAME
@@ -48,11 +50,20 @@ def left_out(name, flags):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("total", "items"):
+    if len(argv) < 3 or argv[1] not in ("total", "chapters", "items"):
         sys.exit(__doc__.split("Usage:")[1].rstrip())
     doc = load(argv[2])
     if argv[1] == "total":
         print("%g %g" % (doc["score"], doc["max_score"]))
+        return 0
+    if argv[1] == "chapters":
+        totals = {}
+        for t in doc["tests"]:
+            ch = t["name"].split(": ", 1)[0]
+            score, most = totals.get(ch, (0.0, 0.0))
+            totals[ch] = (score + float(t["score"]), most + float(t["max_score"]))
+        for ch, (score, most) in totals.items():
+            print("%s %g %g" % (ch, score, most))
         return 0
     flags = argv[3:]
     for t in doc["tests"]:

@@ -14,7 +14,8 @@
 #  6. every fixture submission fails exactly the items its .expect lists
 #     (grader/fixtures/README.md), fresh builds are never reused, the
 #     Gradescope autograder grades both kinds of upload against a fake
-#     root (grader/gradescope/check.sh), and every mutant is caught
+#     root (grader/gradescope/check.sh), the batch grader makes a
+#     gradebook (grader/batch-check.sh), and every mutant is caught
 #     (grader/mutants.sh);
 #  7. line coverage of the solutions by the tests is reported.
 #
@@ -313,6 +314,8 @@ rm -rf "$fresh"
 # 5c. The Gradescope autograder, against a fake /autograder root.
 check "gradescope: the autograder zip grades repository and files-only uploads" \
     bash grader/gradescope/check.sh
+check "batch: a folder of submissions becomes a gradebook, resumably, leaving no build" \
+    bash grader/batch-check.sh
 
 check "mutants: every wrong version in solutions/*/mutants is caught by its tests" bash grader/mutants.sh
 

@@ -77,7 +77,7 @@ grade
 items
 grep -q '^passed rw/' "$root/items" || fail "files-only upload: no rw/ test passed"
 grep -q '^failed serve/' "$root/items" || fail "files-only upload: the skeleton's serve/ tests passed"
-output_has "nb_server.c was not uploaded: graded as the skeleton"
+output_has "nb_server.c is not in the submission: graded as the skeleton"
 output_has "stray.c is not a student file of this assignment: ignored"
 
 # 3. Two files of one name.
@@ -86,12 +86,12 @@ mkdir -p "$root/submission/a" && cp "$ref/nb_io.c" "$root/submission/" &&
     cp "$ref/nb_io.c" "$root/submission/a/"
 grade
 refused "two files of one name were graded"
-output_has "Two uploaded files are named nb_io.c"
+output_has "Two files are named nb_io.c"
 
 # 4. Nothing of the assignment.
 upload
 echo notes >"$root/submission/notes.txt"
 grade
 refused "an upload without the assignment's files was graded"
-output_has "No file of this assignment was found"
+output_has "None of this assignment's files is in the submission"
 echo "gradescope check: the autograder grades repository and files-only uploads, refuses ambiguous ones"
