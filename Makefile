@@ -281,7 +281,7 @@ CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
         format format-check shellcheck compdb clean grader student-edition \
-        gradescope batch demos sanitize
+        gradescope batch demos sanitize check watch hint progress reset
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
@@ -298,6 +298,20 @@ grade: ## grade your work in chapters/ (or SUBMISSION=dir) [CH=01]
 	@$(DEPS) --quiet
 	@$(MAKE) --no-print-directory $(GRADER)
 	@$(GRADER) --tree $(GRADE_TREE) $(CH_ARG) $(GRADE_FLAGS)
+
+check: ## the quick loop: CH's tests only, stopping at the first failure with its hint [CH=01]
+	@$(DEPS) --quiet
+	@bash grader/check.sh "$(strip $(CH))" $(GRADE_TREE)
+
+watch: ## make check CH=NN again on every save of the chapter's src/ (Ctrl-C stops)
+	@$(DEPS) --quiet
+	@bash grader/watch.sh "$(strip $(CH))" $(GRADE_TREE)
+
+progress: ## where you stand: each chapter's last grade, without running anything
+	@python3 grader/progress.py $(GRADE_TREE)
+
+hint: ## print a hint: H=H1.5 [CH=01]
+	@bash grader/hint.sh "$(strip $(H))" "$(strip $(CH))"
 
 test: ## the self-test: solutions full marks, skeletons fail cleanly, grader's own tests
 	@$(DEPS) --quiet
@@ -321,15 +335,11 @@ calibrate: ## the reference's metrics against every threshold, with margins
 	@$(MAKE) --no-print-directory $(GRADER)
 	@$(GRADER) --tree solutions $(CH_ARG) --calibrate
 
-skeletons: ## regenerate chapters/*/src from the marked solutions
-	@for ch in $(CHAPTERS); do \
-	  for f in $$(ls solutions/$$ch/src/*.c solutions/$$ch/src/*.S 2>/dev/null); do \
-	    out=chapters/$$ch/src/$$(basename $$f); \
-	    awk -f grader/gen-skeleton.awk $$f > $$out.tmp && mv $$out.tmp $$out || \
-	      { rm -f $$out.tmp; exit 1; }; \
-	    echo "  GEN    $$out"; \
-	  done; \
-	done
+skeletons: ## regenerate chapters/*/src from the marked solutions (keeps uncommitted edits unless FORCE=1)
+	@FORCE="$(FORCE)" bash grader/skeletons.sh
+
+reset: ## put F=chapters/NN-slug/src/FILE back to its skeleton (your version is kept in .backups/)
+	@bash grader/reset.sh "$(F)"
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^chapters/.*/src/')
 

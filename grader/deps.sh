@@ -35,6 +35,7 @@ if [ "$cc_pkg" = clang ]; then
     need "llvm-cov (coverage of a clang build)" llvm command -v llvm-cov
 fi
 need "GNU make"              make            command -v make
+need "inotifywait (make watch)" inotify-tools command -v inotifywait
 need "objcopy and readelf"   binutils        command -v objcopy
 need "the C library headers" libc6-dev       has_header stdio.h
 need "Criterion"             libcriterion-dev has_header criterion/criterion.h -lcriterion

@@ -105,10 +105,16 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
         rc = grade_check_listed(ch, tests);
         rm_tree(work);
         mkdir_p(work);
-        for (size_t i = 0; i < ch->nitems; i++)
-            if (ch->items[i].kind == ITEM_TEST && o->tests &&
-                grade_selects(o, ch->items[i].name))
-                grade_run_test(ch, &ch->items[i], tests, work, false, o);
+        bool stop = false;
+        for (size_t i = 0; i < ch->nitems && !stop; i++) {
+            struct item *it = &ch->items[i];
+            if (it->kind == ITEM_TEST && o->tests &&
+                grade_selects(o, it->name)) {
+                grade_run_test(ch, it, tests, work, false, o);
+                stop = o->fail_fast && it->status != ST_PASS &&
+                       it->status != ST_SKIP;
+            }
+        }
         if (o->perf)
             grade_bench(ch, bench, work, o);
         for (size_t i = 0; i < ch->nitems; i++) {

@@ -19,6 +19,7 @@ struct grade_opts {
     bool force_memcheck;   /* even when some tests fail (make memcheck) */
     bool werror;           /* build with -Werror (the project's own CI) */
     bool progress;         /* print one line per step on stderr */
+    bool fail_fast;        /* stop the tests at the first that fails */
     const char *const *only_tests; /* NULL: every test; else the "suite/test"
                                     * names to run (NULL-terminated); the
                                     * others are left out, as by --no-perf */

@@ -36,6 +36,7 @@
 struct report_opts {
     bool color;     /* ANSI colour in the table */
     bool calibrate; /* show each perf item's margin against its threshold */
+    bool brief;     /* leave out the items that were not run (make check) */
 };
 
 /*

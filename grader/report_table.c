@@ -243,11 +243,8 @@ table_next_step(FILE *out, const struct chapter *ch)
     item_label(&sb, it);
     sb_printf(&sb, " (%s): ", status_word(it));
     if (it->hint != NULL) {
-        sb_puts(&sb, "read hint ");
-        sb_puts(&sb, it->hint);
-        sb_puts(&sb, " in chapters/");
-        sb_puts(&sb, str_or(ch->dir, "?"));
-        sb_puts(&sb, "/HINTS.md");
+        sb_puts(&sb, "read ");
+        item_hint(&sb, ch, it);
     } else if (it->status == ST_NOTRUN) {
         sb_puts(
             &sb,
@@ -308,12 +305,17 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
         return;
     }
 
+    size_t notrun = 0;
     for (size_t g = 0; g <= ch->nex + 1; g++) {
         bool header = false;
         for (size_t i = 0; i < ch->nitems; i++) {
             const struct item *it = &ch->items[i];
             if (item_group(ch, it) != g)
                 continue;
+            if (o->brief && it->status == ST_NOTRUN) {
+                notrun++;
+                continue;
+            }
             if (!header) {
                 fputc('\n', out);
                 if (g < ch->nex) {
@@ -331,6 +333,11 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
             table_item(out, ch, it, o);
         }
     }
+    if (notrun > 0)
+        fprintf(out,
+                "\n  (%zu more item(s) not run: this run stopped at the first "
+                "failure; make grade runs everything)\n",
+                notrun);
     if (chapter_lost_metric(ch) && ch->bench_log != NULL &&
         ch->bench_log[0] != '\0') {
         fputs("\nbenchmark output (a metric is missing):\n", out);

@@ -300,15 +300,46 @@ chapter_lost_metric(const struct chapter *ch)
     return false;
 }
 
-/* Appends "hint: H1.2 in chapters/DIR/HINTS.md". */
+int
+hint_line(const char *path, const char *id)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    size_t len = strlen(id);
+    int n = 0, found = 0;
+
+    if (f == NULL)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        n++;
+        /* "## H1.2 — ...": the id, then a space or the end of the line. */
+        if (strncmp(line, "## ", 3) == 0 && strncmp(line + 3, id, len) == 0 &&
+            (line[3 + len] == ' ' || line[3 + len] == '\n' ||
+             line[3 + len] == '\0'))
+            found = n;
+        /* A line longer than the buffer: skip the rest of it. */
+        while (strchr(line, '\n') == NULL && !feof(f) &&
+               fgets(line, sizeof(line), f) != NULL)
+            ;
+    }
+    fclose(f);
+    return found;
+}
+
 void
 item_hint(struct sbuf *sb, const struct chapter *ch, const struct item *it)
 {
+    struct sbuf path = SBUF_INIT;
+
+    sb_printf(&path, "chapters/%s/HINTS.md", str_or(ch->dir, "?"));
+    int line = hint_line(sb_str(&path), it->hint);
     sb_puts(sb, "hint: ");
     sb_puts(sb, it->hint);
-    sb_puts(sb, " in chapters/");
-    sb_puts(sb, str_or(ch->dir, "?"));
-    sb_puts(sb, "/HINTS.md");
+    if (line > 0)
+        sb_printf(sb, " at %s:%d", sb_str(&path), line);
+    else
+        sb_printf(sb, " in %s", sb_str(&path));
+    sb_free(&path);
 }
 
 /*

@@ -53,7 +53,17 @@ void item_why(struct sbuf *sb, const struct item *it);
  * bench's own output is then the only clue, and the reports show it). */
 bool chapter_lost_metric(const struct chapter *ch);
 
-/* Appends "hint: H1.2 in chapters/DIR/HINTS.md" (it->hint is not NULL). */
+/*
+ * hint_line - the line of "## ID ..." in the hints file at path (1 for the
+ * first line), or 0 when the file or the heading is missing.
+ */
+int hint_line(const char *path, const char *id);
+
+/*
+ * Appends "hint: H1.2 at chapters/DIR/HINTS.md:34" (a file:line terminals
+ * and editors open), or "hint: H1.2 in chapters/DIR/HINTS.md" when the
+ * heading cannot be found from the working directory.
+ */
 void item_hint(struct sbuf *sb, const struct chapter *ch,
                const struct item *it);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "report_words.h"
 #include "iolab/testkit.h"
 
 /*
@@ -272,6 +273,26 @@ every_status_chapter(struct chapter *ch)
 /* Status names                                                          */
 /* ===================================================================== */
 
+TK_TEST(report, hint_line_finds_the_heading,
+        .description = "hint_line gives the line of '## ID ...', never of a "
+                       "longer id that starts the same, and 0 when the id or "
+                       "the file is missing")
+{
+    char *path = tmp_path("HINTS.md");
+    FILE *f = fopen(path, "w");
+
+    cr_assert_not_null(f);
+    fputs("# Hints\n\n## H1.10 — later\ntext H1.1\n## H1.1 — first\n"
+          "## H2.1\n",
+          f);
+    fclose(f);
+    cr_assert_eq(hint_line(path, "H1.1"), 5);
+    cr_assert_eq(hint_line(path, "H1.10"), 3);
+    cr_assert_eq(hint_line(path, "H2.1"), 6);
+    cr_assert_eq(hint_line(path, "H3.1"), 0);
+    cr_assert_eq(hint_line("/nonexistent/HINTS.md", "H1.1"), 0);
+}
+
 TK_TEST(report, status_names,
         .description = "status_name gives the lower-case word of each status")
 {
@@ -329,7 +350,7 @@ TK_TEST(report, json_escapes_every_byte,
             "        chr(39) + chr(1) + ' ctrl ' + chr(0xfffd) + ' bad ' +\n"
             "        chr(0xe9) + 't' + chr(0xe9))\n"
             "assert n['output'].startswith(want), repr(n['output'])\n"
-            "assert 'hint: H1.1 in chapters/01-blocking-io/HINTS.md' in "
+            "assert 'hint: H1.1 at chapters/01-blocking-io/HINTS.md:' in "
             "n['output']\n"
             "assert n['status'] == 'failed' and n['score'] == 0\n"
             "assert n['max_score'] == 7\n"
@@ -560,7 +581,7 @@ TK_TEST(report, junit_every_status,
             "assert o.startswith('0.98 (shown, not graded)'), o\n"
             "f = c[(p + 'rw', 'rw/fails')].getElementsByTagName('failure')[0]\n"
             "assert f.getAttribute('type') == 'fail'\n"
-            "assert 'hint: H1.2 in chapters/01-blocking-io/HINTS.md' in "
+            "assert 'hint: H1.2 at chapters/01-blocking-io/HINTS.md:' in "
             "f.firstChild.data\n",
             path),
         "the JUnit XML is wrong:\n%s", slurp(path));
@@ -662,7 +683,7 @@ TK_TEST(report, table_every_status,
     assert_contains(out, "FAIL  rw/fails");
     assert_contains(out, "expected 5, got 3");
     assert_contains(out, "at tests/test_rw.c:42");
-    assert_contains(out, "hint: H1.2 in chapters/01-blocking-io/HINTS.md");
+    assert_contains(out, "hint: H1.2 at chapters/01-blocking-io/HINTS.md:");
     assert_contains(out, "CRASH  rw/crashes");
     assert_contains(out, "TIMEOUT  rw/hangs");
     assert_contains(out, "SKIP  rw/skipped");
@@ -677,7 +698,7 @@ TK_TEST(report, table_every_status,
     assert_contains(out, "0.98 (shown, not graded): CPU seconds per wall");
     assert_contains(out, "memcheck: needs every test passing first");
     assert_contains(out, "total: 7 / 41");
-    assert_contains(out, "next step: rw/fails (FAIL): read hint H1.2");
+    assert_contains(out, "next step: rw/fails (FAIL): read hint: H1.2");
     cr_assert_null(strchr(out, '\033'), "colour without opts->color");
     cr_assert_null(strstr(out, "NOT GRADABLE"));
     cr_assert_null(strstr(out, "TOTAL"), "a grand total for one chapter");
