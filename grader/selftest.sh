@@ -9,7 +9,8 @@
 #     compiles without warnings, and fails its tests cleanly (no hang,
 #     no crash);
 #  4. every reference solution earns full marks: tests, perf, memcheck;
-#  5. the solutions' demo programs build, and every shared kit passes its
+#  5. the solutions' demo programs build, the learner's commands (make
+#     check, hint, progress, reset) work, and every shared kit passes its
 #     own check (shared/<kit>/check.sh);
 #  6. every fixture submission fails exactly the items its .expect lists
 #     (grader/fixtures/README.md), fresh builds are never reused, the
@@ -252,6 +253,10 @@ check "solutions: JUnit XML is well formed" \
 check "solutions: demo programs build with -Werror" \
     make -s --no-print-directory TREE=solutions B="$out/sol-demos" WERROR=1 \
     "${chapters[@]/#/demos-}"
+
+# The learner's commands: make check, hint, progress, reset, skeletons.
+check "learner commands: check stops at the first failure with its hint, hint, progress, reset" \
+    bash grader/loop-check.sh
 
 # Shared kits with checks of their own (a server the labs talk to, say):
 # each shared/<kit>/check.sh builds and tests its kit.
