@@ -16,7 +16,9 @@
 #     (grader/fixtures/README.md), fresh builds are never reused, the
 #     Gradescope autograder grades both kinds of upload against a fake
 #     root (grader/gradescope/check.sh), the batch grader makes a
-#     gradebook (grader/batch-check.sh), the student workflow's Grade step
+#     gradebook (grader/batch-check.sh), the student edition holds no
+#     answer and grades from scratch (grader/edition-check.sh), the
+#     student workflow's Grade step
 #     reports to Classroom and fails when it must (grader/workflow-check.sh),
 #     and every mutant is caught
 #     (grader/mutants.sh);
@@ -323,6 +325,8 @@ check "gradescope: the autograder zip grades repository and files-only uploads" 
     bash grader/gradescope/check.sh
 check "batch: a folder of submissions becomes a gradebook, resumably, leaving no build" \
     bash grader/batch-check.sh
+check "student edition: no answers in it, and it grades from a clean start" \
+    bash grader/edition-check.sh
 check "student workflow: Classroom's points, MIN_SCORE and the grader's own failure reach the check" \
     bash grader/workflow-check.sh
 

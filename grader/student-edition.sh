@@ -19,7 +19,7 @@ mkdir -p "$dest"
 git archive --format=tar HEAD | tar -x -C "$dest"
 rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/grader/mutants.sh" \
     "$dest/grader/gradescope/check.sh" "$dest/grader/batch-check.sh" "$dest/grader/loop-check.sh" \
-    "$dest/grader/workflow-check.sh" \
+    "$dest/grader/workflow-check.sh" "$dest/grader/edition-check.sh" \
     "$dest/.github/workflows/ci.yml"
 mkdir -p "$dest/.github/workflows"
 mv "$dest/.github/student-template/workflows/grade.yml" "$dest/.github/workflows/grade.yml"

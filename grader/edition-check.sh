@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# edition-check.sh - the student edition stands on its own (make test
+# runs it): written from HEAD, it holds no answer (no solutions/, no
+# fixtures, no patch against a solution), its workflow is installed, and
+# from a clean start it builds its own grader and grades chapter 01 of
+# its skeleton to a valid results.json worth 0 points. Exits 1 on the
+# first mismatch.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+dest=$PWD/build/edition-check
+rm -rf "$dest"
+fail() {
+    echo "edition check: $1" >&2
+    [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 30 "$2" >&2
+    exit 1
+}
+bash grader/student-edition.sh "$dest" >/dev/null || fail "student-edition.sh failed"
+[ ! -e "$dest/solutions" ] || fail "the edition holds solutions/"
+[ -z "$(find "$dest" -name '*.patch' -print -quit)" ] || fail "the edition holds a patch: $(find "$dest" -name '*.patch' -print -quit)"
+[ -f "$dest/.github/workflows/grade.yml" ] || fail "the grading workflow is not installed"
+[ ! -e "$dest/.github/workflows/ci.yml" ] || fail "the course's own CI is in the edition"
+(cd "$dest" && make --no-print-directory grade CH=01 \
+    GRADE_FLAGS="--no-perf --no-memcheck --quiet --no-color --json results.json") >"$dest.log" 2>&1 ||
+    fail "make grade in the edition failed" "$dest.log"
+[ "$(python3 grader/results.py total "$dest/results.json" | cut -d' ' -f1)" = 0 ] ||
+    fail "the edition's skeleton did not score 0" "$dest.log"
+rm -rf "$dest" "$dest.log"
+echo "edition check: the student edition holds no answer and grades from scratch"
