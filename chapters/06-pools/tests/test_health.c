@@ -16,25 +16,6 @@
 #include "iolab/testkit.h"
 #include "pool_test.h"
 
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    while (nanosleep(&ts, &ts) == -1)
-        ;
-}
-
-/* Sleeps until t0 + ms (pt_ms clock). */
-static void
-sleep_until(double t0, double ms)
-{
-    double left = t0 + ms - pt_ms();
-
-    if (left > 0)
-        sleep_ms((int)left + 1);
-}
-
 TK_TEST(health, dead_idle_connection_never_lent,
         .description = "[POOL-11] connections kvd closed while they were "
                        "idle are found dead before they are lent: the caller "
@@ -43,9 +24,9 @@ TK_TEST(health, dead_idle_connection_never_lent,
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 2);
 
-    struct resp_conn *a = pt_acquire(p), *b = pt_acquire(p);
-    pool_release(p, a, true);
-    pool_release(p, b, true);
+    struct resp_conn *c[2];
+
+    pt_fill(p, c, 2);
     cr_assert_eq(kvd_drop_all(kv), 0, "kvd_drop_all");
     pt_wait_connected(kv, 0);
     for (int i = 0; i < 2; i++) {
@@ -57,8 +38,7 @@ TK_TEST(health, dead_idle_connection_never_lent,
     cr_assert_eq(st.open, pt_kstats(kv).connected,
                  "the pool counts %u open connections, kvd holds %llu", st.open,
                  (unsigned long long)pt_kstats(kv).connected);
-    pool_close(p);
-    kvd_stop(kv);
+    pt_done(p, kv);
 }
 
 TK_TEST(health, stray_bytes_mean_not_reusable,
@@ -82,8 +62,7 @@ TK_TEST(health, stray_bytes_mean_not_reusable,
                  "kvd accepted %llu connections; expected a second one to "
                  "replace the one with a stale reply",
                  (unsigned long long)pt_kstats(kv).accepted);
-    pool_close(p);
-    kvd_stop(kv);
+    pt_done(p, kv);
 }
 
 TK_TEST(health, broken_release_is_replaced,
@@ -118,8 +97,7 @@ TK_TEST(health, broken_release_is_replaced,
                   pt_ms() - t0);
     cr_assert_eq(pt_kstats(kv).accepted, 3, "kvd accepted %llu, expected 3",
                  (unsigned long long)pt_kstats(kv).accepted);
-    pool_close(p);
-    kvd_stop(kv);
+    pt_done(p, kv);
 }
 
 #define JITTERED 16
@@ -137,18 +115,15 @@ TK_TEST(health, lifetime_with_jitter,
     struct resp_conn *c[JITTERED];
 
     double t0 = pt_ms();
-    for (int i = 0; i < JITTERED; i++)
-        c[i] = pt_acquire(p);
-    for (int i = 0; i < JITTERED; i++)
-        pool_release(p, c[i], true);
+    pt_fill(p, c, JITTERED);
     double made = pt_ms() - t0;
     if (made > 500)
         tk_skip("making 16 connections took %.0f ms: too loaded to time", made);
-    sleep_until(t0, LIFE_MS * 0.75 - 300);
+    pt_sleep_until(t0, LIFE_MS * 0.75 - 300);
     unsigned early = pt_pstats(p).open;
-    sleep_until(t0, LIFE_MS * 0.875);
+    pt_sleep_until(t0, LIFE_MS * 0.875);
     unsigned mid = pt_pstats(p).open;
-    sleep_until(t0, LIFE_MS + made + 200);
+    pt_sleep_until(t0, LIFE_MS + made + 200);
     unsigned late = pt_pstats(p).open;
     cr_assert_eq(early, JITTERED,
                  "%u of 16 connections left before 3/4 of their lifetime: "
@@ -162,8 +137,7 @@ TK_TEST(health, lifetime_with_jitter,
     cr_assert_eq(pt_pstats(p).destroyed, JITTERED, "destroyed");
     c[0] = pt_acquire(p); /* a new one */
     pool_release(p, c[0], true);
-    pool_close(p);
-    kvd_stop(kv);
+    pt_done(p, kv);
 }
 
 TK_TEST(health, idle_timeout_keeps_min_idle,
@@ -177,12 +151,9 @@ TK_TEST(health, idle_timeout_keeps_min_idle,
                 .max_size = 4, .min_idle = 1, .idle_timeout_ms = 300});
     struct resp_conn *c[4];
 
-    for (int i = 0; i < 4; i++)
-        c[i] = pt_acquire(p);
-    for (int i = 0; i < 4; i++)
-        pool_release(p, c[i], true);
+    pt_fill(p, c, 4);
     cr_assert_eq(pt_pstats(p).idle, 4, "4 idle at once");
-    sleep_ms(700);
+    pt_sleep_ms(700);
     struct pool_stats st = pt_pstats(p);
     cr_assert(st.open == 1 && st.idle == 1 && st.destroyed == 3,
               "after the idle timeout: open %u idle %u destroyed %llu, "
@@ -194,6 +165,5 @@ TK_TEST(health, idle_timeout_keeps_min_idle,
                  "last");
     pool_release(p, kept, true);
     pt_wait_connected(kv, 1);
-    pool_close(p);
-    kvd_stop(kv);
+    pt_done(p, kv);
 }
