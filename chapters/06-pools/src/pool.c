@@ -57,15 +57,25 @@ pool_open(const struct pool_config *cfg, struct pool **out)
  * [POOL-5][POOL-6]. A waiter that gives up must leave the queue
  * [POOL-5]; a release between "I must wait" and the wait must not be
  * missed [POOL-7]; pool_close ends every wait [POOL-8]. Exercise 2: do
- * not lend a dead connection [POOL-11].
+ * not lend a dead connection [POOL-11]; remember when each loan began and
+ * its site, for leak reports [POOL-16].
  */
 int
-pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+pool_acquire_at(struct pool *p, int timeout_ms, struct resp_conn **out,
+                const char *site)
 {
     (void)p;
     (void)timeout_ms;
     (void)out;
+    (void)site;
     return -ENOSYS;
+}
+
+/* pool_acquire is pool_acquire_at without a site: given, nothing to do. */
+int
+pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+{
+    return pool_acquire_at(p, timeout_ms, out, NULL);
 }
 
 /*

@@ -8,8 +8,8 @@
  * is entered. The pool's state both files need goes in a header of your
  * own in src/ (see TODO(core.1) in pool.c).
  *
- * Organisation: lifetime and jitter; retiring what is due; checking an
- * idle connection; then pool_stats.
+ * Organisation: lifetime and jitter; leak reports; retiring what is due;
+ * checking an idle connection; then pool_stats.
  */
 #include "pool.h"
 
@@ -21,7 +21,8 @@
 
 /*
  * TODO(core.6): fill *out from the pool's state, under its lock [POOL-1].
- * Exercise 2: retire what is due first [POOL-12][POOL-13].
+ * Exercise 2: retire what is due first [POOL-12][POOL-13], and report
+ * loans held too long [POOL-16].
  */
 void
 pool_stats(struct pool *p, struct pool_stats *out)

@@ -66,9 +66,16 @@ pt_ping(struct resp_conn *c)
 struct resp_conn *
 pt_acquire(struct pool *p)
 {
+    return pt_acquire_at(p, NULL);
+}
+
+struct resp_conn *
+pt_acquire_at(struct pool *p, const char *site)
+{
     struct resp_conn *c = NULL;
 
-    int err = pool_acquire(p, LONG_MS, &c);
+    int err = site != NULL ? pool_acquire_at(p, LONG_MS, &c, site)
+                           : pool_acquire(p, LONG_MS, &c);
     cr_assert_eq(err, 0, "pool_acquire returned %d (%s), expected 0", err,
                  strerror(-err));
     cr_assert_not_null(c, "pool_acquire returned 0 but no connection");
@@ -233,6 +240,23 @@ void
 pt_join(struct pt_borrower *b)
 {
     pthread_join(b->thread, NULL);
+}
+
+struct kvd *
+pt_kvd_on(unsigned short port)
+{
+    struct kvd_config cfg = {.port = port};
+    struct kvd *kv = NULL;
+    double end = pt_ms() + LONG_MS;
+    int err;
+
+    /* The port may be held for a moment by a socket of the pool's (a
+     * connect whose ephemeral port happened to be this one): retry. */
+    while ((err = kvd_start(&cfg, &kv)) == -EADDRINUSE && pt_ms() < end)
+        pt_sleep_ms(1);
+    cr_assert_eq(err, 0, "kvd_start again on port %u: %s", port,
+                 strerror(-err));
+    return kv;
 }
 
 void

@@ -39,6 +39,9 @@ void pt_ping(struct resp_conn *c);
 /* pool_acquire that must succeed within LONG_MS; pings the connection. */
 struct resp_conn *pt_acquire(struct pool *p);
 
+/* The same through pool_acquire_at(site); site NULL: pool_acquire. */
+struct resp_conn *pt_acquire_at(struct pool *p, const char *site);
+
 /* Acquires n connections into c[], then releases them all (healthy):
  * the pool holds n idle ones (if its maximum allows n). */
 void pt_fill(struct pool *p, struct resp_conn **c, int n);
@@ -50,6 +53,12 @@ void pt_expect_timeout(struct pool *p, int ms);
 /* kvd's snapshot. */
 struct kvd_stats pt_kstats(struct kvd *kv);
 struct pool_stats pt_pstats(struct pool *p);
+
+/*
+ * Starts kvd again on a port an earlier one used (kvd binds with
+ * SO_REUSEADDR, so the old one's connections in TIME_WAIT do not stop it).
+ */
+struct kvd *pt_kvd_on(unsigned short port);
 
 /* Waits (polling every ms) until kvd holds exactly n connections. */
 void pt_wait_connected(struct kvd *kv, uint64_t n);

@@ -167,3 +167,157 @@ TK_TEST(health, idle_timeout_keeps_min_idle,
     pt_wait_connected(kv, 1);
     pt_done(p, kv);
 }
+
+TK_TEST(health, recovers_after_restart,
+        .description = "[POOL-15] kvd stops and starts again on the same "
+                       "port: while it is away pool_acquire times out at its "
+                       "deadline; callers see errors only on the 2 "
+                       "connections they held; afterwards every connection "
+                       "lent works and the pool opens no more than it needs")
+{
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool(kv, 4);
+    struct resp_conn *c[4], *held[2];
+
+    pt_fill(p, c, 4); /* 4 idle */
+    for (int i = 0; i < 2; i++)
+        held[i] = pt_acquire(p); /* 2 lent, 2 idle */
+    unsigned short port = kvd_port(kv);
+    kvd_stop(kv);
+
+    /* Down: no connection works; the callers holding one find out. */
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        struct resp_reply r = {0};
+        if (resp_call(held[i], &r, LONG_MS, "PING", NULL) != 0)
+            seen++;
+        resp_reply_free(&r);
+        pool_release(p, held[i], false);
+    }
+    cr_assert_eq(seen, 2, "a PING worked on a connection to a stopped kvd");
+    pt_expect_timeout(p, 200); /* the idle ones are dead, connects refused */
+
+    /* Back on the same port: every loan works at once. */
+    kv = pt_kvd_on(port);
+    struct pt_borrower b[8];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 8; i++) {
+            b[i] = (struct pt_borrower){
+                .p = p, .timeout_ms = LONG_MS, .ping = true};
+            pt_start(&b[i]);
+        }
+        for (int i = 0; i < 8; i++) {
+            pt_join(&b[i]);
+            cr_assert_eq(b[i].err, 0,
+                         "round %d, borrower %d after the restart: %d (%s): "
+                         "a dead connection was lent, or the pool did not "
+                         "reconnect",
+                         round, i, b[i].err, strerror(-b[i].err));
+        }
+    }
+    struct pool_stats st = pt_pstats(p);
+    struct kvd_stats ks = pt_kstats(kv);
+    cr_assert_geq(st.destroyed, 4,
+                  "destroyed %llu: the 2 returned broken and the 2 dead "
+                  "idle ones should be",
+                  (unsigned long long)st.destroyed);
+    cr_assert_leq(ks.accepted, 4,
+                  "the new kvd accepted %llu connections from a pool of 4",
+                  (unsigned long long)ks.accepted);
+    cr_assert_eq(st.open, ks.connected,
+                 "the pool counts %u open connections, kvd holds %llu", st.open,
+                 (unsigned long long)ks.connected);
+    pt_done(p, kv);
+}
+
+/* What on_leak was told: the test's log of leak reports. */
+struct leak_log {
+    int n;
+    const char *site[4];
+    struct resp_conn *conn[4];
+    uint64_t held_ms[4];
+};
+
+static void
+log_leak(void *arg, const struct pool_leak *leak)
+{
+    struct leak_log *log = arg;
+
+    if (log->n < 4) {
+        log->site[log->n] = leak->site;
+        log->conn[log->n] = leak->conn;
+        log->held_ms[log->n] = leak->held_ms;
+    }
+    log->n++;
+}
+
+#define LEAK_MS 400
+
+TK_TEST(health, leak_reported_once_with_site,
+        .description = "[POOL-16] a loan held past leak_ms is reported to "
+                       "on_leak once, with the site given to "
+                       "pool_acquire_at; a loan returned in time never is; "
+                       "the next loan of the same connection is reported "
+                       "with its own site")
+{
+    static const char site_a[] = "test_health.c:leaky",
+                      site_b[] = "test_health.c:prompt",
+                      site_c[] = "test_health.c:leaky-again";
+    struct leak_log log = {0};
+    struct kvd *kv = pt_kvd(0, 0);
+    struct pool *p = pt_pool_cfg(kv, (struct pool_config){.max_size = 2,
+                                                          .leak_ms = LEAK_MS,
+                                                          .on_leak = log_leak,
+                                                          .leak_arg = &log});
+
+    double t0 = pt_ms();
+    struct resp_conn *a = pt_acquire_at(p, site_a);
+    double lent_a = pt_ms();
+    struct resp_conn *b = pt_acquire_at(p, site_b);
+    pool_release(p, b, true);
+    struct pool_stats st = pt_pstats(p);
+    if (pt_ms() - t0 > LEAK_MS / 2)
+        tk_skip("two acquires took %.0f ms: too loaded to time", pt_ms() - t0);
+    cr_assert(log.n == 0 && st.leaks == 0,
+              "a loan was reported as a leak before leak_ms (%d reports)",
+              log.n);
+
+    pt_sleep_until(lent_a, LEAK_MS + 100);
+    st = pt_pstats(p);
+    cr_assert_eq(log.n, 1,
+                 "%d leak reports for one loan held past leak_ms, "
+                 "expected 1",
+                 log.n);
+    cr_assert(log.site[0] == site_a && log.conn[0] == a,
+              "the report names site %s, expected %s (and the connection "
+              "still lent)",
+              log.site[0] ? log.site[0] : "(null)", site_a);
+    cr_assert_geq(log.held_ms[0], LEAK_MS, "held_ms %llu",
+                  (unsigned long long)log.held_ms[0]);
+    cr_assert_eq(st.leaks, 1, "pool_stats.leaks %llu",
+                 (unsigned long long)st.leaks);
+    /* Entering the pool again reports nothing new. */
+    pool_release(p, pt_acquire(p), true);
+    pt_pstats(p);
+    cr_assert_eq(log.n, 1, "the same loan was reported %d times", log.n);
+
+    /* a comes back late; its next loan is a new one. */
+    pool_release(p, a, true);
+    struct resp_conn *again = pt_acquire_at(p, site_c);
+    double lent_c = pt_ms();
+    cr_assert_eq(again, a,
+                 "the most recently used idle connection should "
+                 "be lent");
+    pt_sleep_until(lent_c, LEAK_MS + 100);
+    pt_pstats(p);
+    cr_assert_eq(log.n, 2,
+                 "%d leak reports, expected 2: the second loan "
+                 "of the connection was not reported",
+                 log.n);
+    cr_assert(log.site[1] == site_c,
+              "the second report names site %s, expected %s",
+              log.site[1] ? log.site[1] : "(null)", site_c);
+    pool_release(p, again, true);
+    cr_assert_eq(pt_pstats(p).leaks, 2, "pool_stats.leaks");
+    pt_done(p, kv);
+}

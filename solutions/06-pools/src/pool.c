@@ -152,6 +152,15 @@ take_idle(struct pool *p)
     return best;
 }
 
+/* Starts a loan of s (already busy): when, and the borrower's site. */
+static void
+lend(struct slot *s, const char *site)
+{
+    s->lent_ns = pool_now_ns();
+    s->site = site;
+    s->leak_told = false;
+}
+
 /*
  * Serves waiters while it can: an idle connection, or else a place to
  * connect in. Each served waiter is unlinked, then signalled alone.
@@ -293,10 +302,12 @@ out_free:
  * [POOL-5][POOL-6]. A waiter that gives up must leave the queue
  * [POOL-5]; a release between "I must wait" and the wait must not be
  * missed [POOL-7]; pool_close ends every wait [POOL-8]. Exercise 2: do
- * not lend a dead connection [POOL-11].
+ * not lend a dead connection [POOL-11]; remember when each loan began and
+ * its site, for leak reports [POOL-16].
  */
 int
-pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+pool_acquire_at(struct pool *p, int timeout_ms, struct resp_conn **out,
+                const char *site)
 {
     // SOLUTION-BEGIN
     if (p == NULL || out == NULL || timeout_ms < 0 ||
@@ -366,6 +377,7 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
                     continue;
                 }
             }
+            lend(s, site);
             *out = s->c; /* users stays counted: the loan holds it */
             pthread_mutex_unlock(&p->lock);
             return 0;
@@ -388,6 +400,7 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
                                .busy = true,
                                .expires_ns = pool_expiry(p, now),
                                .used_ns = now};
+            lend(s, site);
             p->open++;
             p->counted.connects++;
             *out = c;
@@ -427,8 +440,16 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
     // (void)p;
     // (void)timeout_ms;
     // (void)out;
+    // (void)site;
     // return -ENOSYS;
     // SOLUTION-END
+}
+
+/* pool_acquire is pool_acquire_at without a site: given, nothing to do. */
+int
+pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+{
+    return pool_acquire_at(p, timeout_ms, out, NULL);
 }
 
 /*

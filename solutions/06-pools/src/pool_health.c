@@ -8,8 +8,8 @@
  * is entered. The pool's state both files need goes in a header of your
  * own in src/ (see TODO(core.1) in pool.c).
  *
- * Organisation: lifetime and jitter; retiring what is due; checking an
- * idle connection; then pool_stats.
+ * Organisation: lifetime and jitter; leak reports; retiring what is due;
+ * checking an idle connection; then pool_stats.
  */
 // SOLUTION-BEGIN
 #include "pool_int.h"
@@ -35,12 +35,37 @@ pool_expiry(struct pool *p, uint64_t now)
 }
 
 /*
+ * Reports each loan held longer than leak_ms, once per loan: leak_told
+ * is cleared when the next loan of the slot begins (lend, in pool.c).
+ */
+static void
+report_leaks(struct pool *p, uint64_t now)
+{
+    if (p->cfg.leak_ms <= 0 || p->cfg.on_leak == NULL)
+        return;
+    uint64_t limit = pool_ms_to_ns(p->cfg.leak_ms);
+    for (unsigned i = 0; i < p->cfg.max_size; i++) {
+        struct slot *s = &p->slots[i];
+        if (s->c == NULL || !s->busy || s->leak_told ||
+            now - s->lent_ns <= limit)
+            continue;
+        s->leak_told = true;
+        p->counted.leaks++;
+        struct pool_leak leak = {.conn = s->c,
+                                 .site = s->site,
+                                 .held_ms = (now - s->lent_ns) / 1000000u};
+        p->cfg.on_leak(p->cfg.leak_arg, &leak);
+    }
+}
+
+/*
  * Closes idle connections past their lifetime, then the least recently
  * used idle ones past the idle timeout while more than min_idle are idle.
  */
 void
 pool_tidy(struct pool *p, uint64_t now)
 {
+    report_leaks(p, now);
     for (unsigned i = 0; i < p->cfg.max_size && p->idle > 0; i++) {
         struct slot *s = &p->slots[i];
         if (s->c != NULL && !s->busy && s->expires_ns <= now)
@@ -100,7 +125,8 @@ pool_alive(struct resp_conn *c)
 
 /*
  * TODO(core.6): fill *out from the pool's state, under its lock [POOL-1].
- * Exercise 2: retire what is due first [POOL-12][POOL-13].
+ * Exercise 2: retire what is due first [POOL-12][POOL-13], and report
+ * loans held too long [POOL-16].
  */
 void
 pool_stats(struct pool *p, struct pool_stats *out)

@@ -26,6 +26,9 @@ struct slot {
     bool busy;           /* lent to a caller */
     uint64_t expires_ns; /* retire once past this; UINT64_MAX: never */
     uint64_t used_ns;    /* when it last became idle (or was made) */
+    uint64_t lent_ns;    /* lent: when this loan began */
+    const char *site;    /* lent: the borrower's site, for leak reports */
+    bool leak_told;      /* lent: this loan was reported as a leak */
 };
 
 struct waiter; /* a thread queued in pool_acquire: see pool.c */
@@ -85,7 +88,7 @@ void pool_retire(struct pool *p, struct slot *s);
 uint64_t pool_expiry(struct pool *p, uint64_t now);
 
 /* Retires idle connections that are too old, then surplus ones idle too
- * long. */
+ * long; reports loans held too long. */
 void pool_tidy(struct pool *p, uint64_t now);
 
 /* Whether an idle connection must be checked before it is lent. */
