@@ -23,15 +23,14 @@ TK_TEST(health, dead_idle_connection_never_lent,
 {
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool(kv, 2);
-
     struct resp_conn *c[2];
 
     pt_fill(p, c, 2);
     cr_assert_eq(kvd_drop_all(kv), 0, "kvd_drop_all");
     pt_wait_connected(kv, 0);
     for (int i = 0; i < 2; i++) {
-        struct resp_conn *c = pt_acquire(p); /* PINGs: must work */
-        pool_release(p, c, true);
+        c[i] = pt_acquire(p); /* PINGs: must work */
+        pool_release(p, c[i], true);
     }
     struct pool_stats st = pt_pstats(p);
     cr_assert_geq(st.destroyed, 1, "no dead connection was retired");
