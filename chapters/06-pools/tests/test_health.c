@@ -230,11 +230,10 @@ TK_TEST(health, recovers_after_restart,
 }
 
 /* What on_leak was told: the test's log of leak reports. */
+#define LOGGED 16
 struct leak_log {
     int n;
-    const char *site[4];
-    struct resp_conn *conn[4];
-    uint64_t held_ms[4];
+    struct pool_leak leak[LOGGED];
 };
 
 static void
@@ -242,16 +241,36 @@ log_leak(void *arg, const struct pool_leak *leak)
 {
     struct leak_log *log = arg;
 
-    if (log->n < 4) {
-        log->site[log->n] = leak->site;
-        log->conn[log->n] = leak->conn;
-        log->held_ms[log->n] = leak->held_ms;
-    }
+    if (log->n < LOGGED)
+        log->leak[log->n] = *leak;
     log->n++;
+}
+
+/* How many reports name site, and the last of them (or NULL). */
+static int
+reports_of(const struct leak_log *log, const char *site,
+           const struct pool_leak **last)
+{
+    int k = 0;
+
+    *last = NULL;
+    for (int i = 0; i < log->n && i < LOGGED; i++) {
+        if (log->leak[i].site == site) {
+            k++;
+            *last = &log->leak[i];
+        }
+    }
+    return k;
 }
 
 #define LEAK_MS 400
 
+/*
+ * Timing decides only what a report may already say, never whether the
+ * test runs: a report made before leak_ms has passed is wrong however
+ * loaded the machine, so each "not yet" is checked only when the clock
+ * shows that less than leak_ms has passed.
+ */
 TK_TEST(health, leak_reported_once_with_site,
         .description = "[POOL-16] a loan held past leak_ms is reported to "
                        "on_leak once, with the site given to "
@@ -263,6 +282,7 @@ TK_TEST(health, leak_reported_once_with_site,
                       site_b[] = "test_health.c:prompt",
                       site_c[] = "test_health.c:leaky-again";
     struct leak_log log = {0};
+    const struct pool_leak *r;
     struct kvd *kv = pt_kvd(0, 0);
     struct pool *p = pt_pool_cfg(kv, (struct pool_config){.max_size = 2,
                                                           .leak_ms = LEAK_MS,
@@ -274,49 +294,51 @@ TK_TEST(health, leak_reported_once_with_site,
     double lent_a = pt_ms();
     struct resp_conn *b = pt_acquire_at(p, site_b);
     pool_release(p, b, true);
+    bool b_in_time = pt_ms() - lent_a < LEAK_MS;
     struct pool_stats st = pt_pstats(p);
-    if (pt_ms() - t0 > LEAK_MS / 2)
-        tk_skip("two acquires took %.0f ms: too loaded to time", pt_ms() - t0);
-    cr_assert(log.n == 0 && st.leaks == 0,
-              "a loan was reported as a leak before leak_ms (%d reports)",
-              log.n);
+    if (pt_ms() - t0 < LEAK_MS)
+        cr_assert(log.n == 0 && st.leaks == 0,
+                  "a loan was reported as a leak before leak_ms had passed "
+                  "(%d reports)",
+                  log.n);
 
     pt_sleep_until(lent_a, LEAK_MS + 100);
     st = pt_pstats(p);
-    cr_assert_eq(log.n, 1,
-                 "%d leak reports for one loan held past leak_ms, "
-                 "expected 1",
-                 log.n);
-    cr_assert(log.site[0] == site_a && log.conn[0] == a,
-              "the report names site %s, expected %s (and the connection "
-              "still lent)",
-              log.site[0] ? log.site[0] : "(null)", site_a);
-    cr_assert_geq(log.held_ms[0], LEAK_MS, "held_ms %llu",
-                  (unsigned long long)log.held_ms[0]);
-    cr_assert_eq(st.leaks, 1, "pool_stats.leaks %llu",
-                 (unsigned long long)st.leaks);
+    cr_assert_eq(reports_of(&log, site_a, &r), 1,
+                 "%d leak reports name the loan held past leak_ms, "
+                 "expected 1 (%d reports in all)",
+                 reports_of(&log, site_a, &r), log.n);
+    cr_assert(r->conn == a && r->held_ms >= LEAK_MS,
+              "the report names another connection, or says it was held "
+              "%llu ms (leak_ms is %d)",
+              (unsigned long long)r->held_ms, LEAK_MS);
+    if (b_in_time)
+        cr_assert_eq(reports_of(&log, site_b, &r), 0,
+                     "a loan returned before leak_ms was reported");
     /* Entering the pool again reports nothing new. */
     pool_release(p, pt_acquire(p), true);
     pt_pstats(p);
-    cr_assert_eq(log.n, 1, "the same loan was reported %d times", log.n);
+    cr_assert_eq(reports_of(&log, site_a, &r), 1,
+                 "the same loan was reported %d times",
+                 reports_of(&log, site_a, &r));
+    cr_assert_eq(pt_pstats(p).leaks, (uint64_t)log.n,
+                 "pool_stats.leaks %llu, on_leak called %d times",
+                 (unsigned long long)pt_pstats(p).leaks, log.n);
 
     /* a comes back late; its next loan is a new one. */
     pool_release(p, a, true);
     struct resp_conn *again = pt_acquire_at(p, site_c);
     double lent_c = pt_ms();
     cr_assert_eq(again, a,
-                 "the most recently used idle connection should "
-                 "be lent");
+                 "the most recently used idle connection should be lent");
     pt_sleep_until(lent_c, LEAK_MS + 100);
     pt_pstats(p);
-    cr_assert_eq(log.n, 2,
-                 "%d leak reports, expected 2: the second loan "
-                 "of the connection was not reported",
-                 log.n);
-    cr_assert(log.site[1] == site_c,
-              "the second report names site %s, expected %s",
-              log.site[1] ? log.site[1] : "(null)", site_c);
+    cr_assert_eq(reports_of(&log, site_c, &r), 1,
+                 "%d reports name the second loan of the connection, "
+                 "expected 1 (reports for the first loan: %d)",
+                 reports_of(&log, site_c, &r), reports_of(&log, site_a, &r));
+    cr_assert_eq(reports_of(&log, site_a, &r), 1,
+                 "the first loan's site was reported again");
     pool_release(p, again, true);
-    cr_assert_eq(pt_pstats(p).leaks, 2, "pool_stats.leaks");
     pt_done(p, kv);
 }
