@@ -3,9 +3,10 @@
 
 CHAPTERS += 06-pools
 
-# The student's file: src/ in the tree being built (skeleton, solution or
-# a submission). The reference solution has exactly the same file.
-06-pools_SRC := pool.c
+# The student's files: src/ in the tree being built (skeleton, solution or
+# a submission). The reference solution has exactly the same files (and a
+# header of its own, pool_int.h, which the grader stages with them).
+06-pools_SRC := pool.c pool_health.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
 06-pools_TESTS := pool_test.c test_core.c test_health.c

@@ -10,7 +10,8 @@
  *
  *  - Exercise 1 (core): the bound, the queue, the deadline, the close.
  *  - Exercise 2 (health): never lend a dead connection; retire old and
- *    surplus idle ones.
+ *    surplus idle ones; recover when the server comes back; report loans
+ *    held too long (leaks).
  *
  * This header is the specification. The skeleton in src/ and the reference
  * solution implement exactly these functions, and the tests in tests/ use
@@ -48,19 +49,40 @@
 #endif
 
 /*
+ * A loan held past pool_config.leak_ms, as the pool reports it [POOL-16].
+ */
+struct pool_leak {
+    struct resp_conn *conn; /* the connection still lent */
+    const char *site;       /* what pool_acquire_at was given (NULL from
+                               pool_acquire) */
+    uint64_t held_ms;       /* how long it has been lent so far */
+};
+
+/*
+ * A leak report. It is called with the pool's lock held, on whichever
+ * thread entered the pool: it must return quickly and must not call the
+ * pool (log the site, count it, and return).
+ */
+typedef void pool_leak_fn(void *arg, const struct pool_leak *leak);
+
+/*
  * The configuration. Zero-initialise it, then set the fields; a zero
  * means the default given beside each field.
  */
 struct pool_config {
-    const char *host;     /* server address; NULL: 127.0.0.1 */
-    unsigned short port;  /* server port; required */
-    unsigned max_size;    /* hard maximum of connections, 1..POOL_MAX_SIZE */
-    unsigned min_idle;    /* ex. 2: idle ones the idle timeout spares */
-    int validate_idle_ms; /* ex. 2: idle at least this long: checked
-                             before it is lent; 0: checked every time;
-                             negative: never checked */
-    int idle_timeout_ms;  /* ex. 2: idle longer is closed; 0: never */
-    int max_lifetime_ms;  /* ex. 2: older is closed; 0: never */
+    const char *host;      /* server address; NULL: 127.0.0.1 */
+    unsigned short port;   /* server port; required */
+    unsigned max_size;     /* hard maximum of connections, 1..POOL_MAX_SIZE */
+    unsigned min_idle;     /* ex. 2: idle ones the idle timeout spares */
+    int validate_idle_ms;  /* ex. 2: idle at least this long: checked
+                              before it is lent; 0: checked every time;
+                              negative: never checked */
+    int idle_timeout_ms;   /* ex. 2: idle longer is closed; 0: never */
+    int max_lifetime_ms;   /* ex. 2: older is closed; 0: never */
+    int leak_ms;           /* ex. 2: a loan held longer is reported to
+                              on_leak, once; 0 (or no on_leak): never */
+    pool_leak_fn *on_leak; /* ex. 2: the report; NULL: none */
+    void *leak_arg;        /* ex. 2: passed to on_leak */
 };
 
 /*
@@ -79,6 +101,7 @@ struct pool_stats {
     uint64_t destroyed;        /* connections closed by the pool: returned
                                   broken, found dead, too old, idle too long
                                   (not those closed by pool_close) */
+    uint64_t leaks;            /* loans reported to on_leak */
 };
 
 struct pool; /* opaque: yours to design, in src/pool.c */
@@ -148,6 +171,22 @@ int pool_open(const struct pool_config *cfg, struct pool **out);
 int pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out);
 
 /*
+ * pool_acquire_at - pool_acquire, naming the caller's site for leak
+ * reports (exercise 2) [POOL-16].
+ *
+ * site: a string that outlives the loan, usually POOL_HERE ("file:line"
+ *       of the call); the pool keeps the pointer, not a copy. NULL is
+ *       allowed (pool_acquire passes NULL).
+ */
+int pool_acquire_at(struct pool *p, int timeout_ms, struct resp_conn **out,
+                    const char *site);
+
+/* "file:line" of the place it is written, for pool_acquire_at. */
+#define POOL_STR2(x) #x
+#define POOL_STR(x) POOL_STR2(x)
+#define POOL_HERE __FILE__ ":" POOL_STR(__LINE__)
+
+/*
  * pool_release - give back a connection pool_acquire lent.
  *
  * healthy: false when the caller saw it fail (a timeout, a reset, a
@@ -198,6 +237,24 @@ void pool_stats(struct pool *p, struct pool_stats *out);
  * closed when the pool is next entered (pool_acquire, pool_release,
  * pool_stats), the least recently used first, as long as more than
  * min_idle remain idle.
+ *
+ * [POOL-15] The pool recovers by itself when the server goes away and
+ * comes back at the same address (a restart). While it is away,
+ * pool_acquire returns -ETIMEDOUT at its deadline (POOL-6), never a
+ * connect error. Callers see errors only on connections they held when
+ * it went away (at most max_size; they release them as unhealthy) and,
+ * when validate_idle_ms > 0, on idle ones used less than validate_idle_ms
+ * before: with validate_idle_ms 0, once the server is back every
+ * connection lent works on its first round trip, and the pool opens no
+ * more connections to it than it needs.
+ *
+ * [POOL-16] Leak detection: when leak_ms > 0 and on_leak is set, a
+ * connection lent for longer than leak_ms is reported to on_leak exactly
+ * once per loan, with the site its borrower gave pool_acquire_at, when
+ * the pool is next entered (pool_acquire, pool_release, pool_stats); a
+ * loan returned in time is never reported, and the next loan of the same
+ * connection is a new loan with its own site and its own report. The
+ * report is a warning: the loan stays the caller's.
  */
 
 #endif /* IOLAB_POOL_H */

@@ -43,6 +43,13 @@ pt_pool(struct kvd *kv, unsigned max_size)
 }
 
 void
+pt_done(struct pool *p, struct kvd *kv)
+{
+    pool_close(p);
+    kvd_stop(kv);
+}
+
+void
 pt_ping(struct resp_conn *c)
 {
     struct resp_reply r = {0};
@@ -59,14 +66,46 @@ pt_ping(struct resp_conn *c)
 struct resp_conn *
 pt_acquire(struct pool *p)
 {
+    return pt_acquire_at(p, NULL);
+}
+
+struct resp_conn *
+pt_acquire_at(struct pool *p, const char *site)
+{
     struct resp_conn *c = NULL;
 
-    int err = pool_acquire(p, LONG_MS, &c);
+    int err = site != NULL ? pool_acquire_at(p, LONG_MS, &c, site)
+                           : pool_acquire(p, LONG_MS, &c);
     cr_assert_eq(err, 0, "pool_acquire returned %d (%s), expected 0", err,
                  strerror(-err));
     cr_assert_not_null(c, "pool_acquire returned 0 but no connection");
     pt_ping(c);
     return c;
+}
+
+void
+pt_fill(struct pool *p, struct resp_conn **c, int n)
+{
+    for (int i = 0; i < n; i++)
+        c[i] = pt_acquire(p);
+    for (int i = 0; i < n; i++)
+        pool_release(p, c[i], true);
+}
+
+void
+pt_expect_timeout(struct pool *p, int ms)
+{
+    struct resp_conn *c = NULL;
+
+    double t0 = pt_ms();
+    int err = pool_acquire(p, ms, &c);
+    double took = pt_ms() - t0;
+    cr_assert_eq(err, -ETIMEDOUT,
+                 "pool_acquire(%d ms) returned %d (%s), expected -ETIMEDOUT "
+                 "(-110)",
+                 ms, err, strerror(-err));
+    cr_assert(took >= ms - 1 && took <= ms + LATE_MS,
+              "pool_acquire(%d ms) returned after %.0f ms", ms, took);
 }
 
 struct kvd_stats
@@ -95,6 +134,24 @@ pt_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void
+pt_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+void
+pt_sleep_until(double t0, double ms)
+{
+    double left = t0 + ms - pt_ms();
+
+    if (left > 0)
+        pt_sleep_ms((int)left + 1);
 }
 
 void
@@ -183,4 +240,33 @@ void
 pt_join(struct pt_borrower *b)
 {
     pthread_join(b->thread, NULL);
+}
+
+struct kvd *
+pt_kvd_on(unsigned short port)
+{
+    struct kvd_config cfg = {.port = port};
+    struct kvd *kv = NULL;
+    double end = pt_ms() + LONG_MS;
+    int err;
+
+    /* The port may be held for a moment by a socket of the pool's (a
+     * connect whose ephemeral port happened to be this one): retry. */
+    while ((err = kvd_start(&cfg, &kv)) == -EADDRINUSE && pt_ms() < end)
+        pt_sleep_ms(1);
+    cr_assert_eq(err, 0, "kvd_start again on port %u: %s", port,
+                 strerror(-err));
+    return kv;
+}
+
+void
+pt_queue(struct pool *p, struct pt_borrower *b, int n, int *counter, bool keep)
+{
+    for (int i = 0; i < n; i++) {
+        b[i] = (struct pt_borrower){
+            .p = p, .timeout_ms = LONG_MS, .keep = keep, .counter = counter};
+        pt_start(&b[i]);
+        pt_wait_waiting(p, (unsigned)i + 1);
+        tk_wait_sleeping(b[i].tid, LONG_MS);
+    }
 }

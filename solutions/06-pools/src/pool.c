@@ -4,17 +4,22 @@
  * The contract is in include/pool.h; the design is yours. Each TODO's stub
  * fails safely (-ENOSYS, or nothing), so the tests of the other TODOs run.
  *
- * Organisation: the pool's state and its invariants; small helpers (clock,
- * slots, the waiter queue); making and checking a connection; retiring
- * connections (exercise 2); then the five functions of the contract.
+ * Exercise 2 (health: lifetime, validation, the idle timeout) and
+ * pool_stats are in pool_health.c; both files are yours.
+ *
+ * Organisation: the pool's state; small helpers (slots, the waiter
+ * queue); making a connection; then four functions of the contract.
  */
-#include "pool.h"
+// SOLUTION-BEGIN
+#include "pool_int.h"
+// SOLUTION-STUB
+// #include "pool.h"
+// SOLUTION-END
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 /*
@@ -22,20 +27,11 @@
  * are lent, which are idle, and for exercise 2 when each was made and last
  * used), a count of connects under way, a queue of waiting threads in
  * arrival order with a way to wake exactly one of them, and what
- * pool_close needs to free the pool only once nothing uses it.
+ * pool_close needs to free the pool only once nothing uses it. Both of
+ * your files need it: declare it in a header of your own in src/ (the
+ * grader takes the .h files there with your code).
  */
 // SOLUTION-BEGIN
-/*
- * One place for a connection. A slot with c == NULL is free; otherwise it
- * is lent (busy) or idle.
- */
-struct slot {
-    struct resp_conn *c; /* the connection, or NULL: a free slot */
-    bool busy;           /* lent to a caller */
-    uint64_t expires_ns; /* retire once past this; UINT64_MAX: never */
-    uint64_t used_ns;    /* when it last became idle (or was made) */
-};
-
 /*
  * A thread waiting in pool_acquire. It lives on that thread's stack, so
  * nothing may point to it after the thread leaves the queue: whoever
@@ -50,35 +46,6 @@ struct waiter {
     bool may_connect;    /* served: a place to connect in (pending++ done) */
     bool shut;           /* served: the pool closed */
 };
-
-/*
- * Invariants, all under lock:
- *  - open + pending <= cfg.max_size (the hard maximum);
- *  - idle == the number of slots with c != NULL && !busy;
- *  - while the queue is not empty, no slot is idle and
- *    open + pending == max_size (otherwise someone would have been
- *    served): a connection is handed to a waiter, never left idle
- *    beside one;
- *  - users counts threads inside pool_acquire plus connections lent; the
- *    pool is freed when it is closed and users reaches 0.
- */
-struct pool {
-    pthread_mutex_t lock;
-    pthread_condattr_t cattr;  /* CLOCK_MONOTONIC, for the waiters' cv */
-    struct pool_config cfg;    /* a copy; cfg.host points to host */
-    char *host;                /* owned copy of the address, or NULL */
-    struct slot *slots;        /* cfg.max_size of them */
-    unsigned open;             /* slots with a connection */
-    unsigned idle;             /* of those, not lent */
-    unsigned pending;          /* connects under way (not in a slot yet) */
-    unsigned waiting;          /* waiters in the queue */
-    struct waiter *head;       /* longest waiting; NULL: queue empty */
-    struct waiter *tail;       /* most recent */
-    unsigned users;            /* threads in pool_acquire + lent conns */
-    bool closed;               /* pool_close was called */
-    uint64_t rng;              /* xorshift64 state, for the jitter */
-    struct pool_stats counted; /* the counters (the gauges are above) */
-};
 // SOLUTION-STUB
 // struct pool {
 //     int todo; /* replace with your design */
@@ -89,22 +56,6 @@ struct pool {
 /* ===================================================================== */
 /* Helpers                                                               */
 /* ===================================================================== */
-
-/* The monotonic clock in nanoseconds (a vDSO call, no syscall). */
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-ms_to_ns(int ms)
-{
-    return (uint64_t)ms * 1000000u;
-}
 
 static struct timespec
 to_timespec(uint64_t ns)
@@ -171,8 +122,8 @@ drop(struct pool *p, struct slot *s)
 }
 
 /* drop, for a connection the pool retires (counted). */
-static void
-retire(struct pool *p, struct slot *s)
+void
+pool_retire(struct pool *p, struct slot *s)
 {
     drop(p, s);
     p->counted.destroyed++;
@@ -201,6 +152,15 @@ take_idle(struct pool *p)
     return best;
 }
 
+/* Starts a loan of s (already busy): when, and the borrower's site. */
+static void
+lend(struct slot *s, const char *site)
+{
+    s->lent_ns = pool_now_ns();
+    s->site = site;
+    s->leak_told = false;
+}
+
 /*
  * Serves waiters while it can: an idle connection, or else a place to
  * connect in. Each served waiter is unlinked, then signalled alone.
@@ -224,80 +184,6 @@ dispatch(struct pool *p)
 }
 
 /* ===================================================================== */
-/* Exercise 2: retiring connections                                      */
-/* ===================================================================== */
-
-/* When a connection made now must go: its lifetime less up to 1/4. */
-static uint64_t
-expiry(struct pool *p, uint64_t now)
-{
-    if (p->cfg.max_lifetime_ms <= 0)
-        return UINT64_MAX;
-    p->rng ^= p->rng << 13;
-    p->rng ^= p->rng >> 7;
-    p->rng ^= p->rng << 17;
-    uint64_t life = ms_to_ns(p->cfg.max_lifetime_ms);
-    return now + life - p->rng % (life / 4 + 1);
-}
-
-/*
- * Closes idle connections past their lifetime, then the least recently
- * used idle ones past the idle timeout while more than min_idle are idle.
- */
-static void
-reap(struct pool *p, uint64_t now)
-{
-    for (unsigned i = 0; i < p->cfg.max_size && p->idle > 0; i++) {
-        struct slot *s = &p->slots[i];
-        if (s->c != NULL && !s->busy && s->expires_ns <= now)
-            retire(p, s);
-    }
-    if (p->cfg.idle_timeout_ms <= 0)
-        return;
-    uint64_t limit = ms_to_ns(p->cfg.idle_timeout_ms);
-    while (p->idle > p->cfg.min_idle) {
-        struct slot *lru = NULL;
-        for (unsigned i = 0; i < p->cfg.max_size; i++) {
-            struct slot *s = &p->slots[i];
-            if (s->c != NULL && !s->busy &&
-                (lru == NULL || s->used_ns < lru->used_ns))
-                lru = s;
-        }
-        if (now - lru->used_ns < limit)
-            return;
-        retire(p, lru);
-    }
-}
-
-/* Whether an idle connection must be checked before it is lent. */
-static bool
-needs_check(const struct pool *p, const struct slot *s, uint64_t now)
-{
-    int after = p->cfg.validate_idle_ms;
-    return after >= 0 && now - s->used_ns >= ms_to_ns(after);
-}
-
-/*
- * Whether an idle connection still looks alive, without a round trip: a
- * peek that would block means nothing arrived, which on an idle
- * connection is the only healthy answer. End of file (0), a reset, or
- * bytes nobody asked for (a stale reply) all mean "do not lend it".
- */
-static bool
-alive(struct resp_conn *c)
-{
-    char b;
-    ssize_t n;
-
-    if (resp_conn_buffered(c) > 0)
-        return false;
-    do
-        n = recv(resp_conn_fd(c), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    while (n == -1 && errno == EINTR);
-    return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-/* ===================================================================== */
 /* Making a connection                                                   */
 /* ===================================================================== */
 
@@ -311,7 +197,7 @@ open_conn(const struct pool *p, uint64_t deadline, struct resp_conn **out)
 {
     struct resp_conn *c = NULL;
     struct resp_reply r = {0};
-    uint64_t now = now_ns();
+    uint64_t now = pool_now_ns();
 
     if (now >= deadline)
         return -ETIMEDOUT;
@@ -319,7 +205,7 @@ open_conn(const struct pool *p, uint64_t deadline, struct resp_conn **out)
                            (int)((deadline - now + 999999) / 1000000), &c);
     if (err < 0)
         return err;
-    now = now_ns();
+    now = pool_now_ns();
     if (now >= deadline) {
         err = -ETIMEDOUT;
         goto out_close;
@@ -388,7 +274,7 @@ pool_open(const struct pool_config *cfg, struct pool **out)
     pthread_condattr_setclock(&p->cattr, CLOCK_MONOTONIC);
     if (pthread_mutex_init(&p->lock, NULL) != 0)
         goto out_attr;
-    p->rng = now_ns() | 1;
+    p->rng = pool_now_ns() | 1;
     *out = p;
     return 0;
 
@@ -416,22 +302,24 @@ out_free:
  * [POOL-5][POOL-6]. A waiter that gives up must leave the queue
  * [POOL-5]; a release between "I must wait" and the wait must not be
  * missed [POOL-7]; pool_close ends every wait [POOL-8]. Exercise 2: do
- * not lend a dead connection [POOL-11].
+ * not lend a dead connection [POOL-11]; remember when each loan began and
+ * its site, for leak reports [POOL-16].
  */
 int
-pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+pool_acquire_at(struct pool *p, int timeout_ms, struct resp_conn **out,
+                const char *site)
 {
     // SOLUTION-BEGIN
     if (p == NULL || out == NULL || timeout_ms < 0 ||
         timeout_ms > POOL_MAX_TIMEOUT_MS)
         return -EINVAL;
-    uint64_t deadline = now_ns() + ms_to_ns(timeout_ms);
+    uint64_t deadline = pool_now_ns() + pool_ms_to_ns(timeout_ms);
     struct timespec until = to_timespec(deadline);
     int err;
 
     pthread_mutex_lock(&p->lock);
     p->users++;
-    reap(p, now_ns());
+    pool_tidy(p, pool_now_ns());
     for (;;) {
         struct slot *s = NULL;
         bool connect = false;
@@ -478,17 +366,18 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
             }
         }
         if (s != NULL) {
-            if (needs_check(p, s, now_ns())) {
+            if (pool_needs_check(p, s, pool_now_ns())) {
                 /* The peek is a system call: made without the lock. */
                 pthread_mutex_unlock(&p->lock);
-                bool ok = alive(s->c);
+                bool ok = pool_alive(s->c);
                 pthread_mutex_lock(&p->lock);
                 if (!ok) {
-                    retire(p, s);
+                    pool_retire(p, s);
                     dispatch(p);
                     continue;
                 }
             }
+            lend(s, site);
             *out = s->c; /* users stays counted: the loan holds it */
             pthread_mutex_unlock(&p->lock);
             return 0;
@@ -506,11 +395,12 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
                     break;
                 }
             }
-            uint64_t now = now_ns();
+            uint64_t now = pool_now_ns();
             *s = (struct slot){.c = c,
                                .busy = true,
-                               .expires_ns = expiry(p, now),
+                               .expires_ns = pool_expiry(p, now),
                                .used_ns = now};
+            lend(s, site);
             p->open++;
             p->counted.connects++;
             *out = c;
@@ -524,14 +414,14 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
         }
         p->counted.connect_failures++;
         dispatch(p); /* the place is free again: a waiter may try */
-        uint64_t now = now_ns();
+        uint64_t now = pool_now_ns();
         if (now >= deadline) {
             p->counted.timeouts++;
             err = -ETIMEDOUT;
             break;
         }
         /* Back off before the next attempt, without the lock. */
-        uint64_t pause = ms_to_ns(POOL_RETRY_MS);
+        uint64_t pause = pool_ms_to_ns(POOL_RETRY_MS);
         if (deadline - now < pause)
             pause = deadline - now;
         pthread_mutex_unlock(&p->lock);
@@ -550,8 +440,16 @@ pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
     // (void)p;
     // (void)timeout_ms;
     // (void)out;
+    // (void)site;
     // return -ENOSYS;
     // SOLUTION-END
+}
+
+/* pool_acquire is pool_acquire_at without a site: given, nothing to do. */
+int
+pool_acquire(struct pool *p, int timeout_ms, struct resp_conn **out)
+{
+    return pool_acquire_at(p, timeout_ms, out, NULL);
 }
 
 /*
@@ -589,15 +487,15 @@ pool_release(struct pool *p, struct resp_conn *c, bool healthy)
             destroy(p);
         return;
     }
-    uint64_t now = now_ns();
+    uint64_t now = pool_now_ns();
     if (!healthy || s->expires_ns <= now || resp_conn_buffered(c) > 0) {
-        retire(p, s);
+        pool_retire(p, s);
     } else {
         s->busy = false;
         s->used_ns = now;
         p->idle++;
     }
-    reap(p, now);
+    pool_tidy(p, now);
     dispatch(p);
     pthread_mutex_unlock(&p->lock);
     // SOLUTION-STUB
@@ -634,28 +532,5 @@ pool_close(struct pool *p)
         destroy(p);
     // SOLUTION-STUB
     // (void)p;
-    // SOLUTION-END
-}
-
-/*
- * TODO(core.6): fill *out from the pool's state, under its lock [POOL-1].
- * Exercise 2: retire what is due first [POOL-12][POOL-13].
- */
-void
-pool_stats(struct pool *p, struct pool_stats *out)
-{
-    // SOLUTION-BEGIN
-    pthread_mutex_lock(&p->lock);
-    reap(p, now_ns());
-    *out = p->counted;
-    out->open = p->open;
-    out->idle = p->idle;
-    out->in_use = p->open - p->idle;
-    out->pending = p->pending;
-    out->waiting = p->waiting;
-    pthread_mutex_unlock(&p->lock);
-    // SOLUTION-STUB
-    // (void)p;
-    // *out = (struct pool_stats){.open = 0};
     // SOLUTION-END
 }
