@@ -14,8 +14,11 @@
 #     chapter.mk _SRC lists). A name that is not a student file of the
 #     chapters asked for is ignored, and said so; two files of the same
 #     name are refused, as nothing says which one to grade.
-# Only the chapters' student files are taken, never a symlink; a student
-# file the submission lacks is the skeleton's (it scores nothing).
+# Only the chapters' student files and the student's own headers (*.h,
+# which the grader lets a chapter's src/ hold) are taken, never a
+# symlink; a student file the submission lacks is the skeleton's (it
+# scores nothing). In a files-only upload a header goes to every chapter
+# graded (it is unused where nothing includes it).
 #
 # Prints on stdout, first line the kind ("a repository upload (chapters)"
 # or "a files-only upload (N file(s) matched)"), then one note a line.
@@ -60,6 +63,9 @@ if [ -n "$repo" ]; then
             take "$f" "$repo/$ch/src/$f" "$ch" ||
                 notes+=("$ch/src/$f is not in the submission: graded as the skeleton.")
         done
+        for h in "$repo/$ch/src"/*.h; do
+            [ -f "$h" ] && [ ! -L "$h" ] && cp "$h" "$tree/$ch/src/"
+        done
     done
     echo "a repository upload (${repo#"$sub"/})"
 else
@@ -82,6 +88,14 @@ else
             fi
             unset "seen[$f]"
         done
+    done
+    for name in "${!seen[@]}"; do
+        case $name in *.h)
+            [ -L "${seen[$name]}" ] && continue
+            for ch in $chapters; do cp "${seen[$name]}" "$tree/$ch/src/"; done
+            unset "seen[$name]"
+            ;;
+        esac
     done
     if [ $matched = 0 ]; then
         want=$(for ch in $chapters; do src_files "$ch"; done | tr '\n' ' ')
