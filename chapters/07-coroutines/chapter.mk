@@ -5,7 +5,7 @@ CHAPTERS += 07-coroutines
 
 # The student's files: src/ in the tree being built. co_switch.S is
 # assembly through the C preprocessor (the Makefile builds .S like .c).
-07-coroutines_SRC := co_switch.S co_core.c co_sched.c
+07-coroutines_SRC := co_switch.S co_core.c co_sched.c co_io.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
 07-coroutines_TESTS := test_switch.c test_sched.c

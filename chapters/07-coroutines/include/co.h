@@ -8,8 +8,8 @@
  *     give each coroutine a stack of its own with a guard page below it;
  *  2. the scheduler (src/co_sched.c): one thread, a FIFO run queue, epoll
  *     for readiness and a timer heap for sleeps and deadlines. co_read,
- *     co_write, co_accept and co_connect try the call, and on EAGAIN park
- *     the coroutine until epoll or a timer wakes it.
+ *     co_write, co_accept and co_connect (src/co_io.c) try the call, and
+ *     on EAGAIN park the coroutine until epoll or a timer wakes it.
  *
  * This header is the specification. The skeleton in src/ and the reference
  * solution implement exactly these functions, and the tests in tests/ use
