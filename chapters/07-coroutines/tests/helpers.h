@@ -13,9 +13,9 @@
 #include "co.h"
 #include "iolab/testkit.h"
 
-#define CT_REPLY_MS 5000 /* generous: a correct server answers at once */
-#define CT_STOP_MS 10000 /* co_echo_serve must return this soon after a stop   \
-                          */
+/* Generous limits: a correct server answers, and stops, at once. */
+#define CT_REPLY_MS 5000 /* for an echo */
+#define CT_STOP_MS 10000 /* for co_echo_serve to return after a stop */
 
 /* The server under test: its tunables and, after ct_stop, its counters. */
 extern struct co_echo_config ct_cfg;
