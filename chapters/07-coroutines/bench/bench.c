@@ -17,16 +17,24 @@
  *    sleep 200 ms (counted with ptrace too): a few, not thousands.
  *  - thread_switch_over_co (shown): a round trip between two threads
  *    through pipes over a coroutine round trip.
+ *  - syscalls_per_echo (counted): system calls co_echo_serve makes per
+ *    64-byte message, 8 clients (another process) each making 1,000
+ *    round trips; chapter 02's servers make about 2 per message.
  *
- * Sections: the switch; memory; the scheduler; main.
+ * Sections: the switch; memory; the scheduler; the echo server; main.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -41,6 +49,9 @@
 #define IDLE_N 100  /* sleeping coroutines */
 #define IDLE_MS 200 /* how long they sleep */
 #define PIPE_TRIPS 20000
+#define ECHO_CONNS 8    /* clients of the counted echo server */
+#define ECHO_TRIPS 1000 /* round trips per client */
+#define ECHO_MSG 64     /* bytes per message */
 
 /* ===================================================================== */
 /* The switch                                                            */
@@ -281,6 +292,105 @@ bench_idle(void)
     pk_metric("idle_epoll_waits", (double)waits);
 }
 
+/* ===================================================================== */
+/* The echo server                                                       */
+/* ===================================================================== */
+
+/* The clients, in a process of their own: each round, every connection
+ * sends a message, then every connection reads its echo back. Exits 0
+ * when every echo came back whole; a byte on stop_wr ends the server. */
+static void
+echo_clients(unsigned short port, int stop_wr)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons(port)};
+    int fd[ECHO_CONNS];
+    char msg[ECHO_MSG], got[ECHO_MSG];
+    int ok = 1;
+
+    memset(msg, 'e', sizeof(msg));
+    for (int i = 0; i < ECHO_CONNS; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd[i] == -1 ||
+            connect(fd[i], (struct sockaddr *)&a, sizeof(a)) == -1)
+            _exit(1);
+    }
+    for (int t = 0; t < ECHO_TRIPS && ok; t++) {
+        for (int i = 0; i < ECHO_CONNS; i++)
+            ok &= pk_send_all(fd[i], msg, sizeof(msg)) == 0;
+        for (int i = 0; i < ECHO_CONNS && ok; i++)
+            for (size_t off = 0; off < sizeof(got) && ok;) {
+                ssize_t n = read(fd[i], got + off, sizeof(got) - off);
+                ok = n > 0;
+                off += n > 0 ? (size_t)n : 0;
+            }
+    }
+    for (int i = 0; i < ECHO_CONNS; i++)
+        close(fd[i]);
+    _exit(ok && write(stop_wr, "x", 1) == 1 ? 0 : 1);
+}
+
+struct echo_traced {
+    int lfd, stop_fd;
+};
+
+static int
+serve_traced(void *arg)
+{
+    struct echo_traced *t = arg;
+
+    pk_region_begin();
+    int r = co_echo_serve(t->lfd, t->stop_fd, NULL, NULL);
+    pk_region_end();
+    return r == 0 ? 0 : 1;
+}
+
+static void
+bench_echo(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    struct pk_syscalls sc;
+    int stop[2], status = 0;
+
+    printf("echo: %d clients, %d round trips of %d bytes each\n", ECHO_CONNS,
+           ECHO_TRIPS, ECHO_MSG);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+        listen(lfd, 64) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&a, &alen) == -1)
+        die_errno("listen", "127.0.0.1:0");
+    if (pipe2(stop, O_CLOEXEC) == -1)
+        die_errno("pipe", "stop");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        die_errno("fork", "clients");
+    if (pid == 0)
+        echo_clients(ntohs(a.sin_port), stop[1]);
+    struct echo_traced t = {.lfd = lfd, .stop_fd = stop[0]};
+    int err = pk_count_syscalls(serve_traced, &t, &sc);
+    waitpid(pid, &status, 0);
+    close(lfd);
+    close(stop[0]);
+    close(stop[1]);
+    if (err != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        printf("  not measured: %s\n",
+               err == -ECHILD ? "co_echo_serve returned an error"
+               : err != 0     ? strerror(-err)
+                              : "the clients got wrong echoes");
+        return;
+    }
+    double msgs = (double)ECHO_CONNS * ECHO_TRIPS;
+    unsigned long ctl = sc.by_nr[SYS_epoll_ctl];
+    printf("  %lu system calls for %.0f echoes: %.2f per echo (%.2f of "
+           "them epoll_ctl)\n",
+           sc.total, msgs, (double)sc.total / msgs, (double)ctl / msgs);
+    pk_metric("syscalls_per_echo", (double)sc.total / msgs);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -289,5 +399,6 @@ main(int argc, char **argv)
     bench_switch(runs);
     bench_memory();
     bench_idle();
+    bench_echo();
     return 0;
 }

@@ -8,8 +8,10 @@
  *     give each coroutine a stack of its own with a guard page below it;
  *  2. the scheduler (src/co_sched.c): one thread, a FIFO run queue, epoll
  *     for readiness and a timer heap for sleeps and deadlines. co_read,
- *     co_write, co_accept and co_connect try the call, and on EAGAIN park
- *     the coroutine until epoll or a timer wakes it.
+ *     co_write, co_accept and co_connect (src/co_io.c) try the call, and
+ *     on EAGAIN park the coroutine until epoll or a timer wakes it;
+ *  3. straight-line servers (src/co_echo.c): chapter 02's echo server as
+ *     one coroutine per connection on that scheduler.
  *
  * This header is the specification. The skeleton in src/ and the reference
  * solution implement exactly these functions, and the tests in tests/ use
@@ -309,5 +311,81 @@ int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
  * the socket becomes writable.
  */
 int co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* ===================================================================== */
+/* Exercise 3 (echo): a straight-line server                             */
+/* ===================================================================== */
+
+/*
+ * Bytes a connection reads at a time, into a buffer on its own stack. It
+ * is also all the echo one connection ever holds: a connection writes
+ * what it read before it reads again.
+ */
+#ifndef CO_ECHO_BUF
+#define CO_ECHO_BUF (16 * 1024)
+#endif
+
+/* Bytes a connection moves before it yields to the others (see [CO-27]). */
+#ifndef CO_ECHO_BUDGET
+#define CO_ECHO_BUDGET (256 * 1024)
+#endif
+
+/* How long the server stops accepting after EMFILE and its kind. */
+#ifndef CO_ECHO_BACKOFF_MS
+#define CO_ECHO_BACKOFF_MS 100
+#endif
+
+/* Tunables of one co_echo_serve call. A zero field means the default. */
+struct co_echo_config {
+    size_t budget; /* bytes per turn before a yield; 0: CO_ECHO_BUDGET */
+};
+
+/* What the server did. Filled while it runs; read it after it returned. */
+struct co_echo_stats {
+    unsigned long accepted;          /* connections accepted */
+    unsigned long closed;            /* connections closed, for any reason */
+    unsigned long accept_errors;     /* accept failures (EMFILE, ...) */
+    unsigned long budget_yields;     /* turns ended by the budget */
+    unsigned long long bytes_echoed; /* bytes sent back, all clients */
+};
+
+/*
+ * co_echo_serve - chapter 02's echo server, written as one coroutine per
+ * connection: runs a scheduler (co_sched_run) on the calling thread, in
+ * which one coroutine accepts connections and each connection gets a
+ * coroutine that reads, writes back what it read, and reads again, as
+ * plain blocking code would.
+ *
+ * listen_fd: a listening TCP socket, made non-blocking here. stop_fd: the
+ * server stops when it becomes readable (it is not read). Both stay the
+ * caller's: not closed. cfg: tunables or NULL. stats: counters or NULL.
+ *
+ * [CO-23] Each client gets back exactly the bytes it sent, in order,
+ * however they were split, while many others (2,000 at once) are served.
+ * [CO-24] Backpressure comes from the code's shape: a connection reads
+ * again only when everything it read has been written, so it holds at
+ * most CO_ECHO_BUF bytes, and a client that does not read its echo is
+ * simply not read from; the others are served meanwhile.
+ * [CO-25] Half-close: after a client's EOF, the echo still owed to it is
+ * sent in full, then the connection is closed; the server does not spin
+ * on a socket that stays readable.
+ * [CO-26] A reset (ECONNRESET, EPIPE) ends that connection only: its
+ * coroutine closes the descriptor and finishes at once (stats->closed),
+ * and SIGPIPE is ignored while the server runs (the previous disposition
+ * is restored when it returns), so a write to a vanished peer is an
+ * error, not a death.
+ * [CO-27] Fairness: co_read returns at once while data is there, so a
+ * flooding client would keep the thread for ever; a connection that has
+ * moved cfg->budget bytes since its last yield yields (co_yield) and
+ * counts it in stats->budget_yields, and the others get their turn.
+ * [CO-28] Stop: every connection's coroutine is cancelled and closes its
+ * descriptor; co_echo_serve returns 0 with every coroutine finished and
+ * the process holding exactly the descriptors it held before the call.
+ *
+ * Returns 0 after a stop; -errno if the server cannot start (as
+ * co_sched_run, or -ENOTSOCK, -EINVAL for a bad listen_fd).
+ */
+int co_echo_serve(int listen_fd, int stop_fd, const struct co_echo_config *cfg,
+                  struct co_echo_stats *stats);
 
 #endif /* IOLAB_CO_H */

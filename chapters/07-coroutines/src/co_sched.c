@@ -13,7 +13,7 @@
  *
  * Sections: the scheduler's state; the run queue and the list of
  * coroutines; the timer heap; parking and waking; the loop; the public
- * calls; IO.
+ * calls. The IO calls built on co_wait are in co_io.c.
  */
 #include "co.h"
 
@@ -398,50 +398,4 @@ co_sleep(unsigned ms)
 {
     int r = co_wait(-1, 0, ms > INT_MAX ? INT_MAX : (int)ms);
     return r == -ETIMEDOUT ? 0 : r;
-}
-
-/* ===================================================================== */
-/* IO: try the call, and wait only on EAGAIN                             */
-/* ===================================================================== */
-
-ssize_t
-co_read(int fd, void *buf, size_t len)
-{
-    /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
-    (void)fd;
-    (void)buf;
-    (void)len;
-    return -ENOSYS;
-}
-
-ssize_t
-co_write(int fd, const void *buf, size_t len)
-{
-    /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
-    (void)fd;
-    (void)buf;
-    (void)len;
-    return -ENOSYS;
-}
-
-int
-co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
-{
-    /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
-     * until the listener is readable and try again. */
-    (void)fd;
-    (void)addr;
-    (void)addrlen;
-    return -ENOSYS;
-}
-
-int
-co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
-{
-    /* TODO(CO-S14): connect; if it is in progress, wait until writable
-     * and return the connection's own error (SO_ERROR). */
-    (void)fd;
-    (void)addr;
-    (void)addrlen;
-    return -ENOSYS;
 }

@@ -13,7 +13,7 @@
  *
  * Sections: the scheduler's state; the run queue and the list of
  * coroutines; the timer heap; parking and waking; the loop; the public
- * calls; IO.
+ * calls. The IO calls built on co_wait are in co_io.c.
  */
 #include "co.h"
 
@@ -519,111 +519,4 @@ co_sleep(unsigned ms)
 {
     int r = co_wait(-1, 0, ms > INT_MAX ? INT_MAX : (int)ms);
     return r == -ETIMEDOUT ? 0 : r;
-}
-
-/* ===================================================================== */
-/* IO: try the call, and wait only on EAGAIN                             */
-/* ===================================================================== */
-
-ssize_t
-co_read(int fd, void *buf, size_t len)
-{
-    // SOLUTION-BEGIN
-    for (;;) {
-        ssize_t n = read(fd, buf, len);
-        if (n >= 0)
-            return n; /* short, or 0 at EOF: the caller decides */
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;
-        int r = co_wait(fd, CO_READABLE, -1);
-        if (r < 0)
-            return r;
-    }
-    // SOLUTION-STUB
-    // /* TODO(CO-S13): read; on EAGAIN wait until readable and read again. */
-    // (void)fd;
-    // (void)buf;
-    // (void)len;
-    // return -ENOSYS;
-    // SOLUTION-END
-}
-
-ssize_t
-co_write(int fd, const void *buf, size_t len)
-{
-    // SOLUTION-BEGIN
-    for (;;) {
-        ssize_t n = write(fd, buf, len);
-        if (n >= 0)
-            return n; /* possibly short: the caller loops for the rest */
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;
-        int r = co_wait(fd, CO_WRITABLE, -1);
-        if (r < 0)
-            return r;
-    }
-    // SOLUTION-STUB
-    // /* TODO(CO-S13): write; on EAGAIN wait until writable and try again. */
-    // (void)fd;
-    // (void)buf;
-    // (void)len;
-    // return -ENOSYS;
-    // SOLUTION-END
-}
-
-int
-co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
-{
-    // SOLUTION-BEGIN
-    for (;;) {
-        int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c >= 0)
-            return c;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;
-        int r = co_wait(fd, CO_READABLE, -1);
-        if (r < 0)
-            return r;
-    }
-    // SOLUTION-STUB
-    // /* TODO(CO-S13): accept4 (non-blocking, close-on-exec); on EAGAIN wait
-    //  * until the listener is readable and try again. */
-    // (void)fd;
-    // (void)addr;
-    // (void)addrlen;
-    // return -ENOSYS;
-    // SOLUTION-END
-}
-
-int
-co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
-{
-    // SOLUTION-BEGIN
-    if (connect(fd, addr, addrlen) == 0)
-        return 0;
-    /* EINTR: the connection goes on in the background, as EINPROGRESS. */
-    if (errno != EINPROGRESS && errno != EINTR)
-        return -errno;
-    int r = co_wait(fd, CO_WRITABLE, -1);
-    if (r < 0)
-        return r;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-        return -errno;
-    return -err;
-    // SOLUTION-STUB
-    // /* TODO(CO-S14): connect; if it is in progress, wait until writable
-    //  * and return the connection's own error (SO_ERROR). */
-    // (void)fd;
-    // (void)addr;
-    // (void)addrlen;
-    // return -ENOSYS;
-    // SOLUTION-END
 }

@@ -1,0 +1,391 @@
+/*
+ * test_echo.c - exercise 3 of chapter 07: the echo server as one coroutine
+ * per connection, checked against chapter 02's scenarios: one client and
+ * many, 2,000 at once, a client that never reads, half-close with echo
+ * owed, resets, a flooding client, and the stop.
+ *
+ * The server runs in a thread (tk_server); the test is its clients. Idle
+ * time and fairness are counted through the fault layer (epoll_wait and
+ * read calls of the server), never timed; a server that closes a
+ * connection later than the client is waited for under a deadline.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "iolab/fault.h"
+
+/* Sets SO_SNDBUF and SO_RCVBUF to a few KiB before a connection exists. */
+static int
+connect_rcvbuf(unsigned short port, int rcvbuf)
+{
+    struct sockaddr_in a = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert_neq(fd, -1, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+                 "connect to 127.0.0.1:%u: %s", port, strerror(errno));
+    return fd;
+}
+
+/* ---- one client, many clients ------------------------------------------ */
+
+TK_TEST(echo, one_client,
+        .description = "[CO-23] one client gets its bytes back")
+{
+    struct tk_server srv;
+    char big[3000];
+
+    ct_start(&srv, NULL);
+    int fd = tk_connect_tcp(srv.port);
+    ct_echo_str(fd, "hello, coroutine\n", "one client");
+    ct_echo_str(fd, "x", "one client, a 1-byte message");
+    tk_fill(big, sizeof(big), 1);
+    ct_echo(fd, big, sizeof(big), "one client, 3000 binary bytes");
+    close(fd);
+    ct_stop(&srv);
+    cr_assert_eq(ct_stats.accepted, 1,
+                 "stats.accepted is %lu after one client; expected 1",
+                 ct_stats.accepted);
+}
+
+#define NCLIENTS 100
+#define STREAM 6000 /* bytes each client sends in all */
+
+TK_TEST(echo, many_clients,
+        .description = "[CO-23] 100 clients, random sizes, each gets its "
+                       "own bytes in order")
+{
+    struct tk_server srv;
+    struct tk_rng rng;
+    int fd[NCLIENTS];
+    size_t sent[NCLIENTS] = {0};
+    char *data = tk_xmalloc((size_t)NCLIENTS * STREAM);
+    char who[64];
+
+    tk_rng_seed(&rng, 42);
+    tk_fill(data, (size_t)NCLIENTS * STREAM, 2);
+    ct_start(&srv, NULL);
+    for (int i = 0; i < NCLIENTS; i++)
+        fd[i] = tk_connect_tcp(srv.port);
+    /* Rounds: every client sends a random-sized piece, then every client
+     * reads exactly its own piece back. */
+    for (bool busy = true; busy;) {
+        size_t piece[NCLIENTS];
+        busy = false;
+        for (int i = 0; i < NCLIENTS; i++) {
+            piece[i] = 1 + tk_rng_below(&rng, 900);
+            if (piece[i] > STREAM - sent[i])
+                piece[i] = STREAM - sent[i];
+            tk_write_all(fd[i], data + (size_t)i * STREAM + sent[i], piece[i]);
+        }
+        for (int i = 0; i < NCLIENTS; i++) {
+            snprintf(who, sizeof(who), "client %d of %d", i, NCLIENTS);
+            ct_read_check(fd[i], data + (size_t)i * STREAM + sent[i], piece[i],
+                          CT_REPLY_MS, who);
+            sent[i] += piece[i];
+            busy |= sent[i] < STREAM;
+        }
+    }
+    for (int i = 0; i < NCLIENTS; i++)
+        close(fd[i]);
+    free(data);
+    ct_stop(&srv);
+}
+
+#define THOUSANDS 2000
+#define BATCH 250 /* connects in flight at once: below the backlog of 512 */
+
+TK_TEST(echo, two_thousand,
+        .description = "[CO-23] 2000 concurrent connections, a coroutine "
+                       "each")
+{
+    struct tk_server srv;
+    int *fd = tk_xmalloc(THOUSANDS * sizeof(int));
+    char msg[32], who[64];
+
+    tk_raise_nofile(2 * THOUSANDS + 100); /* both ends live in this process */
+    ct_start(&srv, NULL);
+    for (int i = 0; i < THOUSANDS; i += BATCH) {
+        for (int j = i; j < i + BATCH; j++)
+            fd[j] = tk_connect_tcp(srv.port);
+        /* One echo per batch proves the server has caught up. */
+        ct_echo_str(fd[i + BATCH - 1], "batch\n", "the last of a batch");
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < THOUSANDS; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            tk_write_all(fd[i], msg, (size_t)len);
+        }
+        for (int i = 0; i < THOUSANDS; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            snprintf(who, sizeof(who), "connection %d of %d", i, THOUSANDS);
+            ct_read_check(fd[i], msg, (size_t)len, CT_REPLY_MS, who);
+        }
+    }
+    for (int i = 0; i < THOUSANDS; i++)
+        close(fd[i]);
+    free(fd);
+    ct_stop(&srv);
+    cr_assert_eq(ct_stats.accepted, THOUSANDS,
+                 "stats.accepted is %lu; expected %d", ct_stats.accepted,
+                 THOUSANDS);
+}
+
+/* ---- a client that never reads ----------------------------------------- */
+
+#define FLOOD (2u << 20) /* far more than every buffer on the way holds */
+
+TK_TEST(echo, never_reads,
+        .description = "[CO-24] a client that never reads is held back, "
+                       "the others are served, nothing is lost")
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(FLOOD);
+
+    tk_fill(data, FLOOD, 10);
+    ct_start(&srv, NULL);
+    tk_small_buffers(srv.listen_fd, 32 * 1024); /* accepted sockets inherit */
+    int fd = tk_connect_tcp(srv.port);
+    tk_small_buffers(fd, 32 * 1024);
+    struct ct_pump p = {.fd = fd, .data = data, .len = FLOOD};
+    ct_pump_start(&p);
+    size_t sent = tk_wait_stall(&p.written, FLOOD, 300, 30000);
+    cr_assert_lt(sent, FLOOD,
+                 "a client sent all %u bytes without reading any echo: a "
+                 "connection must not read more while its echo is unwritten",
+                 FLOOD);
+    int other = tk_connect_tcp(srv.port);
+    for (int i = 0; i < 10; i++)
+        ct_echo_str(other, "not stuck\n",
+                    "a client served while another one reads nothing");
+    ct_read_check(fd, data, FLOOD, 30000, "the client that read late");
+    ct_pump_join(&p);
+    close(fd);
+    close(other);
+    free(data);
+    ct_stop(&srv);
+}
+
+/* ---- half-close --------------------------------------------------------- */
+
+#define HALF (48 * 1024)
+
+/*
+ * The client sends 48 KiB, shuts down its write side, and reads nothing
+ * for 300 ms; the server's buffers are a few KiB, so most of the echo is
+ * owed when the client's EOF is in the socket. The server must then
+ * sleep, not spin, and send everything before it closes.
+ */
+TK_TEST(echo, half_close,
+        .description = "[CO-25] after a client's shutdown(SHUT_WR) all its "
+                       "echo is sent, then the connection closed")
+{
+    struct tk_server srv;
+    char *data = tk_xmalloc(HALF);
+    char tail;
+
+    tk_fill(data, HALF, 3);
+    ct_start(&srv, NULL);
+    int small = 4096;
+    setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    int fd = connect_rcvbuf(srv.port, 4096);
+    tk_write_all(fd, data, HALF);
+    shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
+    unsigned long waits0 = fi_calls(FI_WAIT);
+    tk_readable(-1, 300); /* 300 ms, counting the server's waits */
+    unsigned long waits = fi_calls(FI_WAIT) - waits0;
+    cr_assert_leq(waits, 20,
+                  "with a client's echo owed and nothing read, the server "
+                  "called epoll_wait %lu times in 300 ms: it spins",
+                  waits);
+    ct_read_check(fd, data, HALF, CT_REPLY_MS,
+                  "a client that sent 48 KiB, shut down its write side and "
+                  "read the echo late");
+    ssize_t n = tk_read_exact(fd, &tail, 1, CT_REPLY_MS);
+    cr_assert_eq(n, 0,
+                 "after echoing everything the server should close the "
+                 "connection (EOF); got %s",
+                 n == -ETIMEDOUT ? "nothing: it stayed open" : "more bytes");
+    close(fd);
+    free(data);
+    ct_stop(&srv);
+    cr_assert_eq(ct_stats.closed, 1,
+                 "stats.closed is %lu; the half-closed client should have "
+                 "been closed by the server",
+                 ct_stats.closed);
+}
+
+/* ---- resets ------------------------------------------------------------- */
+
+TK_TEST(echo, resets,
+        .description = "[CO-26] a reset ends that connection only: its "
+                       "descriptor is closed at once, SIGPIPE kills nobody")
+{
+    struct tk_server srv;
+    size_t big = 1 << 20;
+    char *junk = tk_xmalloc(big);
+
+    signal(SIGPIPE, SIG_DFL); /* a server that lets SIGPIPE through dies */
+    tk_fill(junk, big, 4);
+    ct_start(&srv, NULL);
+    int small = 4096; /* accepted sockets inherit it: echoes stay pending */
+    setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    int keep = tk_connect_tcp(srv.port);
+    ct_echo_str(keep, "before\n", "the surviving client");
+    int base = tk_count_open_fds();
+
+    /* a resets between messages: the server's read fails. */
+    int a = tk_connect_tcp(srv.port);
+    ct_echo_str(a, "about to reset\n", "client a");
+    tk_reset_close(a);
+
+    /* c sends a lot, reads nothing, and resets while the server is parked
+     * writing its echo: the server's write fails. */
+    int c = tk_connect_tcp(srv.port);
+    tk_small_buffers(c, 32 * 1024);
+    struct ct_pump p = {.fd = c, .data = junk, .len = big};
+    ct_pump_start(&p);
+    tk_wait_stall(&p.written, big, 200, 10000);
+    shutdown(c, SHUT_RDWR); /* unblocks the pump if it is stuck */
+    ct_pump_join(&p);
+    tk_reset_close(c);
+
+    /* e half-closes with 60 KiB of echo owed to its 1-byte window, then
+     * resets: the server's next write fails with EPIPE, which raises
+     * SIGPIPE unless it is ignored. */
+    int e = connect_rcvbuf(srv.port, 1);
+    tk_write_all(e, junk, 60 * 1024);
+    shutdown(e, SHUT_WR);
+    tk_readable(e, 100); /* let the server start writing; bounded */
+    tk_reset_close(e);
+
+    int n = ct_wait_open_fds(base, 5000);
+    cr_assert_eq(n, base,
+                 "5 s after three clients reset, %d descriptors are open "
+                 "instead of %d: the server kept %d of their sockets (a "
+                 "connection's coroutine must close its descriptor and "
+                 "finish when a read or write fails)",
+                 n, base, n - base);
+    ct_echo_str(keep, "after\n",
+                "the surviving client, after three others reset");
+    int d = tk_connect_tcp(srv.port);
+    ct_echo_str(d, "newcomer\n", "a client that came after the resets");
+    close(d);
+    close(keep);
+    free(junk);
+    ct_stop(&srv);
+    cr_assert_geq(ct_stats.closed, 3,
+                  "stats.closed is %lu; the reset clients should have been "
+                  "dropped",
+                  ct_stats.closed);
+}
+
+/* ---- a flooding client ------------------------------------------------- */
+
+/* The server's reads since its last epoll_wait, and the most seen. */
+static unsigned long reads_run, reads_run_max;
+
+static void
+on_call(enum fi_op op, int fd, void *arg)
+{
+    (void)fd;
+    (void)arg;
+    if (op == FI_WAIT) {
+        __atomic_store_n(&reads_run, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    unsigned long n = __atomic_add_fetch(&reads_run, 1, __ATOMIC_RELAXED);
+    if (n > __atomic_load_n(&reads_run_max, __ATOMIC_RELAXED))
+        __atomic_store_n(&reads_run_max, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Every read of the server is cut to 1 KiB, so the flooder's socket always
+ * has more: co_read never parks, and only the budget (4 KiB here) gives
+ * the thread back. Counted: the reads the server makes between two
+ * epoll_wait calls stay few (a turn is 4 reads), whatever the timing.
+ */
+TK_TEST(echo, flood_yields,
+        .description = "[CO-27] a flooding client yields after the budget; "
+                       "the others are served between its turns")
+{
+    struct tk_server srv;
+    struct co_echo_config cfg = {.budget = 4096};
+    char *data = tk_xmalloc(FLOOD);
+
+    tk_fill(data, FLOOD, 13);
+    cr_assert_eq(fi_plan(FI_READ, "short:1024 *"), 0);
+    cr_assert_eq(fi_observe(FI_READ, on_call, NULL), 0);
+    cr_assert_eq(fi_observe(FI_WAIT, on_call, NULL), 0);
+    ct_start(&srv, &cfg);
+    int fd = tk_connect_tcp(srv.port);
+    int other = tk_connect_tcp(srv.port);
+    struct ct_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
+    ct_pump_start(&p);
+    for (int i = 0; i < 20; i++)
+        ct_echo_str(other, "my turn\n", "a client beside a flooding one");
+    ct_read_check(fd, data, FLOOD, 30000,
+                  "the flooding client (budget 4 KiB per turn)");
+    ct_pump_join(&p);
+    close(fd);
+    close(other);
+    free(data);
+    ct_stop(&srv);
+    unsigned long most = __atomic_load_n(&reads_run_max, __ATOMIC_RELAXED);
+    cr_assert_gt(ct_stats.budget_yields, 0,
+                 "stats.budget_yields is 0: with budget 4 KiB, a 2 MiB flood "
+                 "must make its connection yield");
+    cr_assert_leq(most, 64,
+                  "the server made %lu reads (1 KiB each) between two "
+                  "epoll_wait calls: a flooding connection kept the thread "
+                  "past its 4 KiB budget",
+                  most);
+}
+
+/* ---- stop --------------------------------------------------------------- */
+
+TK_TEST(echo, stop_closes_all,
+        .description = "[CO-28] stop cancels every connection; no "
+                       "descriptor is left open")
+{
+    struct tk_server srv;
+    int fds[6];
+    char junk[4096];
+
+    tk_fill(junk, sizeof(junk), 5);
+    int before = tk_count_open_fds();
+    ct_start(&srv, NULL);
+    for (int i = 0; i < 6; i++) {
+        fds[i] = tk_connect_tcp(srv.port);
+        ct_echo_str(fds[i], "hi\n", "a client");
+    }
+    /* Leave some of them with work in progress: unread echoes. */
+    for (int i = 0; i < 3; i++)
+        tk_write_all(fds[i], junk, sizeof(junk));
+    tk_readable(fds[2], 200); /* let the server see it; bounded */
+    ct_stop(&srv);
+    int after = tk_count_open_fds();
+    cr_assert_eq(after, before + 6,
+                 "after the stop %d descriptors are open; expected %d (the "
+                 "test's 6 clients): the server left %d open",
+                 after, before + 6, after - before - 6);
+    cr_assert_eq(ct_stats.closed, 6, "stats.closed is %lu; expected 6",
+                 ct_stats.closed);
+    for (int i = 0; i < 6; i++) {
+        ct_expect_closed(fds[i], "a client after the server stopped");
+        close(fds[i]);
+    }
+}
