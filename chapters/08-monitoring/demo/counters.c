@@ -20,7 +20,8 @@
 
 #include "iolab/die.h"
 
-#define FILE_MIB 8 /* big enough to dwarf readahead, small enough to be quick */
+#define FILE_MIB 8 /* big enough to dwarf readahead, small enough to be quick  \
+                    */
 #define MIB (1024 * 1024)
 
 /* The five counters this demo follows, from /proc/self/io. */
@@ -59,8 +60,8 @@ show(const char *step, struct io *before)
 {
     struct io now;
     read_io(&now);
-    printf("%-44s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
-           " %9" PRIu64 "\n",
+    printf("%-44s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+           "\n",
            step, (now.rchar - before->rchar) / 1024,
            (now.wchar - before->wchar) / 1024,
            (now.read_bytes - before->read_bytes) / 1024,

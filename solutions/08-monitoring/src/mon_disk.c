@@ -69,6 +69,12 @@ stat_slot(struct mon_disk *d, unsigned i)
 // SOLUTION-STUB
 // SOLUTION-END
 
+/*
+ * TODO(disk.1): one line of /proc/diskstats [MON-1]: major, minor, name,
+ * then 11, 15 or 17 unsigned decimal counters, blanks between them. Refuse
+ * everything else with -EINVAL and leave *out untouched [MON-2]: a sign, a
+ * letter glued to a number, a number past UINT64_MAX, a name too long.
+ */
 int
 mon_disk_parse_line(const char *line, struct mon_disk *out)
 {
@@ -128,6 +134,9 @@ mon_disk_parse_line(const char *line, struct mon_disk *out)
 /*
  * Given: splitting the snapshot into lines. Each line is copied into a
  * buffer of its own so mon_disk_parse_line sees a NUL where the line ends.
+ *
+ * TODO(disk.2): the per-line step of the snapshot parser [MON-3]: one bad
+ * line rejects the snapshot; more devices than max is -ENOSPC.
  */
 ssize_t
 mon_disk_parse(const char *text, struct mon_disk *out, size_t max)
@@ -163,6 +172,10 @@ mon_disk_parse(const char *text, struct mon_disk *out, size_t max)
 
 /* ---- the formulas ------------------------------------------------------- */
 
+/*
+ * TODO(disk.3): a counter's increase, and the rule for one that went down
+ * [MON-4]: a 32-bit wrap when both values fit 32 bits, else a restart.
+ */
 bool
 mon_disk_delta(uint64_t prev, uint64_t cur, uint64_t *out)
 {
@@ -195,6 +208,12 @@ same_device(const struct mon_disk *a, const struct mon_disk *b)
 // SOLUTION-STUB
 // SOLUTION-END
 
+/*
+ * TODO(disk.4): iostat -x for one device [MON-5] [MON-6] [MON-7]: each
+ * rate per second of the interval, await per completed IO (0 with none),
+ * aqu-sz from the weighted time, %util from the busy time. Refuse a zero
+ * interval, two different devices, and restarted counters [MON-8].
+ */
 int
 mon_disk_rates(const struct mon_disk *prev, const struct mon_disk *cur,
                uint64_t interval_ms, struct mon_disk_rates *out)
@@ -236,6 +255,11 @@ mon_disk_rates(const struct mon_disk *prev, const struct mon_disk *cur,
     // SOLUTION-END
 }
 
+/*
+ * TODO(disk.5): the report [MON-9]: a row for each device of cur that
+ * prev also has (same major, minor and name), in cur's order; none for a
+ * device that appeared, vanished or restarted.
+ */
 ssize_t
 mon_disk_diff(const struct mon_disk *prev, size_t nprev,
               const struct mon_disk *cur, size_t ncur, uint64_t interval_ms,
