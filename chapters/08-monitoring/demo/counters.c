@@ -20,8 +20,7 @@
 
 #include "iolab/die.h"
 
-#define FILE_MIB 8 /* big enough to dwarf readahead, small enough to be quick  \
-                    */
+#define FILE_MIB 8 /* dwarfs readahead, and is quick to write */
 #define MIB (1024 * 1024)
 
 /* The five counters this demo follows, from /proc/self/io. */
