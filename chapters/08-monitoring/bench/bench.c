@@ -41,7 +41,7 @@
 static const double PS[] = {50, 90, 99, 99.9, 99.99, 100};
 #define NPS (sizeof(PS) / sizeof(PS[0]))
 
-/* ---- counting allocations ------------------------------------------------ */
+/* ---- counting allocations ----------------------------------------------- */
 
 /*
  * This program's malloc family: each counts the call and hands it to

@@ -36,7 +36,7 @@ struct mon_hist {
     uint64_t counts[];  /* per bucket; allocated with the struct */
 };
 
-/* ---- making and freeing -------------------------------------------------- */
+/* ---- making and freeing ------------------------------------------------- */
 
 /*
  * TODO(hist.1): choose the buckets for max_value at `digits` significant
@@ -64,8 +64,7 @@ mon_hist_footprint(const struct mon_hist *h)
     return sizeof(*h) + h->nbuckets * sizeof(h->counts[0]);
 }
 
-/* ---- the bucket arithmetic ------------------------------------------------
- */
+/* ---- the bucket arithmetic ---------------------------------------------- */
 
 /*
  * The bucket of a value: values below sub = 2^sub_bits have one each;
@@ -73,8 +72,7 @@ mon_hist_footprint(const struct mon_hist *h)
  * width 2^shift, shift = k - sub_bits + 1.
  */
 
-/* ---- recording ------------------------------------------------------------
- */
+/* ---- recording ---------------------------------------------------------- */
 
 /*
  * TODO(hist.2): count one value [MON-12]: no allocation, no system call,
@@ -103,8 +101,7 @@ mon_hist_record_corrected(struct mon_hist *h, uint64_t value, uint64_t interval)
     return -ENOSYS;
 }
 
-/* ---- reading back ---------------------------------------------------------
- */
+/* ---- reading back ------------------------------------------------------- */
 
 void
 mon_hist_stats(const struct mon_hist *h, struct mon_hist_stats *out)
@@ -139,7 +136,7 @@ mon_hist_merge(struct mon_hist *dst, const struct mon_hist *src)
     return -ENOSYS;
 }
 
-/* ---- the Prometheus text format ------------------------------------------ */
+/* ---- the Prometheus text format ----------------------------------------- */
 
 /*
  * Given: appends formatted text at *off in buf[0..len), keeping room for

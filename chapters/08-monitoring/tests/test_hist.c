@@ -17,7 +17,7 @@
 #include "iolab/testkit.h"
 #include "mon.h"
 
-/* ---- helpers ----------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------ */
 
 static struct mon_hist *
 new_hist(uint64_t max, int digits)

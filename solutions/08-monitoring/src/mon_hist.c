@@ -36,7 +36,7 @@ struct mon_hist {
     uint64_t counts[];  /* per bucket; allocated with the struct */
 };
 
-/* ---- making and freeing -------------------------------------------------- */
+/* ---- making and freeing ------------------------------------------------- */
 
 /*
  * TODO(hist.1): choose the buckets for max_value at `digits` significant
@@ -97,8 +97,7 @@ mon_hist_footprint(const struct mon_hist *h)
     return sizeof(*h) + h->nbuckets * sizeof(h->counts[0]);
 }
 
-/* ---- the bucket arithmetic ------------------------------------------------
- */
+/* ---- the bucket arithmetic ---------------------------------------------- */
 
 /*
  * The bucket of a value: values below sub = 2^sub_bits have one each;
@@ -133,8 +132,7 @@ bucket_top(const struct mon_hist *h, size_t index)
 // SOLUTION-STUB
 // SOLUTION-END
 
-/* ---- recording ------------------------------------------------------------
- */
+/* ---- recording ---------------------------------------------------------- */
 
 /*
  * TODO(hist.2): count one value [MON-12]: no allocation, no system call,
@@ -188,8 +186,7 @@ mon_hist_record_corrected(struct mon_hist *h, uint64_t value, uint64_t interval)
     // SOLUTION-END
 }
 
-/* ---- reading back ---------------------------------------------------------
- */
+/* ---- reading back ------------------------------------------------------- */
 
 void
 mon_hist_stats(const struct mon_hist *h, struct mon_hist_stats *out)
@@ -263,7 +260,7 @@ mon_hist_merge(struct mon_hist *dst, const struct mon_hist *src)
     // SOLUTION-END
 }
 
-/* ---- the Prometheus text format ------------------------------------------ */
+/* ---- the Prometheus text format ----------------------------------------- */
 
 /*
  * Given: appends formatted text at *off in buf[0..len), keeping room for
