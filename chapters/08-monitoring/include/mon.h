@@ -11,6 +11,8 @@
  *    entering the kernel, percentiles within a stated relative error,
  *    merging, the coordinated-omission correction, and the Prometheus text
  *    format.
+ *  - Exercise 3 (proc): what `pidstat -d` shows per process, from
+ *    /proc/PID/stat and /proc/PID/io.
  *
  * This header is the specification. Every sentence tagged [MON-n] is
  * checked by a test whose description names the same tag. The conventions
@@ -23,6 +25,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/*
+ * mon_parse_u64 - given complete (src/mon_num.c): reads one unsigned
+ * decimal number at *p, digits only (no blank, no sign), and moves *p past
+ * it. Returns false, with *p and *out unchanged, when there is no digit or
+ * the value exceeds UINT64_MAX.
+ */
+bool mon_parse_u64(const char **p, uint64_t *out);
 
 /* ======================================================================
  * Exercise 1: /proc/diskstats and iostat's formulas
@@ -256,5 +266,84 @@ int mon_hist_merge(struct mon_hist *dst, const struct mon_hist *src);
 ssize_t mon_hist_prometheus(const struct mon_hist *h, const char *name,
                             const uint64_t *le, size_t nle, double unit,
                             char *buf, size_t len);
+
+/* ======================================================================
+ * Exercise 3: per-process IO, /proc/[pid]/stat and /proc/[pid]/io
+ * ====================================================================== */
+
+/* Room for a command name (the kernel keeps 15 characters and a NUL). */
+#define MON_COMM_MAX 64
+
+/*
+ * One process, from /proc/PID/stat (fields numbered as in proc(5)) and
+ * /proc/PID/io (Documentation/filesystems/proc.rst, "/proc/<pid>/io").
+ */
+struct mon_proc {
+    int pid;                 /* stat field 1 */
+    char comm[MON_COMM_MAX]; /* field 2, without its parentheses */
+    char state;              /* field 3: R, S, D (uninterruptible), Z, ... */
+    uint64_t utime, stime;   /* fields 14, 15: CPU time, clock ticks */
+    uint64_t starttime;      /* field 22: start, in ticks after boot: a pid
+                                reused by another process has another */
+    uint64_t blkio_ticks;    /* field 42: ticks spent waiting for block IO
+                                (0 unless delay accounting is on) */
+    bool has_io;             /* the io fields below were read */
+    uint64_t rchar, wchar;   /* bytes through read/write calls, cache or not */
+    uint64_t syscr, syscw;   /* read and write calls */
+    uint64_t read_bytes;     /* bytes fetched from storage, readahead too */
+    uint64_t write_bytes;    /* bytes dirtied for storage */
+    uint64_t cancelled_write_bytes; /* dirtied, then truncated away */
+};
+
+/*
+ * mon_proc_parse_stat - parses the text of /proc/PID/stat into the stat
+ * fields of *out (the io fields are left alone).
+ * [MON-20] comm is what lies between the first '(' and the last ')': a
+ * command name may hold spaces and parentheses. The fields after it are
+ * counted from the last ')'. Returns 0, or -EINVAL (and *out untouched)
+ * for text with no parentheses, fewer than 42 fields, a state that is not
+ * one character, or a field that is not a number where one is read.
+ */
+int mon_proc_parse_stat(const char *text, struct mon_proc *out);
+
+/*
+ * mon_proc_parse_io - parses the text of /proc/PID/io into the io fields
+ * of *out and sets has_io.
+ * [MON-21] Lines are "key: value", in any order; all seven keys (rchar,
+ * wchar, syscr, syscw, read_bytes, write_bytes, cancelled_write_bytes)
+ * are required, other keys are ignored. Returns 0, or -EINVAL (and *out
+ * untouched) for a missing key or a value that is not a number.
+ */
+int mon_proc_parse_io(const char *text, struct mon_proc *out);
+
+/*
+ * mon_proc_read - reads /proc/PID/stat and /proc/PID/io into *out.
+ * [MON-22] Returns 0; -ESRCH when there is no such process (it exited
+ * between the listing and the read). An io file the caller may not read
+ * (another user's process: -EACCES) is no error: has_io is false.
+ */
+int mon_proc_read(int pid, struct mon_proc *out);
+
+/* A process's activity over an interval, per second. */
+struct mon_proc_rates {
+    double rchar_s, wchar_s; /* bytes through read/write calls */
+    double read_bytes_s;     /* bytes fetched from storage */
+    double write_bytes_s;    /* bytes dirtied */
+    double cancelled_s;      /* dirtied bytes truncated away */
+    double cpu_pct;          /* 100 * CPU seconds / seconds */
+};
+
+/*
+ * mon_proc_rates - the rates of one process between two snapshots taken
+ * interval_ms apart; ticks_per_s is sysconf(_SC_CLK_TCK).
+ * [MON-23] Each byte rate is the counter's increase over interval_ms /
+ * 1000 seconds; cpu_pct = 100 * (d(utime) + d(stime)) / ticks_per_s /
+ * seconds. Returns 0; -EINVAL when interval_ms or ticks_per_s is 0 or the
+ * two are not the same process (pid and starttime); -ENODATA when either
+ * snapshot lacks its io fields. *out is written only on success.
+ */
+int mon_proc_rates(const struct mon_proc *prev, const struct mon_proc *cur,
+                   uint64_t interval_ms, long ticks_per_s,
+                   struct mon_proc_rates *out);
 
 #endif /* IOLAB_MON_H */

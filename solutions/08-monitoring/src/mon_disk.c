@@ -22,30 +22,6 @@ is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/*
- * Reads one unsigned decimal number at *p, moving *p past it. False for no
- * digit at all or a value above UINT64_MAX: strtoull would accept a sign
- * and clamp an overflow, and both must be errors here.
- */
-static bool
-read_u64(const char **p, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    *p = s;
-    *out = v;
-    return true;
-}
-
 /* True at the end of a line: NUL, or a newline and then NUL. */
 static bool
 at_end(const char *p)
@@ -87,7 +63,7 @@ mon_disk_parse_line(const char *line, struct mon_disk *out)
     for (int i = 0; i < 2; i++) {
         while (is_blank(*p))
             p++;
-        if (!read_u64(&p, &v) || v > UINT_MAX || !is_blank(*p))
+        if (!mon_parse_u64(&p, &v) || v > UINT_MAX || !is_blank(*p))
             return -EINVAL;
         if (i == 0)
             d.major = (unsigned)v;
@@ -113,7 +89,7 @@ mon_disk_parse_line(const char *line, struct mon_disk *out)
             p++;
         if (at_end(p))
             break;
-        if (count == 17 || !read_u64(&p, &v))
+        if (count == 17 || !mon_parse_u64(&p, &v))
             return -EINVAL;
         if (!is_blank(*p) && !at_end(p))
             return -EINVAL; /* "12x": a number glued to garbage */
