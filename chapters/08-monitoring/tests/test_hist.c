@@ -249,7 +249,7 @@ TK_TEST(hist, stats_exact_and_out_of_range,
                  st.max);
     cr_assert_eq(st.sum, MON_HIST_HOUR_US + 123464,
                  "sum %" PRIu64 ", expected the exact sum %" PRIu64, st.sum,
-                 MON_HIST_HOUR_US + 123464);
+                 (uint64_t)(MON_HIST_HOUR_US + 123464));
     cr_assert_leq(percentile(h, 100),
                   MON_HIST_HOUR_US + MON_HIST_HOUR_US / 1000,
                   "p100 after a refused value is not the largest counted");
