@@ -41,8 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -71,22 +69,6 @@ static const char *const metric_name[MUX_NBACKENDS] = {
 /* ===================================================================== */
 /* Servers in threads, clients in child processes                         */
 /* ===================================================================== */
-
-static int
-listen_local(unsigned short *port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-        listen(fd, 4096) == -1 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) == -1)
-        die_errno("listen", "127.0.0.1:0");
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 struct server {
     pthread_t thread;
@@ -118,7 +100,7 @@ static void
 server_prepare(struct server *s, int backend)
 {
     *s = (struct server){.backend = backend};
-    s->lfd = listen_local(&s->port);
+    s->lfd = pk_listen_tcp(&s->port, 4096);
     if (pipe2(s->stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
 }
@@ -406,7 +388,7 @@ bench_syscalls(enum mux_backend b)
     int stop[2], status = 0;
     char name[64];
 
-    int lfd = listen_local(&port);
+    int lfd = pk_listen_tcp(&port, 4096);
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
     pid_t load = spawn_counted_load(port, stop[1]);
