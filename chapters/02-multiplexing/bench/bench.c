@@ -125,6 +125,21 @@ server_stop(struct server *s)
 }
 
 /*
+ * Forks a client process, first flushing stdio so that the child does not
+ * print the parent's buffered lines again; what names it if fork fails.
+ * Returns 0 in the child, its pid in the parent.
+ */
+static pid_t
+fork_child(const char *what)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        die_errno("fork", what);
+    return pid;
+}
+
+/*
  * A child process that holds n idle connections: it reports how many it
  * opened on *ready_fd, then waits until the parent closes *go_fd.
  */
@@ -135,10 +150,7 @@ spawn_holder(unsigned short port, int n, int *ready_fd, int *go_fd)
 
     if (pipe2(ready, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1)
         die_errno("pipe", "holder");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "holder");
+    pid_t pid = fork_child("holder");
     if (pid == 0) {
         int *fds = malloc((size_t)n * sizeof(int));
         char c;
@@ -197,10 +209,7 @@ spawn_load(const struct lg_opts *o, int *result_fd)
 
     if (pipe2(res, O_CLOEXEC) == -1)
         die_errno("pipe", "load");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "load");
+    pid_t pid = fork_child("load");
     if (pid == 0) {
         struct lg_result r;
         close(res[0]);
@@ -359,10 +368,7 @@ serve_traced(void *arg)
 static pid_t
 spawn_counted_load(unsigned short port, int stop_wr)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "load");
+    pid_t pid = fork_child("load");
     if (pid == 0) {
         struct lg_opts o = {.port = port,
                             .conns = SC_CONNS,
