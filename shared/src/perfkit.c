@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "iolab/die.h"
+#include "kit_net.h"
 
 /* Two syscall numbers far above any real one: the region markers. */
 #define PK_MARK_BEGIN 0x7a51
@@ -141,6 +142,22 @@ pk_send_all(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int
+pk_listen_tcp(unsigned short *port, int backlog)
+{
+    int fd = kit_listen_loopback(port, backlog);
+
+    if (fd < 0)
+        die_neg("listen", "127.0.0.1:0", fd);
+    return fd;
+}
+
+int
+pk_dial_tcp(unsigned short port, int timeout_ms)
+{
+    return kit_dial_loopback(port, 0, timeout_ms);
 }
 
 /* ===================================================================== */

@@ -8,16 +8,14 @@
  */
 #include "iolab/testkit.h"
 #include "iolab/seal.h"
+#include "kit_net.h"
 
 #include <valgrind/valgrind.h>
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -125,40 +123,26 @@ tk_socketpair(int fds[2])
 int
 tk_listen_tcp(unsigned short *port)
 {
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = 0, /* the kernel picks a free port */
-    };
-    socklen_t alen = sizeof(addr);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = kit_listen_loopback(port, 512);
 
-    if (fd == -1)
-        cr_assert_fail("socket: %s", strerror(errno));
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
-        listen(fd, 512) == -1 ||
-        getsockname(fd, (struct sockaddr *)&addr, &alen) == -1)
-        cr_assert_fail("listen on 127.0.0.1:0: %s", strerror(errno));
-    *port = ntohs(addr.sin_port);
+    if (fd < 0)
+        cr_assert_fail("listen on 127.0.0.1:0: %s", strerror(-fd));
     return fd;
 }
 
 int
 tk_connect_tcp(unsigned short port)
 {
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return tk_connect_tcp_rcvbuf(port, 0);
+}
 
-    if (fd == -1)
-        cr_assert_fail("socket: %s", strerror(errno));
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
-        cr_assert_fail("connect to 127.0.0.1:%u: %s", port, strerror(errno));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+int
+tk_connect_tcp_rcvbuf(unsigned short port, int rcvbuf)
+{
+    int fd = kit_dial_loopback(port, rcvbuf, 0);
+
+    if (fd < 0)
+        cr_assert_fail("connect to 127.0.0.1:%u: %s", port, strerror(-fd));
     return fd;
 }
 
@@ -267,6 +251,20 @@ tk_expect_closed(int fd, int timeout_ms)
     cr_assert(n == 0 || (n == -1 && errno == ECONNRESET),
               "expected EOF or a reset, got %zd (%s) byte 0x%02x", n,
               n == -1 ? strerror(errno) : "data", (unsigned char)b);
+}
+
+void
+tk_expect_closed_drain(int fd, int timeout_ms, const char *who)
+{
+    char buf[4096];
+    ssize_t n;
+
+    /* A full buffer means more may follow: read again, with a new wait. */
+    while ((n = tk_read_exact(fd, buf, sizeof(buf), timeout_ms)) ==
+           (ssize_t)sizeof(buf))
+        ;
+    cr_assert_neq(n, -ETIMEDOUT, "%s: the server kept the connection open",
+                  who);
 }
 
 void
@@ -470,6 +468,15 @@ tk_now_ms(void)
     return tk_now_ns() / 1000000;
 }
 
+void
+tk_nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
 /* ===================================================================== */
 /* Threads and processes                                                 */
 /* ===================================================================== */
@@ -523,9 +530,7 @@ tk_wait_stall(const size_t *progress, size_t done, int quiet_ms, int timeout_ms)
             return now;
         quiet = now == last ? quiet + 1 : 0;
         last = now;
-        struct timespec ts = {.tv_nsec = WAIT_SLICE_MS * 1000000L};
-        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-            ;
+        tk_nap_ms(WAIT_SLICE_MS);
     }
     return last;
 }

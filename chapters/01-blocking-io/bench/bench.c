@@ -23,13 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <unistd.h>
 
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
@@ -142,22 +137,13 @@ static void *
 client_main(void *arg)
 {
     struct run *r = arg;
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(r->port),
-    };
     char req[64], got[64];
-    int one = 1;
 
     pthread_barrier_wait(&r->start);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
-        die_errno("connect", "127.0.0.1");
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* A server that died must not hang the bench: give up on a reply. */
-    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int fd = pk_dial_tcp(r->port, REPLY_TIMEOUT_S * 1000);
+    if (fd < 0)
+        die_neg("connect", "127.0.0.1", fd);
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(req, sizeof(req), "request %d\n", i);
         size_t have = 0;
@@ -202,23 +188,13 @@ server_main(void *arg)
 static uint64_t
 run_once(bool blocking, double *cpu_per_wall)
 {
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    socklen_t alen = sizeof(addr);
     struct run r = {.failures = 0};
     pthread_t clients[CLIENTS], server;
     int stop[2];
 
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
-        listen(lfd, 128) == -1 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
-        die_errno("listen", "127.0.0.1:0");
+    int lfd = pk_listen_tcp(&r.port, 128);
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
-    r.port = ntohs(addr.sin_port);
     pthread_barrier_init(&r.start, NULL, CLIENTS + 1);
 
     struct server_arg sa = {

@@ -7,16 +7,12 @@
  * replies are bounded (REPLY_MS) so a server that stalls fails with a
  * message instead of hanging; no test sleeps to "let the server catch up".
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,20 +36,6 @@ echo_ok(int fd, const char *line, const char *who)
     cr_assert_arr_eq(got, line, len, "%s: the reply differs from the request",
                      who);
     free(got);
-}
-
-/* Waits for the server to close fd: EOF or reset within REPLY_MS. */
-static void
-expect_closed(int fd, const char *why)
-{
-    char buf[4096];
-    ssize_t n;
-
-    while ((n = tk_read_exact(fd, buf, sizeof(buf), REPLY_MS)) ==
-           (ssize_t)sizeof(buf))
-        ;
-    cr_assert_neq(n, -ETIMEDOUT, "%s: the server kept the connection open",
-                  why);
 }
 
 TK_TEST(serve, one_client_echo,
@@ -263,7 +245,8 @@ TK_TEST(serve, long_line_disconnects,
     int other = tk_connect_tcp(srv.port);
     int bad = tk_connect_tcp(srv.port);
     tk_write_all(bad, big, sizeof(big));
-    expect_closed(bad, "a client that sent a line longer than NB_LINE_MAX");
+    tk_expect_closed_drain(bad, REPLY_MS,
+                           "a client that sent a line longer than NB_LINE_MAX");
     echo_ok(other, "still here\n", "the other client");
     close(bad);
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
@@ -288,8 +271,9 @@ TK_TEST(serve, line_of_exactly_max_is_echoed,
     int bad = tk_connect_tcp(srv.port);
     memset(line, 'N', NB_LINE_MAX);
     tk_write_all(bad, line, NB_LINE_MAX);
-    expect_closed(bad, "a client that sent NB_LINE_MAX bytes without a "
-                       "newline");
+    tk_expect_closed_drain(bad, REPLY_MS,
+                           "a client that sent NB_LINE_MAX bytes without a "
+                           "newline");
     close(bad);
     close(fd);
     cr_assert_eq(tk_server_stop(&srv, REPLY_MS), 0);
@@ -299,25 +283,6 @@ TK_TEST(serve, line_of_exactly_max_is_echoed,
  */
 
 #define HALF (48 * 1024) /* under NB_OUT_MAX: the server reads all of it */
-
-/* Connects with a small receive window, set before the connection exists. */
-static int
-connect_small_rcvbuf(unsigned short port)
-{
-    struct sockaddr_in a = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    int small = 4096;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
-                 "connect: %s", strerror(errno));
-    return fd;
-}
 
 TK_TEST(serve, half_close_gets_every_reply,
         .description = "[NB-16] a client that shuts down its write side with "
@@ -334,7 +299,7 @@ TK_TEST(serve, half_close_gets_every_reply,
     tk_server_start(&srv, nb_serve);
     /* Accepted sockets inherit it: most replies stay in the server. */
     setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    int fd = connect_small_rcvbuf(srv.port);
+    int fd = tk_connect_tcp_rcvbuf(srv.port, 4096);
     tk_write_all(fd, data, HALF);
     shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
     /*
@@ -394,38 +359,6 @@ flooder_main(void *arg)
     return NULL;
 }
 
-static void
-small_buffers(int fd)
-{
-    int small = SMALL_BUF;
-
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-}
-
-/*
- * Waits until the flooder stops making progress (no byte accepted for
- * 300 ms) or finishes; returns the bytes it got through. This waits for
- * quiescence, not for readiness: with backpressure the flooder stops for
- * good, so a late check only makes the test slower, never wrong.
- */
-static size_t
-wait_for_stall(struct flooder *f)
-{
-    size_t last = (size_t)-1;
-
-    for (int quiet = 0, i = 0; quiet < 6 && i < 400; i++) {
-        size_t now = __atomic_load_n(&f->written, __ATOMIC_ACQUIRE);
-        if (now == FLOOD)
-            return now;
-        quiet = now == last ? quiet + 1 : 0;
-        last = now;
-        struct timespec ts = {.tv_nsec = 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return last;
-}
-
 TK_TEST(serve, slow_reader_keeps_replies,
         .description = "[NB-19] a client that does not read is held back, its "
                        "replies kept, and nobody else waits")
@@ -438,12 +371,13 @@ TK_TEST(serve, slow_reader_keeps_replies,
     tk_rng_seed(&rng, 7);
     make_lines(data, FLOOD, &rng);
     tk_server_start(&srv, nb_serve);
-    small_buffers(srv.listen_fd); /* accepted sockets inherit these */
+    tk_small_buffers(srv.listen_fd, SMALL_BUF); /* accepted sockets inherit */
     struct flooder f = {.fd = tk_connect_tcp(srv.port), .data = data};
-    small_buffers(f.fd);
+    tk_small_buffers(f.fd, SMALL_BUF);
     pthread_create(&th, NULL, flooder_main, &f);
 
-    size_t sent = wait_for_stall(&f);
+    /* Quiet for 300 ms (backpressure) or done; at most 20 s. */
+    size_t sent = tk_wait_stall(&f.written, FLOOD, 300, 20000);
     cr_assert_lt(sent, FLOOD,
                  "a client sent all %u bytes of requests without "
                  "reading a single reply: the server must stop reading from a "
@@ -515,9 +449,11 @@ TK_TEST(serve, send_of_zero_drops_client,
     tk_server_start(&srv, nb_serve);
     int fd = tk_connect_tcp(srv.port);
     tk_write_all(fd, "hello\n", 6);
-    expect_closed(fd, "a client whose reply send() returned 0 (no progress, "
-                      "no error: drop the connection, as nb_write_full "
-                      "returns -EIO)");
+    tk_expect_closed_drain(
+        fd, REPLY_MS,
+        "a client whose reply send() returned 0 (no progress, "
+        "no error: drop the connection, as nb_write_full "
+        "returns -EIO)");
     close(fd);
     cr_assert_gt(fi_calls(FI_SEND) + fi_calls(FI_WRITE), 0,
                  "the server never called send() or write()");
@@ -554,7 +490,8 @@ TK_TEST(serve, stop_closes_everything,
                  "expected %d (ours): the server left %d open",
                  after, before + 5, after - before - 5);
     for (int i = 0; i < 5; i++) {
-        expect_closed(fds[i], "a client after the server stopped");
+        tk_expect_closed_drain(fds[i], REPLY_MS,
+                               "a client after the server stopped");
         close(fds[i]);
     }
 }

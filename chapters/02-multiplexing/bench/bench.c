@@ -41,8 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -71,22 +69,6 @@ static const char *const metric_name[MUX_NBACKENDS] = {
 /* ===================================================================== */
 /* Servers in threads, clients in child processes                         */
 /* ===================================================================== */
-
-static int
-listen_local(unsigned short *port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-        listen(fd, 4096) == -1 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) == -1)
-        die_errno("listen", "127.0.0.1:0");
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 struct server {
     pthread_t thread;
@@ -118,7 +100,7 @@ static void
 server_prepare(struct server *s, int backend)
 {
     *s = (struct server){.backend = backend};
-    s->lfd = listen_local(&s->port);
+    s->lfd = pk_listen_tcp(&s->port, 4096);
     if (pipe2(s->stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
 }
@@ -143,6 +125,21 @@ server_stop(struct server *s)
 }
 
 /*
+ * Forks a client process, first flushing stdio so that the child does not
+ * print the parent's buffered lines again; what names it if fork fails.
+ * Returns 0 in the child, its pid in the parent.
+ */
+static pid_t
+fork_child(const char *what)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        die_errno("fork", what);
+    return pid;
+}
+
+/*
  * A child process that holds n idle connections: it reports how many it
  * opened on *ready_fd, then waits until the parent closes *go_fd.
  */
@@ -153,10 +150,7 @@ spawn_holder(unsigned short port, int n, int *ready_fd, int *go_fd)
 
     if (pipe2(ready, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1)
         die_errno("pipe", "holder");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "holder");
+    pid_t pid = fork_child("holder");
     if (pid == 0) {
         int *fds = malloc((size_t)n * sizeof(int));
         char c;
@@ -215,10 +209,7 @@ spawn_load(const struct lg_opts *o, int *result_fd)
 
     if (pipe2(res, O_CLOEXEC) == -1)
         die_errno("pipe", "load");
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "load");
+    pid_t pid = fork_child("load");
     if (pid == 0) {
         struct lg_result r;
         close(res[0]);
@@ -377,10 +368,7 @@ serve_traced(void *arg)
 static pid_t
 spawn_counted_load(unsigned short port, int stop_wr)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork", "load");
+    pid_t pid = fork_child("load");
     if (pid == 0) {
         struct lg_opts o = {.port = port,
                             .conns = SC_CONNS,
@@ -406,7 +394,7 @@ bench_syscalls(enum mux_backend b)
     int stop[2], status = 0;
     char name[64];
 
-    int lfd = listen_local(&port);
+    int lfd = pk_listen_tcp(&port, 4096);
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
     pid_t load = spawn_counted_load(port, stop[1]);

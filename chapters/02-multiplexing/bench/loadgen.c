@@ -7,63 +7,23 @@
  */
 #include "loadgen.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "iolab/perfkit.h"
 
-static int
-dial(unsigned short port)
-{
-    struct sockaddr_in a = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd == -1)
-        return -errno;
-    /* A server that never accepts must not hang us: once its backlog is
-     * full, connect would wait for SYN retries. Linux applies
-     * SO_SNDTIMEO to connect. */
-    struct timeval tv = {.tv_sec = 2};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
-/* Sends all of buf on a blocking socket; false on error. */
-static int
-send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
+/*
+ * A server that never accepts must not hang a client: once its backlog is
+ * full, connect would wait for SYN retries (pk_dial_tcp gives up).
+ */
+#define DIAL_MS 2000
+#define RTT_MS 5000 /* lg_rtt: one round trip, or the server is gone */
 
 long
 lg_raise_nofile(void)
@@ -100,7 +60,7 @@ lg_run(const struct lg_opts *o, struct lg_result *r)
     for (size_t i = 0; i < o->msg; i++)
         req[i] = (char)('a' + i % 26);
     for (int i = 0; i < o->conns; i++) {
-        c[i].fd = dial(o->port);
+        c[i].fd = pk_dial_tcp(o->port, DIAL_MS);
         if (c[i].fd < 0) {
             err = c[i].fd;
             goto out;
@@ -112,7 +72,7 @@ lg_run(const struct lg_opts *o, struct lg_result *r)
     uint64_t t0 = pk_now_ns();
     uint64_t end = t0 + (uint64_t)o->duration_ms * 1000000u;
     for (int i = 0; i < o->conns; i++)
-        if (send_all(c[i].fd, req, o->msg) != 0)
+        if (pk_send_all(c[i].fd, req, o->msg) != 0)
             r->errors++;
     while (target ? r->requests < target : pk_now_ns() < end) {
         int n = epoll_wait(epfd, ev, 128, 1000);
@@ -141,7 +101,7 @@ lg_run(const struct lg_opts *o, struct lg_result *r)
             r->requests++;
             if (target == 0 ||
                 r->requests + (unsigned long long)o->conns <= target)
-                if (send_all(k->fd, req, o->msg) != 0)
+                if (pk_send_all(k->fd, req, o->msg) != 0)
                     r->errors++;
         }
     }
@@ -161,7 +121,7 @@ int
 lg_hold(unsigned short port, int *fds, int n)
 {
     for (int i = 0; i < n; i++) {
-        fds[i] = dial(port);
+        fds[i] = pk_dial_tcp(port, DIAL_MS);
         if (fds[i] < 0)
             return i;
     }
@@ -173,17 +133,15 @@ lg_rtt(unsigned short port, int rounds, size_t msg)
 {
     double *t = calloc((size_t)rounds, sizeof(double));
     char *req = calloc(1, msg), *buf = malloc(msg);
-    int fd = dial(port);
+    /* A server that stopped answering must not hang the bench. */
+    int fd = pk_dial_tcp(port, RTT_MS);
     double med = 0;
 
     if (t == NULL || req == NULL || buf == NULL || fd < 0)
         goto out;
-    /* A server that stopped answering must not hang the bench. */
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (int i = 0; i < rounds; i++) {
         uint64_t t0 = pk_now_ns();
-        if (send_all(fd, req, msg) != 0 ||
+        if (pk_send_all(fd, req, msg) != 0 ||
             recv(fd, buf, msg, MSG_WAITALL) != (ssize_t)msg)
             goto out;
         t[i] = (double)(pk_now_ns() - t0);

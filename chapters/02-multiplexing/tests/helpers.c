@@ -3,11 +3,10 @@
  */
 #include "helpers.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,41 +88,10 @@ mt_echo_str(int fd, const char *s, const char *who)
 void
 mt_expect_closed(int fd, const char *who)
 {
-    char buf[4096];
-    ssize_t n;
+    char what[256];
 
-    while ((n = tk_read_exact(fd, buf, sizeof(buf), REPLY_MS)) ==
-           (ssize_t)sizeof(buf))
-        ;
-    cr_assert_neq(n, -ETIMEDOUT, "%s, %s: the server kept the connection open",
-                  mt_name(), who);
-}
-
-int
-mt_connect_rcvbuf(unsigned short port, int rcvbuf)
-{
-    struct sockaddr_in a = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd == -1)
-        cr_assert_fail("socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
-        cr_assert_fail("connect to 127.0.0.1:%u: %s", port, strerror(errno));
-    return fd;
-}
-
-void
-mt_small_buffers(int fd)
-{
-    int small = 64 * 1024;
-
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    snprintf(what, sizeof(what), "%s, %s", mt_name(), who);
+    tk_expect_closed_drain(fd, REPLY_MS, what);
 }
 
 void
@@ -183,4 +151,10 @@ mt_pump_join(struct mt_pump *p)
     pthread_join(*t, NULL);
     free(t);
     p->thread = NULL;
+}
+
+size_t
+mt_wait_stall(struct mt_pump *p)
+{
+    return tk_wait_stall(&p->written, p->len, 300, 30000);
 }

@@ -52,17 +52,18 @@ const char *mt_name(void);
 void mt_echo(int fd, const void *buf, size_t len, const char *who);
 void mt_echo_str(int fd, const char *s, const char *who);
 
-/* Waits for EOF (or a reset) on fd; fails if it stays open. */
+/*
+ * Waits for EOF (or a reset) on fd, reading past what the server still
+ * sends (tk_expect_closed_drain); fails naming the backend and who.
+ */
 void mt_expect_closed(int fd, const char *who);
 
 /*
- * Connects to 127.0.0.1:port with SO_RCVBUF set to rcvbuf before the
- * connection exists, so the window it advertises is small from the start.
+ * Socket buffers of 64 KiB (the kernel doubles it) for tk_small_buffers:
+ * loopback buffers otherwise grow to megabytes, and a server without
+ * backpressure would look fine.
  */
-int mt_connect_rcvbuf(unsigned short port, int rcvbuf);
-
-/* Fixes SO_SNDBUF and SO_RCVBUF at 64 KiB (the kernel doubles it). */
-void mt_small_buffers(int fd);
+#define MT_SMALL_BUF (64 * 1024)
 
 /* Fast deterministic bytes (a word at a time: cheap under Valgrind). */
 void mt_fill(void *buf, size_t len, unsigned long seed);
@@ -81,6 +82,14 @@ struct mt_pump {
 };
 void mt_pump_start(struct mt_pump *p);
 void mt_pump_join(struct mt_pump *p);
+
+/*
+ * Waits until the pump stops making progress (no byte for 300 ms) or
+ * finishes, for at most 30 s; returns the bytes it got through
+ * (tk_wait_stall: quiescence, not readiness; with backpressure the pump
+ * stops for good, so waiting longer only makes a test slower).
+ */
+size_t mt_wait_stall(struct mt_pump *p);
 
 /* Reads len bytes from fd, checking them against want; a message on error. */
 void mt_read_check(int fd, const char *want, size_t len, int timeout_ms,

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -140,7 +139,7 @@ half_close(enum mux_backend b)
     mt_start(&srv, b, NULL);
     int small = 4096;
     setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    int fd = mt_connect_rcvbuf(srv.port, 4096);
+    int fd = tk_connect_tcp_rcvbuf(srv.port, 4096);
     tk_write_all(fd, data, HALF);
     shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
     unsigned long waits0 = fi_calls(FI_WAIT);
@@ -184,12 +183,8 @@ MUX_TEST_EACH(half_close,
 static bool
 server_in_close_wait(unsigned short sport, unsigned short cport)
 {
-    struct timespec t0, now;
-
     /* /proc/net/tcp lists every socket of the machine: give it 3 s. */
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (now = t0; now.tv_sec - t0.tv_sec < 3;
-         clock_gettime(CLOCK_MONOTONIC, &now)) {
+    for (long long t0 = tk_now_ms(); tk_now_ms() - t0 < 3000;) {
         FILE *f = fopen("/proc/net/tcp", "r");
         char line[512];
         unsigned lp, rp, st;
@@ -231,7 +226,7 @@ resets(enum mux_backend b)
     /* b sends a lot, reads nothing, and resets: its echo has nowhere to
      * go, so the server's next send fails with EPIPE or ECONNRESET. */
     int c = tk_connect_tcp(srv.port);
-    mt_small_buffers(c);
+    tk_small_buffers(c, MT_SMALL_BUF);
     struct mt_pump p = {.fd = c, .data = junk, .len = big};
     mt_pump_start(&p);
     while (__atomic_load_n(&p.written, __ATOMIC_ACQUIRE) < 64 * 1024)
@@ -244,7 +239,7 @@ resets(enum mux_backend b)
      * of the echo is still pending (tiny buffers), then e resets: the
      * server's next send fails with EPIPE, which raises SIGPIPE unless
      * the send says MSG_NOSIGNAL. */
-    int e = mt_connect_rcvbuf(srv.port, 1);
+    int e = tk_connect_tcp_rcvbuf(srv.port, 1);
     struct sockaddr_in me;
     socklen_t mlen = sizeof(me);
     getsockname(e, (struct sockaddr *)&me, &mlen);

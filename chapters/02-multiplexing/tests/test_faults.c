@@ -12,20 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "iolab/fault.h"
-
-static void
-nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
 
 /* ---- short and refused writes, short reads, EINTR everywhere ------------ */
 
@@ -162,7 +152,7 @@ emfile_backoff(enum mux_backend b)
     cr_assert_eq(fi_plan(FI_ACCEPT, "err:EMFILE *"), 0);
     unsigned long waits0 = fi_calls(FI_WAIT), acc0 = fi_calls(FI_ACCEPT);
     int fd = tk_connect_tcp(srv.port); /* complete, waiting in the backlog */
-    nap_ms(WINDOW_MS);
+    tk_nap_ms(WINDOW_MS);
     unsigned long waits = fi_calls(FI_WAIT) - waits0;
     unsigned long accepts = fi_calls(FI_ACCEPT) - acc0;
     cr_assert_gt(accepts, 0,
@@ -208,7 +198,7 @@ idle_sleeps(enum mux_backend b)
     char got[4];
     cr_assert_eq(tk_read_exact(fds[0], got, 4, REPLY_MS), 4);
     unsigned long waits0 = fi_calls(FI_WAIT);
-    nap_ms(300);
+    tk_nap_ms(300);
     unsigned long waits = fi_calls(FI_WAIT) - waits0;
     cr_assert_leq(waits, 3,
                   "%s: with 20 idle clients the server called its wait %lu "

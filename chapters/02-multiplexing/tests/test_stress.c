@@ -16,46 +16,14 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "iolab/fault.h"
 
-static void
-nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* ---- a client that never reads ------------------------------------------ */
 
 #define FLOOD (2u << 20) /* far more than every buffer on the way holds */
-
-/*
- * Waits until the pump stops making progress (no byte for 300 ms) or
- * finishes; returns the bytes it got through. This waits for quiescence,
- * not readiness: with backpressure the pump stops for good, so waiting
- * longer only makes the test slower, never wrong.
- */
-static size_t
-wait_for_stall(struct mt_pump *p)
-{
-    size_t last = (size_t)-1;
-
-    for (int quiet = 0, i = 0; quiet < 6 && i < 600; i++) {
-        size_t now = __atomic_load_n(&p->written, __ATOMIC_ACQUIRE);
-        if (now == p->len)
-            return now;
-        quiet = now == last ? quiet + 1 : 0;
-        last = now;
-        nap_ms(50);
-    }
-    return last;
-}
 
 static void
 never_reads(enum mux_backend b)
@@ -65,13 +33,13 @@ never_reads(enum mux_backend b)
 
     mt_fill(data, FLOOD, 10);
     mt_start(&srv, b, NULL);
-    mt_small_buffers(srv.listen_fd); /* accepted sockets inherit these */
+    tk_small_buffers(srv.listen_fd, MT_SMALL_BUF); /* accepted inherit */
     int fd = tk_connect_tcp(srv.port);
-    mt_small_buffers(fd);
+    tk_small_buffers(fd, MT_SMALL_BUF);
     struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD};
     mt_pump_start(&p);
 
-    size_t sent = wait_for_stall(&p);
+    size_t sent = mt_wait_stall(&p);
     cr_assert_lt(sent, FLOOD,
                  "%s: a client sent all %u bytes without reading any echo: "
                  "the server must stop reading from a client once out_cap "
@@ -124,7 +92,7 @@ slot_reused(enum mux_backend b)
 
     mt_fill(data, REUSE_FLOOD, 14);
     mt_start(&srv, b, NULL);
-    mt_small_buffers(srv.listen_fd); /* accepted sockets inherit these */
+    tk_small_buffers(srv.listen_fd, MT_SMALL_BUF); /* accepted inherit */
     int a = tk_connect_tcp(srv.port);
     mt_echo_str(a, "a\n", "client a");
     int bb = tk_connect_tcp(srv.port);
@@ -136,10 +104,10 @@ slot_reused(enum mux_backend b)
     int d = tk_connect_tcp(srv.port);
     mt_echo_str(d, "d\n", "client d, which arrived after a left");
 
-    mt_small_buffers(c);
+    tk_small_buffers(c, MT_SMALL_BUF);
     struct mt_pump p = {.fd = c, .data = data, .len = REUSE_FLOOD};
     mt_pump_start(&p);
-    cr_assert_lt(wait_for_stall(&p), REUSE_FLOOD,
+    cr_assert_lt(mt_wait_stall(&p), REUSE_FLOOD,
                  "%s: client c sent all its bytes without reading any echo "
                  "(no backpressure)",
                  mt_name());
@@ -211,7 +179,7 @@ slow_reader_main(void *arg)
         size_t before = r->got;
         r->got += (size_t)k;
         if (r->got / (256 * 1024) != before / (256 * 1024))
-            nap_ms(1); /* slow: the server must hold, not push */
+            tk_nap_ms(1); /* slow: the server must hold, not push */
     }
     free(buf);
     return NULL;
@@ -229,7 +197,7 @@ slow_reader(enum mux_backend b)
     mt_fill(data, HUGE, 11);
     mt_start(&srv, b, NULL);
     int fd = tk_connect_tcp(srv.port);
-    mt_small_buffers(fd);
+    tk_small_buffers(fd, MT_SMALL_BUF);
     for (int i = 0; i < CHATTY; i++)
         chat[i] = tk_connect_tcp(srv.port);
     mt_echo_str(chat[0], "ready?\n", "a client before the big transfer");

@@ -34,6 +34,25 @@ double pk_median(double *v, size_t n);
  */
 int pk_send_all(int fd, const void *buf, size_t len);
 
+/*
+ * pk_listen_tcp - listens on 127.0.0.1 at a port the kernel picks (never
+ * a fixed one: two benches may run at once), with the given backlog, and
+ * stores the port in *port. Returns the socket; exits with a message if
+ * the machine refuses.
+ */
+int pk_listen_tcp(unsigned short *port, int backlog);
+
+/*
+ * pk_dial_tcp - connects a blocking socket to 127.0.0.1:port, with
+ * TCP_NODELAY (a request goes out at once, not held back to be merged).
+ * Its connect, sends and receives each give up after timeout_ms
+ * (SO_SNDTIMEO, which Linux applies to connect(2), and SO_RCVTIMEO: see
+ * socket(7)), so a server that stopped accepting or answering cannot hang
+ * the bench. Returns the socket, or -errno (-EAGAIN or -EINPROGRESS: the
+ * time ran out).
+ */
+int pk_dial_tcp(unsigned short port, int timeout_ms);
+
 /* ---- metrics ------------------------------------------------------------ */
 
 /*

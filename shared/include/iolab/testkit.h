@@ -95,6 +95,17 @@ void tk_reset_close(int fd);              /* close with an RST (SO_LINGER 0) */
 int tk_count_open_fds(void);              /* entries in /proc/self/fd */
 void tk_raise_nofile(unsigned long want); /* soft limit up to the hard one */
 
+/*
+ * tk_connect_tcp_rcvbuf - tk_connect_tcp with SO_RCVBUF set to rcvbuf
+ * before the connection exists, so the window the client advertises is
+ * small from the start and a server's replies back up after a few KiB
+ * (tcp(7): the buffer size must be set before connect(2) to take effect
+ * on the connection). The kernel doubles rcvbuf and never goes below its
+ * own minimum (socket(7), SO_RCVBUF), so 1 asks for the smallest there
+ * is. tk_connect_tcp(port) is this with rcvbuf 0: the kernel's default.
+ */
+int tk_connect_tcp_rcvbuf(unsigned short port, int rcvbuf);
+
 /* Writes all of buf or fails the test. */
 void tk_write_all(int fd, const void *buf, size_t len);
 
@@ -112,6 +123,16 @@ bool tk_readable(int fd, int timeout_ms);
  * become readable, and the next read must see EOF or ECONNRESET, not data.
  */
 void tk_expect_closed(int fd, int timeout_ms);
+
+/*
+ * tk_expect_closed_drain - for a peer that may still send what it owes
+ * before it closes (echoes, replies): reads and discards whatever comes,
+ * and fails the test unless fd reaches EOF or a reset. Each read of up to
+ * 4 KiB waits timeout_ms afresh, so a peer that keeps sending is given
+ * time, and one that goes quiet with fd open fails with "who: the server
+ * kept the connection open".
+ */
+void tk_expect_closed_drain(int fd, int timeout_ms, const char *who);
 
 /*
  * Sets SO_SNDBUF and SO_RCVBUF of fd to bytes each (the kernel doubles
@@ -178,6 +199,15 @@ char *tk_make_file(const char *name, const void *data, size_t len);
 
 long long tk_now_ms(void); /* CLOCK_MONOTONIC, in whole milliseconds */
 long long tk_now_ns(void); /* CLOCK_MONOTONIC, in nanoseconds */
+
+/*
+ * tk_nap_ms - sleeps ms milliseconds, resuming after a signal handler
+ * ran. For a window that a test measures (how many wait calls a server
+ * makes in 300 ms) or a client that must be slow, never to wait for
+ * something to be ready: wait for the thing itself (tk_readable,
+ * tk_wait_state, tk_wait_stall), which is both faster and not flaky.
+ */
+void tk_nap_ms(long ms);
 
 /* ---- threads and processes ------------------------------------------------
  */

@@ -13,24 +13,24 @@
 
 #include "iolab/resp.h"
 #include "iolab/testkit.h"
-#include "kvd_test.h"
+#include "helpers.h"
 
 TK_TEST(cmd, ping_echo, .timeout = 10,
         .description = "[KVD-1] PING, PING msg and ECHO answer at once")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_reply r;
 
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "PING", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "PING", NULL), 0);
     cr_assert(r.type == RESP_SIMPLE && !strcmp(r.str, "PONG"),
               "PING must answer +PONG");
     resp_reply_free(&r);
-    t_bulk(c, "hi", "ping", "hi", NULL);
-    t_bulk(c, "a b", "ECHO", "a b", NULL);
-    t_err(c, "ERR wrong number of arguments for 'echo'", "ECHO", NULL);
-    t_err(c, "ERR wrong number of arguments for 'ping'", "PING", "a", "b",
-          NULL);
+    kvdt_bulk(c, "hi", "ping", "hi", NULL);
+    kvdt_bulk(c, "a b", "ECHO", "a b", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'echo'", "ECHO", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'ping'", "PING", "a", "b",
+             NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -38,23 +38,23 @@ TK_TEST(cmd, ping_echo, .timeout = 10,
 TK_TEST(cmd, get_set_del_exists, .timeout = 10,
         .description = "GET, SET, DEL and EXISTS with their replies")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
 
-    t_nil(c, "GET", "k", NULL);
-    t_ok(c, "SET", "k", "v1", NULL);
-    t_bulk(c, "v1", "GET", "k", NULL);
-    t_ok(c, "set", "k", "a longer value", NULL);
-    t_bulk(c, "a longer value", "get", "k", NULL);
-    t_ok(c, "SET", "k2", "", NULL);
-    t_bulk(c, "", "GET", "k2", NULL);
-    t_int(c, 3, "EXISTS", "k", "k2", "k", "nope", NULL);
-    t_int(c, 2, "DEL", "k", "k2", "nope", NULL);
-    t_int(c, 0, "EXISTS", "k", NULL);
-    t_nil(c, "GET", "k", NULL);
-    t_err(c, "ERR wrong number of arguments for 'get'", "GET", NULL);
-    t_err(c, "ERR wrong number of arguments for 'set'", "SET", "k", NULL);
-    t_err(c, "ERR wrong number of arguments for 'del'", "DEL", NULL);
+    kvdt_nil(c, "GET", "k", NULL);
+    kvdt_ok(c, "SET", "k", "v1", NULL);
+    kvdt_bulk(c, "v1", "GET", "k", NULL);
+    kvdt_ok(c, "set", "k", "a longer value", NULL);
+    kvdt_bulk(c, "a longer value", "get", "k", NULL);
+    kvdt_ok(c, "SET", "k2", "", NULL);
+    kvdt_bulk(c, "", "GET", "k2", NULL);
+    kvdt_int(c, 3, "EXISTS", "k", "k2", "k", "nope", NULL);
+    kvdt_int(c, 2, "DEL", "k", "k2", "nope", NULL);
+    kvdt_int(c, 0, "EXISTS", "k", NULL);
+    kvdt_nil(c, "GET", "k", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'get'", "GET", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'set'", "SET", "k", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'del'", "DEL", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -62,32 +62,34 @@ TK_TEST(cmd, get_set_del_exists, .timeout = 10,
 TK_TEST(cmd, set_options, .timeout = 10,
         .description = "SET's NX, XX, EX, PX and KEEPTTL, and their errors")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
 
-    t_nil(c, "SET", "k", "v", "XX", NULL);
-    t_ok(c, "SET", "k", "v", "NX", NULL);
-    t_nil(c, "SET", "k", "w", "NX", NULL);
-    t_ok(c, "SET", "k", "w", "XX", NULL);
-    t_bulk(c, "w", "GET", "k", NULL);
-    t_int(c, -1, "TTL", "k", NULL);
-    t_ok(c, "SET", "k", "x", "EX", "100", NULL);
-    t_int(c, 100, "TTL", "k", NULL);
-    t_ok(c, "SET", "k", "y", "KEEPTTL", NULL);
-    t_int(c, 100, "TTL", "k", NULL);
-    t_ok(c, "SET", "k", "z", NULL);
-    t_int(c, -1, "TTL", "k", NULL);
-    t_int(c, -2, "TTL", "nope", NULL);
-    t_err(c, "ERR syntax error", "SET", "k", "v", "NX", "XX", NULL);
-    t_err(c, "ERR syntax error", "SET", "k", "v", "EX", "1", "PX", "1", NULL);
-    t_err(c, "ERR syntax error", "SET", "k", "v", "BOGUS", NULL);
-    t_err(c, "ERR syntax error", "SET", "k", "v", "EX", NULL);
-    t_err(c, "ERR value is not an integer", "SET", "k", "v", "EX", "1x", NULL);
-    t_err(c, "ERR invalid expire time", "SET", "k", "v", "PX", "0", NULL);
-    t_err(c, "ERR invalid expire time", "SET", "k", "v", "EX", "-5", NULL);
-    t_err(c, "ERR invalid expire time", "SET", "k", "v", "EX",
-          "9223372036854775807", NULL);
-    t_bulk(c, "z", "GET", "k", NULL);
+    kvdt_nil(c, "SET", "k", "v", "XX", NULL);
+    kvdt_ok(c, "SET", "k", "v", "NX", NULL);
+    kvdt_nil(c, "SET", "k", "w", "NX", NULL);
+    kvdt_ok(c, "SET", "k", "w", "XX", NULL);
+    kvdt_bulk(c, "w", "GET", "k", NULL);
+    kvdt_int(c, -1, "TTL", "k", NULL);
+    kvdt_ok(c, "SET", "k", "x", "EX", "100", NULL);
+    kvdt_int(c, 100, "TTL", "k", NULL);
+    kvdt_ok(c, "SET", "k", "y", "KEEPTTL", NULL);
+    kvdt_int(c, 100, "TTL", "k", NULL);
+    kvdt_ok(c, "SET", "k", "z", NULL);
+    kvdt_int(c, -1, "TTL", "k", NULL);
+    kvdt_int(c, -2, "TTL", "nope", NULL);
+    kvdt_err(c, "ERR syntax error", "SET", "k", "v", "NX", "XX", NULL);
+    kvdt_err(c, "ERR syntax error", "SET", "k", "v", "EX", "1", "PX", "1",
+             NULL);
+    kvdt_err(c, "ERR syntax error", "SET", "k", "v", "BOGUS", NULL);
+    kvdt_err(c, "ERR syntax error", "SET", "k", "v", "EX", NULL);
+    kvdt_err(c, "ERR value is not an integer", "SET", "k", "v", "EX", "1x",
+             NULL);
+    kvdt_err(c, "ERR invalid expire time", "SET", "k", "v", "PX", "0", NULL);
+    kvdt_err(c, "ERR invalid expire time", "SET", "k", "v", "EX", "-5", NULL);
+    kvdt_err(c, "ERR invalid expire time", "SET", "k", "v", "EX",
+             "9223372036854775807", NULL);
+    kvdt_bulk(c, "z", "GET", "k", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -96,28 +98,28 @@ TK_TEST(cmd, incr, .timeout = 10,
         .description = "INCR, DECR, INCRBY, DECRBY: integers, errors, "
                        "overflow")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
 
-    t_int(c, 1, "INCR", "n", NULL);
-    t_int(c, 2, "INCR", "n", NULL);
-    t_int(c, 1, "DECR", "n", NULL);
-    t_int(c, 11, "INCRBY", "n", "10", NULL);
-    t_int(c, -9, "DECRBY", "n", "20", NULL);
-    t_bulk(c, "-9", "GET", "n", NULL);
-    t_ok(c, "SET", "s", "abc", NULL);
-    t_err(c, "ERR value is not an integer", "INCR", "s", NULL);
-    t_ok(c, "SET", "s", " 1", NULL);
-    t_err(c, "ERR value is not an integer", "INCR", "s", NULL);
-    t_ok(c, "SET", "s", "01", NULL);
-    t_err(c, "ERR value is not an integer", "INCR", "s", NULL);
-    t_ok(c, "SET", "m", "9223372036854775807", NULL);
-    t_err(c, "ERR increment or decrement would overflow", "INCR", "m", NULL);
-    t_bulk(c, "9223372036854775807", "GET", "m", NULL);
-    t_err(c, "ERR value is not an integer", "INCRBY", "n", "x", NULL);
-    t_ok(c, "SET", "t", "5", "EX", "100", NULL);
-    t_int(c, 6, "INCR", "t", NULL);
-    t_int(c, 100, "TTL", "t", NULL);
+    kvdt_int(c, 1, "INCR", "n", NULL);
+    kvdt_int(c, 2, "INCR", "n", NULL);
+    kvdt_int(c, 1, "DECR", "n", NULL);
+    kvdt_int(c, 11, "INCRBY", "n", "10", NULL);
+    kvdt_int(c, -9, "DECRBY", "n", "20", NULL);
+    kvdt_bulk(c, "-9", "GET", "n", NULL);
+    kvdt_ok(c, "SET", "s", "abc", NULL);
+    kvdt_err(c, "ERR value is not an integer", "INCR", "s", NULL);
+    kvdt_ok(c, "SET", "s", " 1", NULL);
+    kvdt_err(c, "ERR value is not an integer", "INCR", "s", NULL);
+    kvdt_ok(c, "SET", "s", "01", NULL);
+    kvdt_err(c, "ERR value is not an integer", "INCR", "s", NULL);
+    kvdt_ok(c, "SET", "m", "9223372036854775807", NULL);
+    kvdt_err(c, "ERR increment or decrement would overflow", "INCR", "m", NULL);
+    kvdt_bulk(c, "9223372036854775807", "GET", "m", NULL);
+    kvdt_err(c, "ERR value is not an integer", "INCRBY", "n", "x", NULL);
+    kvdt_ok(c, "SET", "t", "5", "EX", "100", NULL);
+    kvdt_int(c, 6, "INCR", "t", NULL);
+    kvdt_int(c, 100, "TTL", "t", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -125,26 +127,27 @@ TK_TEST(cmd, incr, .timeout = 10,
 TK_TEST(cmd, mget_mset_dbsize_flushall, .timeout = 10,
         .description = "MGET, MSET, DBSIZE, FLUSHALL")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_reply r;
 
-    t_ok(c, "MSET", "a", "1", "b", "2", "c", "3", NULL);
-    t_int(c, 3, "DBSIZE", NULL);
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "MGET", "a", "x", "c", NULL), 0);
+    kvdt_ok(c, "MSET", "a", "1", "b", "2", "c", "3", NULL);
+    kvdt_int(c, 3, "DBSIZE", NULL);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "MGET", "a", "x", "c", NULL),
+                 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 3, "MGET: an array of 3");
     cr_assert(r.elem[0].type == RESP_BULK && !strcmp(r.elem[0].str, "1"));
     cr_assert_eq(r.elem[1].type, RESP_NIL, "MGET of a missing key: nil");
     cr_assert(r.elem[2].type == RESP_BULK && !strcmp(r.elem[2].str, "3"));
     resp_reply_free(&r);
-    t_err(c, "ERR wrong number of arguments for 'mset'", "MSET", "a", "1", "b",
-          NULL);
-    t_ok(c, "FLUSHALL", NULL);
-    t_int(c, 0, "DBSIZE", NULL);
-    t_nil(c, "GET", "a", NULL);
-    t_ok(c, "SET", "a", "again", NULL);
-    t_bulk(c, "again", "GET", "a", NULL);
-    t_err(c, "ERR syntax error", "FLUSHALL", "NOW", NULL);
+    kvdt_err(c, "ERR wrong number of arguments for 'mset'", "MSET", "a", "1",
+             "b", NULL);
+    kvdt_ok(c, "FLUSHALL", NULL);
+    kvdt_int(c, 0, "DBSIZE", NULL);
+    kvdt_nil(c, "GET", "a", NULL);
+    kvdt_ok(c, "SET", "a", "again", NULL);
+    kvdt_bulk(c, "again", "GET", "a", NULL);
+    kvdt_err(c, "ERR syntax error", "FLUSHALL", "NOW", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -153,28 +156,29 @@ TK_TEST(cmd, handshake_commands, .timeout = 10,
         .description = "CONFIG GET, COMMAND, SELECT and INFO answer like "
                        "Redis for the clients' handshakes")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_reply r;
 
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "CONFIG", "GET", "save", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "CONFIG", "GET", "save", NULL),
+                 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 2 &&
                   !strcmp(r.elem[0].str, "save") && r.elem[1].len == 0,
               "CONFIG GET save: [\"save\", \"\"]");
     resp_reply_free(&r);
     cr_assert_eq(
-        resp_call(c, &r, T_WAIT_MS, "config", "get", "APPENDONLY", NULL), 0);
+        resp_call(c, &r, KVDT_WAIT_MS, "config", "get", "APPENDONLY", NULL), 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 2 &&
                   !strcmp(r.elem[1].str, "no"),
               "CONFIG GET appendonly: [\"appendonly\", \"no\"]");
     resp_reply_free(&r);
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "CONFIG", "GET", "nothing*", NULL),
-                 0);
+    cr_assert_eq(
+        resp_call(c, &r, KVDT_WAIT_MS, "CONFIG", "GET", "nothing*", NULL), 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 0);
     resp_reply_free(&r);
-    t_err(c, "ERR unknown subcommand", "CONFIG", "FROB", NULL);
+    kvdt_err(c, "ERR unknown subcommand", "CONFIG", "FROB", NULL);
 
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "COMMAND", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "COMMAND", NULL), 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem > 10, "COMMAND: an array");
     cr_assert(r.elem[0].type == RESP_ARRAY && r.elem[0].nelem == 7 &&
                   r.elem[0].elem[0].type == RESP_BULK &&
@@ -183,28 +187,29 @@ TK_TEST(cmd, handshake_commands, .timeout = 10,
               "categories]");
     long long count = (long long)r.nelem;
     resp_reply_free(&r);
-    t_int(c, count, "COMMAND", "COUNT", NULL);
+    kvdt_int(c, count, "COMMAND", "COUNT", NULL);
     cr_assert_eq(
-        resp_call(c, &r, T_WAIT_MS, "COMMAND", "INFO", "get", "nope", NULL), 0);
+        resp_call(c, &r, KVDT_WAIT_MS, "COMMAND", "INFO", "get", "nope", NULL),
+        0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 2 &&
                   r.elem[0].elem[1].integer == 2 && r.elem[1].type == RESP_NIL,
               "COMMAND INFO get nope: [[get, 2, ...], nil]");
     resp_reply_free(&r);
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "COMMAND", "DOCS", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "COMMAND", "DOCS", NULL), 0);
     cr_assert_eq(r.type, RESP_ARRAY);
     resp_reply_free(&r);
 
-    t_ok(c, "SELECT", "0", NULL);
-    t_err(c, "ERR DB index is out of range", "SELECT", "1", NULL);
+    kvdt_ok(c, "SELECT", "0", NULL);
+    kvdt_err(c, "ERR DB index is out of range", "SELECT", "1", NULL);
 
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "INFO", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "INFO", NULL), 0);
     cr_assert(r.type == RESP_BULK && strstr(r.str, "# Stats\r\n") &&
                   strstr(r.str, "total_commands_processed:") &&
                   strstr(r.str, "kvd_round_trips:") &&
                   strstr(r.str, "connected_clients:1\r\n"),
-              "INFO lacks the counters: \"%s\"", t_esc(r.str, r.len));
+              "INFO lacks the counters: \"%s\"", kvdt_esc(r.str, r.len));
     resp_reply_free(&r);
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "INFO", "stats", NULL), 0);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "INFO", "stats", NULL), 0);
     cr_assert(r.type == RESP_BULK && strstr(r.str, "# Stats") &&
                   !strstr(r.str, "# Server"),
               "INFO stats: only the stats section");
@@ -217,13 +222,13 @@ TK_TEST(cmd, unknown_command_keeps_connection, .timeout = 10,
         .description = "an unknown command is an error reply and the "
                        "connection stays usable")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
 
-    t_err(c, "ERR unknown command 'FROB', with args beginning with: 'a' ",
-          "FROB", "a", NULL);
-    t_err(c, "ERR unknown command '?\?\?'", "\r\x01\n", NULL);
-    t_bulk(c, "ok", "ECHO", "ok", NULL);
+    kvdt_err(c, "ERR unknown command 'FROB', with args beginning with: 'a' ",
+             "FROB", "a", NULL);
+    kvdt_err(c, "ERR unknown command '?\?\?'", "\r\x01\n", NULL);
+    kvdt_bulk(c, "ok", "ECHO", "ok", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -231,12 +236,12 @@ TK_TEST(cmd, unknown_command_keeps_connection, .timeout = 10,
 TK_TEST(cmd, quit, .timeout = 10,
         .description = "QUIT answers +OK, then the server closes")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     tk_write_all(fd, "*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n", 28);
-    t_expect_raw(fd, "+OK\r\n");
-    tk_expect_closed(fd, T_WAIT_MS);
+    kvdt_expect_raw(fd, "+OK\r\n");
+    tk_expect_closed(fd, KVDT_WAIT_MS);
     close(fd);
     kvd_stop(kv);
 }
@@ -245,8 +250,8 @@ TK_TEST(cmd, binary_safe, .timeout = 10,
         .description = "keys and values may hold any byte, NUL and CRLF "
                        "included")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     char key[256], val[1000];
     struct resp_reply r;
 
@@ -255,18 +260,18 @@ TK_TEST(cmd, binary_safe, .timeout = 10,
     tk_fill(val, sizeof(val), 3);
     const char *set[] = {"SET", key, val};
     const size_t setl[] = {3, sizeof(key), sizeof(val)};
-    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 3, set, setl), 0);
+    cr_assert_eq(resp_command(c, &r, KVDT_WAIT_MS, 3, set, setl), 0);
     cr_assert_eq(r.type, RESP_SIMPLE);
     resp_reply_free(&r);
     const char *get[] = {"GET", key};
     const size_t getl[] = {3, sizeof(key)};
-    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 2, get, getl), 0);
+    cr_assert_eq(resp_command(c, &r, KVDT_WAIT_MS, 2, get, getl), 0);
     cr_assert(r.type == RESP_BULK && r.len == sizeof(val) &&
                   memcmp(r.str, val, sizeof(val)) == 0,
               "the binary value came back different");
     resp_reply_free(&r);
     const size_t shortl[] = {3, 255}; /* the key without its last byte */
-    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 2, get, shortl), 0);
+    cr_assert_eq(resp_command(c, &r, KVDT_WAIT_MS, 2, get, shortl), 0);
     cr_assert_eq(r.type, RESP_NIL,
                  "a key that is a prefix of another is a "
                  "different key");
@@ -277,8 +282,8 @@ TK_TEST(cmd, binary_safe, .timeout = 10,
 TK_TEST(cmd, many_keys_resize, .timeout = 30,
         .description = "20000 keys survive the table's resizes")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_buf b;
     struct resp_reply r;
     char k[32], v[32];
@@ -292,16 +297,16 @@ TK_TEST(cmd, many_keys_resize, .timeout = 30,
     }
     tk_write_all(resp_conn_fd(c), b.data, b.len);
     for (int i = 0; i < n; i++) {
-        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
         cr_assert_eq(r.type, RESP_SIMPLE, "SET %d did not answer +OK", i);
         resp_reply_free(&r);
     }
     resp_buf_free(&b);
-    t_int(c, n, "DBSIZE", NULL);
+    kvdt_int(c, n, "DBSIZE", NULL);
     for (int i = 0; i < n; i += 997) {
         snprintf(k, sizeof(k), "key:%d", i);
         snprintf(v, sizeof(v), "val:%d", i * 7);
-        t_bulk(c, v, "GET", k, NULL);
+        kvdt_bulk(c, v, "GET", k, NULL);
     }
     struct kvd_stats st;
     kvd_stats(kv, &st);
@@ -315,19 +320,19 @@ TK_TEST(cmd, expiry_lazy, .timeout = 10,
         .description = "a key with PX is gone once its time is up, not "
                        "before")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_reply r;
 
     double t0 =
         tk_now_ns() / 1e6; /* before the SET: the server's time is later */
-    t_ok(c, "SET", "k", "v", "PX", "150", NULL);
-    cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "PTTL", "k", NULL), 0);
+    kvdt_ok(c, "SET", "k", "v", "PX", "150", NULL);
+    cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "PTTL", "k", NULL), 0);
     cr_assert(r.type == RESP_INTEGER && r.integer <= 150 &&
                   (r.integer > 0 || r.integer == -2),
               "PTTL right after SET PX 150: %lld", r.integer);
     for (;;) {
-        cr_assert_eq(resp_call(c, &r, T_WAIT_MS, "GET", "k", NULL), 0);
+        cr_assert_eq(resp_call(c, &r, KVDT_WAIT_MS, "GET", "k", NULL), 0);
         double t = tk_now_ns() / 1e6 - t0;
         if (r.type == RESP_NIL) {
             cr_assert_geq(t, 148,
@@ -337,11 +342,11 @@ TK_TEST(cmd, expiry_lazy, .timeout = 10,
             break;
         }
         resp_reply_free(&r);
-        cr_assert_lt(t, 150 + T_WAIT_MS, "the key never expired");
+        cr_assert_lt(t, 150 + KVDT_WAIT_MS, "the key never expired");
         usleep(20000);
     }
-    t_int(c, 0, "EXISTS", "k", NULL);
-    t_int(c, -2, "TTL", "k", NULL);
+    kvdt_int(c, 0, "EXISTS", "k", NULL);
+    kvdt_int(c, -2, "TTL", "k", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -356,20 +361,20 @@ TK_TEST(cmd, expiry_sweep, .timeout = 20,
         .description = "expired keys nobody reads are removed by the "
                        "periodic sweep")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     char k[16];
 
     for (int i = 0; i < 50; i++) {
         snprintf(k, sizeof(k), "k%d", i);
-        t_ok(c, "SET", k, "v", "PX", "30", NULL);
+        kvdt_ok(c, "SET", k, "v", "PX", "30", NULL);
     }
-    t_ok(c, "SET", "stays", "v", NULL);
-    cr_assert(t_wait_stats(kv, all_expired),
+    kvdt_ok(c, "SET", "stays", "v", NULL);
+    cr_assert(kvdt_wait_stats(kv, all_expired),
               "50 keys set with PX 30 were not swept away within %d ms "
               "(keys left must be 1, expired 50)",
-              T_WAIT_MS);
-    t_int(c, 1, "DBSIZE", NULL);
+              KVDT_WAIT_MS);
+    kvdt_int(c, 1, "DBSIZE", NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -380,18 +385,18 @@ TK_TEST(cmd, expiry_sweep, .timeout = 20,
 TK_TEST(proto, inline_commands, .timeout = 10,
         .description = "inline (telnet-style) commands work, with quotes")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     tk_write_all(fd, "PING\r\n", 6);
-    t_expect_raw(fd, "+PONG\r\n");
+    kvdt_expect_raw(fd, "+PONG\r\n");
     const char *cmds = "set k \"a b\\x41\\n\"\r\n\r\nget k\nSET x 'it''s'\r\n"
                        "ECHO \"unbalanced\r\nECHO ok\r\n";
     tk_write_all(fd, cmds, strlen(cmds));
-    t_expect_raw(fd, "+OK\r\n$5\r\na bA\n\r\n"
-                     "-ERR Protocol error: unbalanced quotes in request\r\n"
-                     "-ERR Protocol error: unbalanced quotes in request\r\n"
-                     "$2\r\nok\r\n");
+    kvdt_expect_raw(fd, "+OK\r\n$5\r\na bA\n\r\n"
+                        "-ERR Protocol error: unbalanced quotes in request\r\n"
+                        "-ERR Protocol error: unbalanced quotes in request\r\n"
+                        "$2\r\nok\r\n");
     close(fd);
     kvd_stop(kv);
 }
@@ -406,18 +411,18 @@ expect_protocol_error(struct kvd *kv, const char *bytes, size_t len,
     size_t wlen = strlen(want);
 
     tk_write_all(fd, bytes, len);
-    ssize_t n = tk_read_exact(fd, got, wlen, T_WAIT_MS);
+    ssize_t n = tk_read_exact(fd, got, wlen, KVDT_WAIT_MS);
     cr_assert(n == (ssize_t)wlen && memcmp(got, want, wlen) == 0,
               "after \"%s\": expected \"%s...\", got \"%s\"",
-              t_esc(bytes, len < 60 ? len : 60), t_esc(want, wlen),
-              t_esc(got, n > 0 ? (size_t)n : 0));
+              kvdt_esc(bytes, len < 60 ? len : 60), kvdt_esc(want, wlen),
+              kvdt_esc(got, n > 0 ? (size_t)n : 0));
     /* The rest of the error line, then the server hangs up. */
     char ch;
     do
-        cr_assert_eq(tk_read_exact(fd, &ch, 1, T_WAIT_MS), 1,
+        cr_assert_eq(tk_read_exact(fd, &ch, 1, KVDT_WAIT_MS), 1,
                      "the error line did not end");
     while (ch != '\n');
-    tk_expect_closed(fd, T_WAIT_MS);
+    tk_expect_closed(fd, KVDT_WAIT_MS);
     close(fd);
 }
 
@@ -425,7 +430,7 @@ TK_TEST(proto, malformed_frames, .timeout = 10,
         .description = "malformed frames get a protocol error, then the "
                        "connection is closed; the server goes on")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
 
     expect_protocol_error(kv, "*abc\r\n", 6,
                           "-ERR Protocol error: invalid multibulk length");
@@ -445,7 +450,7 @@ TK_TEST(proto, malformed_frames, .timeout = 10,
     /* Empty commands are ignored, as Redis does. */
     int fd = tk_connect_tcp(kvd_port(kv));
     tk_write_all(fd, "*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n", 23);
-    t_expect_raw(fd, "+PONG\r\n");
+    kvdt_expect_raw(fd, "+PONG\r\n");
     close(fd);
     kvd_stop(kv);
 }
@@ -455,7 +460,7 @@ TK_TEST(proto, oversized_frames, .timeout = 10,
                        "read, and the connection is closed")
 {
     struct kvd_config cfg = {.max_frame = 1024};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     char big[3000];
 
     /* A bulk length over the limit: refused from its header alone. */
@@ -475,10 +480,10 @@ TK_TEST(proto, oversized_frames, .timeout = 10,
     expect_protocol_error(kv, big, sizeof(big),
                           "-ERR Protocol error: too big inline request");
     /* Just under the limit is fine. */
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     memset(big, 'v', 900);
     big[900] = '\0';
-    t_bulk(c, big, "ECHO", big, NULL);
+    kvdt_bulk(c, big, "ECHO", big, NULL);
     resp_close(c);
     kvd_stop(kv);
 }
@@ -487,7 +492,7 @@ TK_TEST(proto, split_anywhere, .timeout = 20,
         .description = "commands split at any byte are executed once, in "
                        "order")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
     const char *cmds = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
                        "*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n";
@@ -496,7 +501,7 @@ TK_TEST(proto, split_anywhere, .timeout = 20,
         tk_write_all(fd, cmds + i, 1);
         usleep(300);
     }
-    t_expect_raw(fd, "+OK\r\n$5\r\nhello\r\n+PONG\r\n");
+    kvdt_expect_raw(fd, "+OK\r\n$5\r\nhello\r\n+PONG\r\n");
     close(fd);
     kvd_stop(kv);
 }

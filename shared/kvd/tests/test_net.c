@@ -22,7 +22,7 @@
 
 #include "iolab/resp.h"
 #include "iolab/testkit.h"
-#include "kvd_test.h"
+#include "helpers.h"
 
 #define PING "*1\r\n$4\r\nPING\r\n"
 #define PING_LEN 14
@@ -44,7 +44,7 @@ static void
 expect_pongs(int fd, int n)
 {
     for (int i = 0; i < n; i++)
-        t_expect_raw(fd, "+PONG\r\n");
+        kvdt_expect_raw(fd, "+PONG\r\n");
 }
 
 /* One PING round trip on fd; returns its duration in ms. */
@@ -67,7 +67,7 @@ TK_TEST(pipeline, one_round_trip, .timeout = 10,
     /* The accept delay keeps the server from reading before the whole
      * batch is there, so it arrives in one read whatever the timing. */
     struct kvd_config cfg = {.accept_delay_us = 300000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int fd = tk_connect_tcp(kvd_port(kv));
     struct resp_buf b;
     char want[4096], k[16];
@@ -80,7 +80,7 @@ TK_TEST(pipeline, one_round_trip, .timeout = 10,
         wlen += (size_t)sprintf(want + wlen, ":%d\r\n", i / 5 + 1);
     }
     tk_write_all(fd, b.data, b.len);
-    t_expect_raw(fd, want);
+    kvdt_expect_raw(fd, want);
 
     struct kvd_stats st;
     kvd_stats(kv, &st);
@@ -111,7 +111,7 @@ TK_TEST(pipeline, counters_and_reset, .timeout = 10,
                        "kvd_reset_stats zeroes the counters and keeps the "
                        "gauges, connected and keys")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
     struct kvd_stats st;
 
@@ -132,15 +132,15 @@ TK_TEST(pipeline, counters_and_reset, .timeout = 10,
     cr_assert_eq(st.connected, 1, "connected is not a counter to reset");
     cr_assert_eq(st.keys, 0);
     tk_write_all(fd, "SET k v\r\n", 9);
-    t_expect_raw(fd, "+OK\r\n");
+    kvdt_expect_raw(fd, "+OK\r\n");
     kvd_reset_stats(kv);
     kvd_stats(kv, &st);
     cr_assert_eq(st.keys, 1, "keys is not a counter to reset");
     tk_write_all(fd, "SET e v PX 1\r\n", 14);
-    t_expect_raw(fd, "+OK\r\n");
+    kvdt_expect_raw(fd, "+OK\r\n");
     usleep(5000); /* let its millisecond pass */
     tk_write_all(fd, "GET e\r\n", 7);
-    t_expect_raw(fd, "$-1\r\n");
+    kvdt_expect_raw(fd, "$-1\r\n");
     kvd_stats(kv, &st);
     /* Swept or found expired on GET: counted once either way. */
     cr_assert(st.keys == 1 && st.expired == 1,
@@ -148,7 +148,7 @@ TK_TEST(pipeline, counters_and_reset, .timeout = 10,
               "%llu (want 1)",
               (unsigned long long)st.keys, (unsigned long long)st.expired);
     close(fd);
-    cr_assert(t_wait_stats(kv, none_connected),
+    cr_assert(kvdt_wait_stats(kv, none_connected),
               "connected did not drop to 0 after the client closed");
     kvd_stop(kv);
 }
@@ -157,8 +157,8 @@ TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
         .description = "[KVD-4] a batch larger than one read is answered "
                        "completely and in order")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     struct resp_buf b;
     struct resp_reply r;
     char v[32];
@@ -172,7 +172,7 @@ TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
     tk_write_all(resp_conn_fd(c), b.data, b.len);
     for (int i = 0; i < n; i++) {
         snprintf(v, sizeof(v), "value-%d", i);
-        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
         cr_assert(r.type == RESP_BULK && !strcmp(r.str, v),
                   "reply %d: expected \"%s\"", i, v);
         resp_reply_free(&r);
@@ -191,8 +191,8 @@ TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
         .description = "[KVD-13] a pipeline of large replies is answered in "
                        "batches of about KVD_BATCH_OUT bytes, in order")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     size_t len = 1 << 20;
     char *val = tk_xmalloc(len + 1);
     struct resp_buf b;
@@ -202,7 +202,7 @@ TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
     tk_fill(val, len, 11);
     const char *set[] = {"SET", "v", val};
     const size_t setl[] = {3, 1, len};
-    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 3, set, setl), 0);
+    cr_assert_eq(resp_command(c, &r, KVDT_WAIT_MS, 3, set, setl), 0);
     resp_reply_free(&r);
     kvd_reset_stats(kv);
     resp_buf_init(&b);
@@ -213,12 +213,12 @@ TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
     }
     tk_write_all(resp_conn_fd(c), b.data, b.len);
     for (int i = 0; i < 20; i++) {
-        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
         cr_assert(r.type == RESP_BULK && r.len == len &&
                       memcmp(r.str, val, len) == 0,
                   "GET %d of a 1 MiB value came back different", i);
         resp_reply_free(&r);
-        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+        cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
         cr_assert(r.type == RESP_BULK && !strcmp(r.str, i % 2 ? "odd" : "even"),
                   "reply %d out of order", 2 * i + 1);
         resp_reply_free(&r);
@@ -241,7 +241,7 @@ TK_TEST(latency, round_trip_delayed, .timeout = 10,
         .description = "[KVD-3] each round trip takes at least the delay")
 {
     struct kvd_config cfg = {.rtt_delay_us = 200000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     for (int i = 0; i < 2; i++) {
@@ -266,13 +266,13 @@ TK_TEST(latency, other_client_not_delayed, .timeout = 20,
                        "client's replies are held, another is served")
 {
     struct kvd_config cfg = {.rtt_delay_us = 2000000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int a = tk_connect_tcp(kvd_port(kv));
     int b = tk_connect_tcp(kvd_port(kv));
 
     double t0 = tk_now_ns() / 1e6;
     send_pings(a, 1);
-    cr_assert(t_wait_stats(kv, one_command), "the server never read A");
+    cr_assert(kvdt_wait_stats(kv, one_command), "the server never read A");
     /* A's reply is held for 2 s from now; B must not wait for it. */
     cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
     double ms = ping_ms(b);
@@ -298,7 +298,7 @@ TK_TEST(latency, concurrent_clients_overlap, .timeout = 20,
                        "delay, not eight")
 {
     struct kvd_config cfg = {.rtt_delay_us = 300000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int fds[8];
 
     for (int i = 0; i < 8; i++)
@@ -323,7 +323,7 @@ TK_TEST(latency, batch_pays_once, .timeout = 20,
         .description = "[KVD-4] a pipelined batch pays the delay once")
 {
     struct kvd_config cfg = {.rtt_delay_us = 200000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     double t0 = tk_now_ns() / 1e6;
@@ -343,14 +343,14 @@ TK_TEST(latency, input_waits_behind_held_replies, .timeout = 20,
                        "after them, as a new round trip, in order")
 {
     struct kvd_config cfg = {.rtt_delay_us = 300000};
-    struct kvd *kv = t_start(&cfg);
+    struct kvd *kv = kvdt_start(&cfg);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     double t0 = tk_now_ns() / 1e6;
     send_pings(fd, 1);
-    cr_assert(t_wait_stats(kv, one_command), "the server never read it");
+    cr_assert(kvdt_wait_stats(kv, one_command), "the server never read it");
     tk_write_all(fd, "*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n", 21);
-    t_expect_raw(fd, "+PONG\r\n$1\r\nx\r\n");
+    kvdt_expect_raw(fd, "+PONG\r\n$1\r\nx\r\n");
     double ms = tk_now_ns() / 1e6 - t0;
     cr_assert_geq(ms, 599,
                   "two round trips with a 300 ms delay took "
@@ -367,7 +367,7 @@ TK_TEST(latency, set_at_run_time, .timeout = 20,
         .description = "kvd_set_delays changes the delay for the next "
                        "round trip; over a minute is -EINVAL")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
 
     cr_assert_eq(kvd_set_delays(kv, 200000, 0), 0);
@@ -391,7 +391,7 @@ TK_TEST(accept, new_connections_wait, .timeout = 20,
         .description = "[KVD-5] a new connection is served only after the "
                        "accept delay; open ones are not affected")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int old = tk_connect_tcp(kvd_port(kv));
 
     ping_ms(old);
@@ -427,7 +427,7 @@ static void
 expect_dead(struct resp_conn *c, const char *why)
 {
     struct resp_reply r;
-    int err = resp_call(c, &r, T_WAIT_MS, "PING", NULL);
+    int err = resp_call(c, &r, KVDT_WAIT_MS, "PING", NULL);
 
     cr_assert(err == -ECONNRESET || err == -EPIPE,
               "%s: PING returned %d (%s), expected -ECONNRESET or -EPIPE", why,
@@ -438,13 +438,13 @@ TK_TEST(fault, drop_all, .timeout = 10,
         .description = "[KVD-7] kvd_drop_all closes every connection; new "
                        "ones are served")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *a = t_connect(kvd_port(kv));
-    struct resp_conn *b = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *a = kvdt_connect(kvd_port(kv));
+    struct resp_conn *b = kvdt_connect(kvd_port(kv));
     struct kvd_stats st;
 
-    t_ok(a, "SET", "k", "v", NULL);
-    t_bulk(b, "v", "GET", "k", NULL);
+    kvdt_ok(a, "SET", "k", "v", NULL);
+    kvdt_bulk(b, "v", "GET", "k", NULL);
     cr_assert_eq(kvd_drop_all(kv), 0);
     kvd_stats(kv, &st);
     cr_assert_eq(st.connected, 0, "connected is %llu after kvd_drop_all",
@@ -453,8 +453,8 @@ TK_TEST(fault, drop_all, .timeout = 10,
     expect_dead(b, "after kvd_drop_all");
     resp_close(a);
     resp_close(b);
-    a = t_connect(kvd_port(kv));
-    t_bulk(a, "v", "GET", "k", NULL);
+    a = kvdt_connect(kvd_port(kv));
+    kvdt_bulk(a, "v", "GET", "k", NULL);
     resp_close(a);
     kvd_stop(kv);
 }
@@ -463,20 +463,20 @@ TK_TEST(fault, refuse_for, .timeout = 20,
         .description = "[KVD-8] kvd_refuse_for closes new connections for "
                        "a while; open ones and later ones are served")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *open = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *open = kvdt_connect(kvd_port(kv));
     struct kvd_stats st;
 
     cr_assert_eq(kvd_refuse_for(kv, 60000), 0);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     expect_dead(c, "a connection made while refusing");
     resp_close(c);
-    t_ok(open, "SET", "still", "here", NULL);
+    kvdt_ok(open, "SET", "still", "here", NULL);
     kvd_stats(kv, &st);
     cr_assert_eq(st.accepted, 2, "refused connections are accepted first");
     cr_assert_eq(kvd_refuse_for(kv, 0), 0);
-    c = t_connect(kvd_port(kv));
-    t_bulk(c, "here", "GET", "still", NULL);
+    c = kvdt_connect(kvd_port(kv));
+    kvdt_bulk(c, "here", "GET", "still", NULL);
     resp_close(c);
 
     /* A refusal ends by itself. */
@@ -484,13 +484,13 @@ TK_TEST(fault, refuse_for, .timeout = 20,
     cr_assert_eq(kvd_refuse_for(kv, 300), 0);
     for (;;) {
         struct resp_reply r;
-        c = t_connect(kvd_port(kv));
-        int err = resp_call(c, &r, T_WAIT_MS, "PING", NULL);
+        c = kvdt_connect(kvd_port(kv));
+        int err = resp_call(c, &r, KVDT_WAIT_MS, "PING", NULL);
         resp_reply_free(&r);
         resp_close(c);
         if (err == 0)
             break;
-        cr_assert_lt(tk_now_ns() / 1e6 - t0, T_WAIT_MS,
+        cr_assert_lt(tk_now_ns() / 1e6 - t0, KVDT_WAIT_MS,
                      "the refusal never ended");
         usleep(20000);
     }
@@ -504,7 +504,7 @@ TK_TEST(fault, close_after, .timeout = 10,
         .description = "[KVD-9] kvd_close_after(n) answers n more commands "
                        "per connection, then closes it")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int a = tk_connect_tcp(kvd_port(kv));
     int b = tk_connect_tcp(kvd_port(kv));
     int idle = tk_connect_tcp(kvd_port(kv));
@@ -516,16 +516,16 @@ TK_TEST(fault, close_after, .timeout = 10,
     int later = tk_connect_tcp(kvd_port(kv));
     send_pings(a, 3);
     expect_pongs(a, 2);
-    tk_expect_closed(a, T_WAIT_MS);
+    tk_expect_closed(a, KVDT_WAIT_MS);
     ping_ms(b);
     send_pings(b, 1);
     expect_pongs(b, 1);
-    tk_expect_closed(b, T_WAIT_MS);
+    tk_expect_closed(b, KVDT_WAIT_MS);
     for (int i = 0; i < 5; i++)
         ping_ms(later); /* accepted after the call: not affected */
     cr_assert_eq(kvd_close_after(kv, 0), 0);
-    tk_expect_closed(idle, T_WAIT_MS);
-    tk_expect_closed(later, T_WAIT_MS);
+    tk_expect_closed(idle, KVDT_WAIT_MS);
+    tk_expect_closed(later, KVDT_WAIT_MS);
     close(a);
     close(b);
     close(idle);
@@ -537,34 +537,34 @@ TK_TEST(fault, kvd_command, .timeout = 20,
         .description = "the KVD command sets delays and faults over the "
                        "protocol")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     int fd = tk_connect_tcp(kvd_port(kv));
 
-    t_ok(c, "KVD", "DELAY", "200000", "0", NULL);
+    kvdt_ok(c, "KVD", "DELAY", "200000", "0", NULL);
     double ms = ping_ms(fd);
     cr_assert_geq(ms, 199, "KVD DELAY 200000: a round trip took %.1f ms", ms);
-    t_ok(c, "KVD", "DELAY", "0", "0", NULL);
-    t_err(c, "ERR delays are microseconds", "KVD", "DELAY", "-1", "0", NULL);
-    t_err(c, "ERR unknown KVD subcommand", "KVD", "FROB", NULL);
-    t_ok(c, "KVD", "RESETSTATS", NULL);
-    t_ok(c, "KVD", "CLOSEAFTER", "1", NULL);
-    t_bulk(c, "last", "ECHO", "last", NULL);
+    kvdt_ok(c, "KVD", "DELAY", "0", "0", NULL);
+    kvdt_err(c, "ERR delays are microseconds", "KVD", "DELAY", "-1", "0", NULL);
+    kvdt_err(c, "ERR unknown KVD subcommand", "KVD", "FROB", NULL);
+    kvdt_ok(c, "KVD", "RESETSTATS", NULL);
+    kvdt_ok(c, "KVD", "CLOSEAFTER", "1", NULL);
+    kvdt_bulk(c, "last", "ECHO", "last", NULL);
     expect_dead(c, "after KVD CLOSEAFTER 1 and one command");
     resp_close(c);
     ping_ms(fd); /* its one command, then it is closed too */
-    tk_expect_closed(fd, T_WAIT_MS);
+    tk_expect_closed(fd, KVDT_WAIT_MS);
     close(fd);
 
-    c = t_connect(kvd_port(kv));
-    t_ok(c, "KVD", "REFUSE", "60000", NULL);
-    struct resp_conn *d = t_connect(kvd_port(kv));
+    c = kvdt_connect(kvd_port(kv));
+    kvdt_ok(c, "KVD", "REFUSE", "60000", NULL);
+    struct resp_conn *d = kvdt_connect(kvd_port(kv));
     expect_dead(d, "a connection made after KVD REFUSE");
     resp_close(d);
-    t_ok(c, "KVD", "REFUSE", "0", NULL);
-    d = t_connect(kvd_port(kv));
+    kvdt_ok(c, "KVD", "REFUSE", "0", NULL);
+    d = kvdt_connect(kvd_port(kv));
     tk_write_all(resp_conn_fd(d), "*2\r\n$3\r\nKVD\r\n$4\r\nDROP\r\n", 23);
-    tk_expect_closed(resp_conn_fd(d), T_WAIT_MS);
+    tk_expect_closed(resp_conn_fd(d), KVDT_WAIT_MS);
     expect_dead(c, "after KVD DROP");
     resp_close(c);
     resp_close(d);
@@ -582,8 +582,8 @@ TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
                        "large reply, or while its reply is held, is dropped; "
                        "the server goes on")
 {
-    struct kvd *kv = t_start(NULL);
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct kvd *kv = kvdt_start(NULL);
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
     size_t len = 4 << 20;
     char *big = tk_xmalloc(len + 1);
     struct resp_reply r;
@@ -592,7 +592,7 @@ TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
     memset(big, 'b', len);
     big[len] = '\0';
     const char *set[] = {"SET", "big", big};
-    cr_assert_eq(resp_command(c, &r, T_WAIT_MS, 3, set, NULL), 0);
+    cr_assert_eq(resp_command(c, &r, KVDT_WAIT_MS, 3, set, NULL), 0);
     resp_reply_free(&r);
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -603,7 +603,7 @@ TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
     cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     tk_write_all(fd, "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n", 22);
     char head[1000];
-    cr_assert_eq(tk_read_exact(fd, head, sizeof(head), T_WAIT_MS),
+    cr_assert_eq(tk_read_exact(fd, head, sizeof(head), KVDT_WAIT_MS),
                  (ssize_t)sizeof(head));
     tk_reset_close(fd);
 
@@ -612,10 +612,10 @@ TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
     send_pings(fd, 1);
     tk_reset_close(fd);
 
-    cr_assert(t_wait_stats(kv, one_connected),
+    cr_assert(kvdt_wait_stats(kv, one_connected),
               "the vanished clients were not dropped");
     cr_assert_eq(kvd_set_delays(kv, 0, 0), 0);
-    t_bulk(c, "ok", "ECHO", "ok", NULL);
+    kvdt_bulk(c, "ok", "ECHO", "ok", NULL);
     free(big);
     resp_close(c);
     kvd_stop(kv);
@@ -649,21 +649,21 @@ TK_TEST(life, stop_closes_and_frees, .timeout = 20,
                        "half-sent, and frees everything")
 {
     int before = tk_count_open_fds();
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int idle = tk_connect_tcp(kvd_port(kv));
     int partial = tk_connect_tcp(kvd_port(kv));
     int held = tk_connect_tcp(kvd_port(kv));
-    struct resp_conn *c = t_connect(kvd_port(kv));
+    struct resp_conn *c = kvdt_connect(kvd_port(kv));
 
-    t_ok(c, "SET", "k", "v", "EX", "100", NULL);
+    kvdt_ok(c, "SET", "k", "v", "EX", "100", NULL);
     tk_write_all(partial, "*2\r\n$3\r\nGET\r\n$1", 15);
     cr_assert_eq(kvd_set_delays(kv, 60000000, 0), 0);
     send_pings(held, 1);
-    cr_assert(t_wait_stats(kv, one_command));
+    cr_assert(kvdt_wait_stats(kv, one_command));
     kvd_stop(kv);
-    tk_expect_closed(idle, T_WAIT_MS);
-    tk_expect_closed(partial, T_WAIT_MS);
-    tk_expect_closed(held, T_WAIT_MS);
+    tk_expect_closed(idle, KVDT_WAIT_MS);
+    tk_expect_closed(partial, KVDT_WAIT_MS);
+    tk_expect_closed(held, KVDT_WAIT_MS);
     close(idle);
     close(partial);
     close(held);
@@ -682,9 +682,9 @@ TK_TEST(life, spawn_and_terminate, .timeout = 20,
     struct kvd_config cfg = {.rtt_delay_us = 1000};
 
     cr_assert_eq(kvd_spawn(&cfg, &pid, &port), 0);
-    struct resp_conn *c = t_connect(port);
-    t_ok(c, "SET", "k", "in a child", NULL);
-    t_bulk(c, "in a child", "GET", "k", NULL);
+    struct resp_conn *c = kvdt_connect(port);
+    kvdt_ok(c, "SET", "k", "in a child", NULL);
+    kvdt_bulk(c, "in a child", "GET", "k", NULL);
     int st = kvd_reap(pid, SIGTERM);
     cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "the child did not exit 0 on SIGTERM (status 0x%x)", st);
@@ -701,7 +701,7 @@ TK_TEST(life, spawn_holds_no_caller_socket, .timeout = 20,
         .description = "[KVD-14] a spawned child does not keep the "
                        "caller's sockets open")
 {
-    struct kvd *kv = t_start(NULL);
+    struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
     pid_t pid;
     unsigned short port;
@@ -709,7 +709,7 @@ TK_TEST(life, spawn_holds_no_caller_socket, .timeout = 20,
     ping_ms(fd); /* accepted: the server side exists */
     cr_assert_eq(kvd_spawn(NULL, &pid, &port), 0);
     close(fd);
-    cr_assert(t_wait_stats(kv, none_connected),
+    cr_assert(kvdt_wait_stats(kv, none_connected),
               "the server never saw the client's close: the child kept a "
               "copy of the client socket open");
     int st = kvd_reap(pid, SIGTERM);
@@ -740,7 +740,7 @@ TK_TEST(life, spawn_dies_with_caller, .timeout = 20,
     close(p[0]);
     waitpid(mid, NULL, 0);
     /* The server is now an orphan: it must go away by itself. */
-    double until = tk_now_ns() / 1e6 + T_WAIT_MS;
+    double until = tk_now_ns() / 1e6 + KVDT_WAIT_MS;
     for (;;) {
         struct resp_conn *c = NULL;
         if (resp_connect("127.0.0.1", port, 1000, &c) == -ECONNREFUSED)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "iolab/testkit.h"
-#include "kvd_test.h"
+#include "helpers.h"
 
 /* ---- encoding ----------------------------------------------------------- */
 
@@ -31,8 +31,8 @@ TK_TEST(resp, encode_exact_bytes, .timeout = 10,
     cr_assert_eq(resp_encode(&b, 3, argv, NULL), 0);
     cr_assert_eq(resp_encode_cmd(&b, "PING", NULL), 0);
     cr_assert(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0,
-              "encoded \"%s\", expected \"%s\"", t_esc(b.data, b.len),
-              t_esc(want, strlen(want)));
+              "encoded \"%s\", expected \"%s\"", kvdt_esc(b.data, b.len),
+              kvdt_esc(want, strlen(want)));
     resp_buf_reset(&b);
     cr_assert_eq(b.len, 0, "resp_buf_reset must empty the buffer");
     cr_assert_neq(b.data, NULL, "resp_buf_reset keeps the memory");
@@ -52,7 +52,7 @@ TK_TEST(resp, encode_binary_and_many, .timeout = 10,
     resp_buf_init(&b);
     cr_assert_eq(resp_encode(&b, 3, argv, lens), 0);
     cr_assert(b.len == sizeof(want) - 1 && memcmp(b.data, want, b.len) == 0,
-              "encoded \"%s\"", t_esc(b.data, b.len));
+              "encoded \"%s\"", kvdt_esc(b.data, b.len));
     for (int i = 0; i < 10000; i++)
         cr_assert_eq(resp_encode(&b, 3, argv, lens), 0);
     cr_assert_eq(b.len, 10001 * (sizeof(want) - 1));
@@ -89,7 +89,7 @@ parse_all(const char *text, size_t len)
     long n = resp_parse(text, len, &r);
 
     cr_assert_eq(n, (long)len, "resp_parse(\"%s\") returned %ld, expected %zu",
-                 t_esc(text, len), n, len);
+                 kvdt_esc(text, len), n, len);
     return r;
 }
 
@@ -159,7 +159,7 @@ TK_TEST(resp, parse_every_prefix_incomplete, .timeout = 10,
         struct resp_reply r;
         long n = resp_parse(text, i, &r);
         cr_assert_eq(n, 0, "prefix of %zu bytes \"%s\": got %ld, expected 0", i,
-                     t_esc(text, i), n);
+                     kvdt_esc(text, i), n);
         cr_assert_eq(r.type, RESP_NIL, "*out must stay empty when incomplete");
     }
     struct resp_reply r = parse_all(text, len);
@@ -185,7 +185,7 @@ TK_TEST(resp, parse_malformed, .timeout = 10,
         struct resp_reply r;
         long n = resp_parse(bad[i], strlen(bad[i]), &r);
         cr_assert_eq(n, -EPROTO, "\"%s\": got %ld, expected -EPROTO",
-                     t_esc(bad[i], strlen(bad[i])), n);
+                     kvdt_esc(bad[i], strlen(bad[i])), n);
     }
 }
 
@@ -225,7 +225,7 @@ scripted(int *srv)
 {
     unsigned short port;
     int lfd = tk_listen_tcp(&port);
-    struct resp_conn *c = t_connect(port);
+    struct resp_conn *c = kvdt_connect(port);
 
     *srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     cr_assert_geq(*srv, 0, "accept: %s", strerror(errno));
@@ -246,11 +246,11 @@ TK_TEST(resp, read_trickled, .timeout = 20,
         tk_write_all(srv, text + i, 1);
         usleep(200);
     }
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
     cr_assert(r.type == RESP_ARRAY && r.nelem == 2 &&
               !strcmp(r.elem[0].str, "hello") && r.elem[1].integer == 7);
     resp_reply_free(&r);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0,
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0,
                  "an error reply is read successfully");
     cr_assert(r.type == RESP_ERROR && !strcmp(r.str, "ERR bad"),
               "expected RESP_ERROR \"ERR bad\"");
@@ -275,7 +275,7 @@ TK_TEST(resp, read_timeout_keeps_bytes, .timeout = 10,
     cr_assert_eq(resp_read_reply(c, &r, 0), -ETIMEDOUT,
                  "timeout 0 must not wait");
     tk_write_all(srv, "56789\r\n", 7);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
     cr_assert(r.type == RESP_BULK && !strcmp(r.str, "0123456789"),
               "the bytes from before the timeout were lost");
     resp_reply_free(&r);
@@ -293,13 +293,13 @@ TK_TEST(resp, read_eof_and_garbage, .timeout = 10,
 
     tk_write_all(srv, "$5\r\nab", 6);
     close(srv);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), -ECONNRESET);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), -ECONNRESET);
     cr_assert_eq(r.type, RESP_NIL);
     resp_close(c);
 
     c = scripted(&srv);
     tk_write_all(srv, "HTTP/1.1 200 OK\r\n", 17);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), -EPROTO);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), -EPROTO);
     resp_close(c);
     close(srv);
 }
@@ -317,7 +317,7 @@ TK_TEST(resp, read_pipelined_buffered, .timeout = 10,
     for (int i = 0; i < 100; i++)
         n += (size_t)sprintf(text + n, ":%d\r\n", i);
     tk_write_all(srv, text, n);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
     cr_assert_eq(r.integer, 0);
     /* The server is gone now: the rest must come from the buffer. */
     close(srv);
@@ -325,11 +325,11 @@ TK_TEST(resp, read_pipelined_buffered, .timeout = 10,
                  "the other replies were not read "
                  "with the first");
     for (int i = 1; i < 100; i++) {
-        cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0,
+        cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0,
                      "reply %d of 100 was not in the buffer", i);
         cr_assert_eq(r.integer, i);
     }
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), -ECONNRESET);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), -ECONNRESET);
     resp_close(c);
 }
 
@@ -363,7 +363,7 @@ TK_TEST(resp, large_reply, .timeout = 20,
     memcpy(data + hdr + len, "\r\n", 2);
     struct writer w = {srv, data, (size_t)hdr + len + 2};
     cr_assert_eq(pthread_create(&t, NULL, write_thread, &w), 0);
-    cr_assert_eq(resp_read_reply(c, &r, T_WAIT_MS), 0);
+    cr_assert_eq(resp_read_reply(c, &r, KVDT_WAIT_MS), 0);
     pthread_join(t, NULL);
     cr_assert(r.type == RESP_BULK && r.len == len &&
                   memcmp(r.str, data + hdr, len) == 0,
@@ -396,7 +396,7 @@ TK_TEST(resp, connect_by_name, .timeout = 10,
     int lfd = tk_listen_tcp(&port); /* 127.0.0.1 only: ::1 is refused */
     struct resp_conn *c = NULL;
 
-    int err = resp_connect("localhost", port, T_WAIT_MS, &c);
+    int err = resp_connect("localhost", port, KVDT_WAIT_MS, &c);
     if (err == -EINVAL)
         tk_skip("this machine does not resolve \"localhost\"");
     cr_assert_eq(err, 0, "resp_connect(\"localhost\"): %d (%s)", err,

@@ -1,7 +1,7 @@
 /*
- * kvd_test.c - the helpers of kvd_test.h.
+ * helpers.c - the helpers of helpers.h.
  */
-#include "kvd_test.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #define MAX_ARGS 64
 
 struct kvd *
-t_start(const struct kvd_config *cfg)
+kvdt_start(const struct kvd_config *cfg)
 {
     struct kvd *kv = NULL;
     int err = kvd_start(cfg, &kv);
@@ -27,10 +27,10 @@ t_start(const struct kvd_config *cfg)
 }
 
 struct resp_conn *
-t_connect(unsigned short port)
+kvdt_connect(unsigned short port)
 {
     struct resp_conn *c = NULL;
-    int err = resp_connect("127.0.0.1", port, T_WAIT_MS, &c);
+    int err = resp_connect("127.0.0.1", port, KVDT_WAIT_MS, &c);
 
     cr_assert_eq(err, 0, "resp_connect to port %u: %d (%s)", port, err,
                  strerror(-err));
@@ -38,7 +38,7 @@ t_connect(unsigned short port)
 }
 
 const char *
-t_esc(const char *p, size_t len)
+kvdt_esc(const char *p, size_t len)
 {
     static char out[4][512];
     static int which;
@@ -84,7 +84,7 @@ describe(const struct resp_reply *r)
     case RESP_ERROR:
     case RESP_BULK:
         snprintf(out, sizeof(out), "%s \"%s\"", type_name(r->type),
-                 t_esc(r->str, r->len));
+                 kvdt_esc(r->str, r->len));
         break;
     case RESP_ARRAY:
         snprintf(out, sizeof(out), "array of %zu", r->nelem);
@@ -107,18 +107,18 @@ call(struct resp_conn *c, struct resp_reply *r, va_list ap)
     for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
         argv[argc++] = a;
         n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s",
-                              argc > 1 ? " " : "", t_esc(a, strlen(a)));
+                              argc > 1 ? " " : "", kvdt_esc(a, strlen(a)));
         if (n >= sizeof(text))
             n = sizeof(text) - 1;
     }
-    int err = resp_command(c, r, T_WAIT_MS, argc, argv, NULL);
+    int err = resp_command(c, r, KVDT_WAIT_MS, argc, argv, NULL);
     cr_assert_eq(err, 0, "%s: resp_command returned %d (%s)", text, err,
                  strerror(-err));
     return text;
 }
 
 void
-t_ok(struct resp_conn *c, ...)
+kvdt_ok(struct resp_conn *c, ...)
 {
     struct resp_reply r;
     va_list ap;
@@ -132,7 +132,7 @@ t_ok(struct resp_conn *c, ...)
 }
 
 void
-t_int(struct resp_conn *c, long long n, ...)
+kvdt_int(struct resp_conn *c, long long n, ...)
 {
     struct resp_reply r;
     va_list ap;
@@ -145,7 +145,7 @@ t_int(struct resp_conn *c, long long n, ...)
 }
 
 void
-t_bulk(struct resp_conn *c, const char *want, ...)
+kvdt_bulk(struct resp_conn *c, const char *want, ...)
 {
     struct resp_reply r;
     va_list ap;
@@ -156,12 +156,12 @@ t_bulk(struct resp_conn *c, const char *want, ...)
     cr_assert(r.type == RESP_BULK && r.len == strlen(want) &&
                   memcmp(r.str, want, r.len) == 0,
               "%s: expected bulk string \"%s\", got %s", cmd,
-              t_esc(want, strlen(want)), describe(&r));
+              kvdt_esc(want, strlen(want)), describe(&r));
     resp_reply_free(&r);
 }
 
 void
-t_nil(struct resp_conn *c, ...)
+kvdt_nil(struct resp_conn *c, ...)
 {
     struct resp_reply r;
     va_list ap;
@@ -174,7 +174,7 @@ t_nil(struct resp_conn *c, ...)
 }
 
 void
-t_err(struct resp_conn *c, const char *want, ...)
+kvdt_err(struct resp_conn *c, const char *want, ...)
 {
     struct resp_reply r;
     va_list ap;
@@ -189,26 +189,26 @@ t_err(struct resp_conn *c, const char *want, ...)
 }
 
 void
-t_expect_raw(int fd, const char *want)
+kvdt_expect_raw(int fd, const char *want)
 {
     size_t len = strlen(want);
     char got[4096];
 
     cr_assert_leq(len, sizeof(got));
-    ssize_t n = tk_read_exact(fd, got, len, T_WAIT_MS);
-    cr_assert_eq(n, (ssize_t)len,
-                 "expected \"%s\" (%zu bytes), got %zd bytes \"%s\"%s",
-                 t_esc(want, len), len, n, t_esc(got, n > 0 ? (size_t)n : 0),
-                 n == -ETIMEDOUT ? " (timed out)" : " before EOF");
+    ssize_t n = tk_read_exact(fd, got, len, KVDT_WAIT_MS);
+    cr_assert_eq(
+        n, (ssize_t)len, "expected \"%s\" (%zu bytes), got %zd bytes \"%s\"%s",
+        kvdt_esc(want, len), len, n, kvdt_esc(got, n > 0 ? (size_t)n : 0),
+        n == -ETIMEDOUT ? " (timed out)" : " before EOF");
     cr_assert(memcmp(got, want, len) == 0, "expected \"%s\", got \"%s\"",
-              t_esc(want, len), t_esc(got, len));
+              kvdt_esc(want, len), kvdt_esc(got, len));
 }
 
 bool
-t_wait_stats(struct kvd *kv, bool (*cond)(const struct kvd_stats *))
+kvdt_wait_stats(struct kvd *kv, bool (*cond)(const struct kvd_stats *))
 {
     struct kvd_stats st;
-    long long until = tk_now_ms() + T_WAIT_MS;
+    long long until = tk_now_ms() + KVDT_WAIT_MS;
 
     for (;;) {
         kvd_stats(kv, &st);
