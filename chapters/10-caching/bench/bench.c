@@ -11,6 +11,14 @@
  *  lru_hit_ratio, belady_hit_ratio (info) the two hit ratios.
  *  examined_per_eviction   (counted) entries examined per eviction by
  *                          exact LRU in that run (its stats): 1 for a list.
+ *  evict_steps_growth      (counted) user-space instructions of an
+ *                          evicting put in a full cache of 4,096
+ *                          entries over the same in one of 256,
+ *                          counted by single-stepping the puts with
+ *                          ptrace: about 1 when eviction is O(1), about
+ *                          16 when it scans (the count stops at 5 times
+ *                          the small one). The cache's own `examined`
+ *                          counter is its word; this is the machine's.
  *  allocs_per_hit          (counted) calls of malloc, calloc and realloc
  *                          (interposed by this program) per cache_get hit.
  *  loads_per_hot_miss      (counted) commands the database kvd processed
@@ -31,6 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "iolab/die.h"
@@ -266,6 +277,97 @@ bench_hit_ratio(void)
     free(trace);
 }
 
+/* ---- O(1) eviction, counted in instructions ---------------------------- */
+
+#define SMALL_N 256
+#define LARGE_N 4096   /* 16 times as many */
+#define WARM_PUTS 64   /* evicting puts before the count: a steady heap */
+#define STEPPED_PUTS 8 /* evicting puts counted */
+#define STEP_CAP 5     /* stop the large count at 5 times the small one */
+
+/* Fills a cache of room for exactly n entries, then evicts WARM_PUTS. */
+static struct cache *
+full_cache(unsigned n)
+{
+    struct cache_config cfg = {.max_bytes = (size_t)n * CHARGE};
+    struct cache *c = NULL;
+    char key[16], val[VLEN];
+
+    if (cache_open(&cfg, &c) < 0)
+        _exit(3);
+    memset(val, 'v', sizeof(val));
+    for (unsigned i = 0; i < n + WARM_PUTS; i++) {
+        snprintf(key, sizeof(key), "e%05u", i);
+        if (cache_put(c, key, KEYLEN, val, VLEN, 0) < 0)
+            _exit(3);
+    }
+    return c;
+}
+
+/*
+ * Instructions the child executes in user space between its two
+ * SIGSTOPs: STEPPED_PUTS evicting puts into a full cache of n entries,
+ * plus a constant for the stops themselves; counting stops past cap (a
+ * single step costs microseconds, so a scan of thousands of entries per
+ * put would take minutes). 0 if tracing fails.
+ */
+static unsigned long
+put_steps(unsigned n, unsigned long cap)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        char keys[STEPPED_PUTS][16], val[VLEN];
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+            _exit(2);
+        struct cache *c = full_cache(n);
+        memset(val, 'v', sizeof(val));
+        for (unsigned i = 0; i < STEPPED_PUTS; i++)
+            snprintf(keys[i], sizeof(keys[i]), "f%05u", i);
+        raise(SIGSTOP); /* the parent steps from here */
+        for (unsigned i = 0; i < STEPPED_PUTS; i++)
+            cache_put(c, keys[i], KEYLEN, val, VLEN, 0);
+        raise(SIGSTOP); /* to here */
+        _exit(0);
+    }
+
+    unsigned long steps = 0;
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+        goto out_fail;
+    for (;;) {
+        if (ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) < 0)
+            goto out_fail;
+        if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
+            goto out_fail;
+        if (WSTOPSIG(st) == SIGSTOP || steps > cap)
+            break;
+        steps++;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return steps;
+
+out_fail:
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return 0;
+}
+
+static void
+bench_evict_steps(void)
+{
+    unsigned long small = put_steps(SMALL_N, 10000000);
+    unsigned long large = put_steps(LARGE_N, STEP_CAP * small);
+
+    printf("instructions for %u evicting puts: %lu with %u entries, %lu "
+           "with %u\n",
+           STEPPED_PUTS, small, SMALL_N, large, LARGE_N);
+    if (small > 0 && large > 0)
+        pk_metric("evict_steps_growth", (double)large / (double)small);
+}
+
 /* ---- allocations per hit ------------------------------------------------- */
 
 #define HIT_KEYS 1000
@@ -488,6 +590,7 @@ main(int argc, char **argv)
 {
     pk_init(argc, argv, 1);
     bench_hit_ratio();
+    bench_evict_steps(); /* forks: before any thread starts */
     bench_allocs();
     bench_single_flight();
     bench_avalanche();
