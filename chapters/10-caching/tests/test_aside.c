@@ -153,6 +153,57 @@ TK_TEST(aside, one_load_for_64_concurrent_misses,
     cachet_db_stop(&db);
 }
 
+/* Starts g and waits (up to LONG_MS) for it to finish; true if it did. */
+static bool
+finishes_meanwhile(struct cachet_getter *g)
+{
+    cachet_get_start(g);
+    double end = cachet_ms() + LONG_MS;
+    while (!__atomic_load_n(&g->finished, __ATOMIC_SEQ_CST) &&
+           cachet_ms() < end)
+        sched_yield();
+    return __atomic_load_n(&g->finished, __ATOMIC_SEQ_CST);
+}
+
+TK_TEST(aside, slow_load_blocks_no_other_key,
+        .description = "[CACHE-12] while one key's load is under way, a hit "
+                       "and a miss of other keys complete: the loader runs "
+                       "without the cache's lock held")
+{
+    struct cachet_db db;
+    cachet_db_start(&db);
+    cachet_db_set(&db, "slow", "1");
+    cachet_db_set(&db, "warm", "2");
+    cachet_db_set(&db, "cold", "3");
+    struct cache_aside *a = cachet_aside(&db, NULL, 0, 0);
+    struct cachet_getter slow = {.a = a, .key = "slow"};
+    struct cachet_getter hit = {.a = a, .key = "warm"};
+    struct cachet_getter miss = {.a = a, .key = "cold"};
+
+    expect_value(a, "warm", "2"); /* cached before the slow load */
+    cachet_gate_arm(&db, 1);
+    cachet_get_start(&slow);
+    cachet_gate_wait_held(&db, 1);
+
+    bool hit_done = finishes_meanwhile(&hit);
+    bool miss_done = hit_done && finishes_meanwhile(&miss);
+    cachet_gate_open(&db);
+    cachet_get_join(&slow);
+    cachet_get_join(&hit);
+    if (hit_done)
+        cachet_get_join(&miss);
+
+    cr_assert(hit_done, "a hit of another key waited for a load in flight "
+                        "(is the lock held while the loader runs?)");
+    cr_assert(miss_done, "a miss of another key waited for a load in flight");
+    cr_assert(hit.n == 1 && strcmp(hit.val, "2") == 0 && miss.n == 1 &&
+                  strcmp(miss.val, "3") == 0 && slow.n == 1,
+              "values: warm %zd \"%s\", cold %zd \"%s\", slow %zd", hit.n,
+              hit.val, miss.n, miss.val, slow.n);
+    cache_aside_close(a);
+    cachet_db_stop(&db);
+}
+
 TK_TEST(aside, load_error_reaches_every_waiter,
         .description = "[CACHE-13] a failed load is returned to the loader "
                        "and to every thread waiting for it, and is not "
