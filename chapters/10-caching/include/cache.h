@@ -228,10 +228,10 @@ void cache_aside_close(struct cache_aside *a);
  * calls the loader again.
  *
  * [CACHE-14] Negative caching: when the loader says -ENOENT, the absence
- * is cached for neg_ttl_ms (no jitter needed: it is short), and gets of
- * the key return -ENOENT without calling the loader until it expires. A
- * flood of requests for keys that do not exist thus reaches the store
- * once per key per neg_ttl_ms, not once per request.
+ * is cached for neg_ttl_ms (less the cache's jitter, like any TTL), and
+ * gets of the key return -ENOENT without calling the loader until it
+ * expires. A flood of requests for keys that do not exist thus reaches
+ * the store once per key per neg_ttl_ms, not once per request.
  *
  * Thread safety: any number of threads may call cache_aside_get,
  * cache_aside_invalidate and cache_aside_stats at once.
