@@ -144,8 +144,11 @@ TK_TEST(aside, one_load_for_64_concurrent_misses,
                   "thread %d got %zd \"%s\", expected 5 \"value\"", i, g[i].n,
                   g[i].val);
     struct cache_aside_stats st = cachet_astats(a);
-    cr_assert_eq(st.shared, HERD - 1, "stats.shared: %llu, expected %d",
-                 (unsigned long long)st.shared, HERD - 1);
+    /* A thread the scheduler held back past the load may hit instead. */
+    cr_assert_eq(st.shared + st.hits, HERD - 1,
+                 "stats.shared + stats.hits: %llu + %llu, expected %d",
+                 (unsigned long long)st.shared, (unsigned long long)st.hits,
+                 HERD - 1);
     cr_assert(st.waiting == 0 && st.flights == 0,
               "after every get returned: %u waiting, %u flights", st.waiting,
               st.flights);
