@@ -12,11 +12,12 @@
  *  examined_per_eviction   (counted) entries examined per eviction by
  *                          exact LRU in that run (its stats): 1 for a list.
  *  evict_steps_growth      (counted) user-space instructions of an
- *                          evicting put in a full cache of 4,096
+ *                          evicting put in a full cache of 16,384
  *                          entries over the same in one of 256,
  *                          counted by single-stepping the puts with
- *                          ptrace: about 1 when eviction is O(1), about
- *                          16 when it scans (the count stops at 5 times
+ *                          ptrace: about 1 when a put is O(1), about 64
+ *                          when eviction scans, about 5 when the hash
+ *                          table never grows (the count stops at 5 times
  *                          the small one). The cache's own `examined`
  *                          counter is its word; this is the machine's.
  *  allocs_per_hit          (counted) calls of malloc, calloc and realloc
@@ -280,7 +281,7 @@ bench_hit_ratio(void)
 /* ---- O(1) eviction, counted in instructions ---------------------------- */
 
 #define SMALL_N 256
-#define LARGE_N 4096   /* 16 times as many */
+#define LARGE_N 16384  /* 64 times as many */
 #define WARM_PUTS 64   /* evicting puts before the count: a steady heap */
 #define STEPPED_PUTS 8 /* evicting puts counted */
 #define STEP_CAP 5     /* stop the large count at 5 times the small one */
