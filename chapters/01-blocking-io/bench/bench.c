@@ -12,12 +12,24 @@
  *                       best of TRIES, the metric is the median over --runs.
  *  busy_cpu_per_wall    (info) CPU time the nb_serve thread used per second
  *                       of wall time: about 1.0 for a polling server.
+ *  pool_threads_per_1000_conns
+ *                       (counted) threads the prethreaded pool creates
+ *                       (clone system calls, counted with ptrace) over
+ *                       its whole life, scaled to 1,000 connections: the
+ *                       pool's size plus its acceptor, whatever the load.
+ *  pool_futex_per_conn  (counted) futex system calls per connection: the
+ *                       pool's waits and wake-ups. Waking every worker for
+ *                       each new connection multiplies them.
+ *  thread_per_conn_threads_per_1000_conns
+ *                       (info) the same clients served by a thread per
+ *                       connection: 1,000 threads.
  *
  * Run by hand: build/grade/chapters/01-blocking-io/bench [--runs N]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 
 #include "iolab/die.h"
@@ -285,6 +298,186 @@ bench_serve(int runs)
     free(busy);
 }
 
+/* ===================================================================== */
+/* The prethreaded pool: threads and wake-ups per connection              */
+/* ===================================================================== */
+
+#define POOL_THREADS 8 /* workers: more than the cores, as a server has */
+#define POOL_QUEUE 16  /* queue slots */
+#define POOL_CONNS 1000
+
+/* Answers each line with itself, with the student's exercise 1 and 2. */
+static int
+echo_conn(int fd, void *arg)
+{
+    char buf[256];
+    ssize_t n;
+
+    (void)arg;
+    while ((n = nb_read_some(fd, buf, sizeof(buf))) > 0)
+        if ((n = nb_write_full(fd, buf, (size_t)n)) < 0)
+            break;
+    return n < 0 ? (int)n : 0;
+}
+
+/* A loopback listener on a port the kernel chose. */
+static int
+listen_loopback(unsigned short *port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    socklen_t alen = sizeof(addr);
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
+        listen(lfd, 128) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
+        die_errno("listen", "127.0.0.1:0");
+    *port = ntohs(addr.sin_port);
+    return lfd;
+}
+
+/* One client: connect, one line there and back, close. 0 when it echoed. */
+static int
+round_trip(unsigned short port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+    char got[5];
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
+        die_errno("connect", "127.0.0.1");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int ok = pk_send_all(fd, "ping\n", 5) == 0 &&
+             recv(fd, got, sizeof(got), MSG_WAITALL) == 5 &&
+             memcmp(got, "ping\n", 5) == 0;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* Counted in a traced child: a pool's whole life, POOL_CONNS clients. */
+static int
+count_pool(void *arg)
+{
+    struct nb_pool *pool = NULL;
+    unsigned short port;
+    int bad = 0;
+
+    (void)arg;
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = listen_loopback(&port);
+    pk_region_begin();
+    if (nb_pool_start(&pool, lfd, POOL_THREADS, POOL_QUEUE, echo_conn, NULL) !=
+        0)
+        return 1;
+    for (int i = 0; i < POOL_CONNS; i++)
+        bad |= round_trip(port);
+    nb_pool_stop(pool);
+    pk_region_end();
+    close(lfd);
+    return bad ? 1 : 0;
+}
+
+/* The baseline: a new thread for every connection, detached. */
+static void *
+conn_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+
+    echo_conn(fd, NULL);
+    close(fd);
+    return NULL;
+}
+
+static void *
+thread_per_conn_acceptor(void *arg)
+{
+    int lfd = *(int *)arg;
+    pthread_attr_t attr;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (int i = 0; i < POOL_CONNS; i++) {
+        pthread_t t;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd == -1)
+            die_errno("accept", "127.0.0.1");
+        if (pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd))
+            die("pthread_create failed");
+    }
+    pthread_attr_destroy(&attr);
+    return NULL;
+}
+
+/* Counted in a traced child: the same clients, a thread for each. */
+static int
+count_thread_per_conn(void *arg)
+{
+    unsigned short port;
+    pthread_t acceptor;
+    int bad = 0;
+
+    (void)arg;
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = listen_loopback(&port);
+    pk_region_begin();
+    pthread_create(&acceptor, NULL, thread_per_conn_acceptor, &lfd);
+    for (int i = 0; i < POOL_CONNS; i++)
+        bad |= round_trip(port);
+    pthread_join(acceptor, NULL);
+    pk_region_end();
+    return bad ? 1 : 0;
+}
+
+static unsigned long
+thread_creations(const struct pk_syscalls *sc)
+{
+    unsigned long n = sc->by_nr[SYS_clone];
+#ifdef SYS_clone3
+    n += sc->by_nr[SYS_clone3];
+#endif
+    return n;
+}
+
+static void
+bench_pool(void)
+{
+    struct pk_syscalls sc;
+
+    printf("%d clients one after another: a pool of %d workers, then a "
+           "thread per connection\n",
+           POOL_CONNS, POOL_THREADS);
+    int err = pk_count_syscalls(count_pool, NULL, &sc);
+    if (err != 0) {
+        printf("  not measured: %s\n",
+               err == -ECHILD ? "the pool did not echo every client"
+                              : strerror(-err));
+        return;
+    }
+    double per = 1000.0 / POOL_CONNS;
+    printf("  pool: %lu threads created, %lu futex calls\n",
+           thread_creations(&sc), sc.by_nr[SYS_futex]);
+    pk_metric("pool_threads_per_1000_conns", thread_creations(&sc) * per);
+    pk_metric("pool_futex_per_conn", (double)sc.by_nr[SYS_futex] / POOL_CONNS);
+
+    err = pk_count_syscalls(count_thread_per_conn, NULL, &sc);
+    if (err != 0) {
+        printf("  baseline not measured: %s\n", strerror(-err));
+        return;
+    }
+    printf("  thread per connection: %lu threads created\n",
+           thread_creations(&sc));
+    pk_metric("thread_per_conn_threads_per_1000_conns",
+              thread_creations(&sc) * per);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -292,5 +485,6 @@ main(int argc, char **argv)
 
     bench_syscalls();
     bench_serve(runs);
+    bench_pool();
     return 0;
 }

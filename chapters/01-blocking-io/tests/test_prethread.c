@@ -130,6 +130,20 @@ hold_get(struct hold *h, const int *field)
     return v;
 }
 
+/* Waits until *field of h reaches want, or fails the test after WAIT_MS. */
+static void
+hold_wait(struct hold *h, const int *field, int want, const char *what)
+{
+    long long end = tk_now_ms() + WAIT_MS;
+    int v;
+
+    while ((v = hold_get(h, field)) < want) {
+        cr_assert_lt(tk_now_ms(), end, "%s: %d of %d after %d ms", what, v,
+                     want, WAIT_MS);
+        nap_ms(1);
+    }
+}
+
 static int
 hold_handler(int fd, void *arg)
 {
@@ -271,6 +285,7 @@ TK_TEST(prethread, at_most_nthreads_handlers,
         wait_counts(f.pool, 8, 3, 0, "8 slow clients, 3 workers");
     cr_assert_eq(st.peak_busy, 3, "peak_busy is %zu; 3 workers were busy",
                  st.peak_busy);
+    hold_wait(&h, &h.live, 3, "handlers running in 3 busy workers");
     for (int i = 0; i < 8; i++)
         shutdown(fds[i], SHUT_WR); /* each handler ends at this EOF */
     for (int i = 0; i < 8; i++) {
@@ -493,13 +508,9 @@ TK_TEST(prethread, stop_waits_for_handlers,
 
     s.pool = f.pool;
     cr_assert_eq(pthread_create(&t, NULL, stopper_main, &s), 0);
-    for (long long end = tk_now_ms() + WAIT_MS; hold_get(&h, &h.saw_eof) < 2;) {
-        cr_assert_lt(tk_now_ms(), end,
-                     "nb_pool_stop did not end the handlers' reads: %d of "
-                     "2 saw EOF (shut down their connections)",
-                     hold_get(&h, &h.saw_eof));
-        nap_ms(1);
-    }
+    hold_wait(&h, &h.saw_eof, 2,
+              "nb_pool_stop did not end the busy handlers' reads (shut "
+              "down their connections); handlers that saw EOF");
     /* The handlers now wait for the gate: stop must wait for them. */
     for (long long end = tk_now_ms() + QUIET_MS; tk_now_ms() < end;) {
         cr_assert(!__atomic_load_n(&s.returned, __ATOMIC_ACQUIRE),
