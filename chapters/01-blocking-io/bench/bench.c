@@ -136,6 +136,63 @@ bench_syscalls(void)
 /* Interactive clients: blocking server versus nb_serve                   */
 /* ===================================================================== */
 
+/* A loopback listener on a port the kernel chose. */
+static int
+listen_loopback(unsigned short *port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    socklen_t alen = sizeof(addr);
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
+        listen(lfd, 128) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
+        die_errno("listen", "127.0.0.1:0");
+    *port = ntohs(addr.sin_port);
+    return lfd;
+}
+
+/*
+ * A client connected to port on loopback, with TCP_NODELAY; a server that
+ * died must not hang the bench, so a reply later than REPLY_TIMEOUT_S is
+ * given up on.
+ */
+static int
+connect_loopback(unsigned short port)
+{
+    struct sockaddr_in addr = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+        .sin_port = htons(port),
+    };
+    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+    int one = 1;
+
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
+        die_errno("connect", "127.0.0.1");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* One client: connect, one line there and back, close. 0 when it echoed. */
+static int
+round_trip(unsigned short port)
+{
+    char got[5];
+    int fd = connect_loopback(port);
+    int ok = pk_send_all(fd, "ping\n", 5) == 0 &&
+             recv(fd, got, sizeof(got), MSG_WAITALL) == 5 &&
+             memcmp(got, "ping\n", 5) == 0;
+
+    close(fd);
+    return ok ? 0 : -1;
+}
+
 struct run {
     unsigned short port;
     pthread_barrier_t start; /* all clients begin together */
@@ -155,22 +212,10 @@ static void *
 client_main(void *arg)
 {
     struct run *r = arg;
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(r->port),
-    };
     char req[64], got[64];
-    int one = 1;
 
     pthread_barrier_wait(&r->start);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
-        die_errno("connect", "127.0.0.1");
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    /* A server that died must not hang the bench: give up on a reply. */
-    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int fd = connect_loopback(r->port);
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(req, sizeof(req), "request %d\n", i);
         size_t have = 0;
@@ -215,23 +260,13 @@ server_main(void *arg)
 static uint64_t
 run_once(bool blocking, double *cpu_per_wall)
 {
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    socklen_t alen = sizeof(addr);
     struct run r = {.failures = 0};
     pthread_t clients[CLIENTS], server;
     int stop[2];
 
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
-        listen(lfd, 128) == -1 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
-        die_errno("listen", "127.0.0.1:0");
+    int lfd = listen_loopback(&r.port);
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
-    r.port = ntohs(addr.sin_port);
     pthread_barrier_init(&r.start, NULL, CLIENTS + 1);
 
     struct server_arg sa = {
@@ -306,62 +341,6 @@ bench_serve(int runs)
 #define POOL_QUEUE 16  /* queue slots */
 #define POOL_CONNS 1000
 
-/* Answers each line with itself, with the student's exercise 1 and 2. */
-static int
-echo_conn(int fd, void *arg)
-{
-    char buf[256];
-    ssize_t n;
-
-    (void)arg;
-    while ((n = nb_read_some(fd, buf, sizeof(buf))) > 0)
-        if ((n = nb_write_full(fd, buf, (size_t)n)) < 0)
-            break;
-    return n < 0 ? (int)n : 0;
-}
-
-/* A loopback listener on a port the kernel chose. */
-static int
-listen_loopback(unsigned short *port)
-{
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    socklen_t alen = sizeof(addr);
-
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
-        listen(lfd, 128) == -1 ||
-        getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
-        die_errno("listen", "127.0.0.1:0");
-    *port = ntohs(addr.sin_port);
-    return lfd;
-}
-
-/* One client: connect, one line there and back, close. 0 when it echoed. */
-static int
-round_trip(unsigned short port)
-{
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
-    char got[5];
-
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1)
-        die_errno("connect", "127.0.0.1");
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    int ok = pk_send_all(fd, "ping\n", 5) == 0 &&
-             recv(fd, got, sizeof(got), MSG_WAITALL) == 5 &&
-             memcmp(got, "ping\n", 5) == 0;
-    close(fd);
-    return ok ? 0 : -1;
-}
-
 /* Counted in a traced child: a pool's whole life, POOL_CONNS clients. */
 static int
 count_pool(void *arg)
@@ -374,8 +353,8 @@ count_pool(void *arg)
     signal(SIGPIPE, SIG_IGN);
     int lfd = listen_loopback(&port);
     pk_region_begin();
-    if (nb_pool_start(&pool, lfd, POOL_THREADS, POOL_QUEUE, echo_conn, NULL) !=
-        0)
+    if (nb_pool_start(&pool, lfd, POOL_THREADS, POOL_QUEUE, nb_echo_conn,
+                      NULL) != 0)
         return 1;
     for (int i = 0; i < POOL_CONNS; i++)
         bad |= round_trip(port);
@@ -391,7 +370,7 @@ conn_thread(void *arg)
 {
     int fd = (int)(intptr_t)arg;
 
-    echo_conn(fd, NULL);
+    nb_echo_conn(fd, NULL);
     close(fd);
     return NULL;
 }

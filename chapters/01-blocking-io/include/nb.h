@@ -229,6 +229,17 @@ int nb_serve(int listen_fd, int stop_fd);
  */
 typedef int (*nb_conn_cb)(int fd, void *arg);
 
+/*
+ * nb_echo_conn - an nb_conn_cb that answers every byte with itself: it
+ * reads with nb_read_some and writes back with nb_write_full (exercises 1
+ * and 2) until end of file. [NB-34] Returns 0 at end of file, or the
+ * -errno of the read or write that failed (-ECONNRESET after a reset,
+ * -EPIPE, ...). arg is not used. Given complete, in src/nb_prethread.c;
+ * the tests and the bench serve with it. It writes to a socket whose peer
+ * may be gone: the program ignores SIGPIPE.
+ */
+int nb_echo_conn(int fd, void *arg);
+
 /* A running pool (opaque). */
 struct nb_pool;
 

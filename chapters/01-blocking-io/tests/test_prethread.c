@@ -3,14 +3,14 @@
  * server (nb_pool_start, nb_pool_stats, nb_pool_stop).
  *
  * The pool runs in the test process on a loopback port the kernel chose;
- * the test drives real TCP clients and gives the pool handlers of its own:
- * hold_handler keeps a connection until the client shuts down its write
- * side, so the test decides exactly how many workers are busy and how
- * many connections wait; echo_handler answers lines with the student's
- * nb_read_some and nb_write_full. No test sleeps for readiness: each
- * waits for the pool's counters (nb_pool_stats) to reach a state, within
- * WAIT_MS. Where a test must show that something does not happen, it
- * watches for QUIET_MS: a correct pool passes however long it watches.
+ * the test drives real TCP clients. The pool serves them with one of two
+ * handlers: the test's hold_handler keeps a connection until the client
+ * shuts down its write side, so the test decides exactly how many workers
+ * are busy and how many connections wait; the given nb_echo_conn answers
+ * lines with the student's nb_read_some and nb_write_full. No test sleeps for
+ * readiness: each waits for the pool's counters (nb_pool_stats) to reach a
+ * state, within WAIT_MS. Where a test must show that something does not happen,
+ * it watches for QUIET_MS: a correct pool passes however long it watches.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -184,20 +184,6 @@ hold_handler(int fd, void *arg)
     return result;
 }
 
-/* Answers each line with itself, through the student's exercise 1 and 2. */
-static int
-echo_handler(int fd, void *arg)
-{
-    char buf[256];
-    ssize_t n;
-
-    (void)arg;
-    while ((n = nb_read_some(fd, buf, sizeof(buf))) > 0)
-        if ((n = nb_write_full(fd, buf, (size_t)n)) < 0)
-            break;
-    return n < 0 ? (int)n : 0;
-}
-
 /* Sends line on fd and checks that exactly the same bytes come back. */
 static void
 echo_ok(int fd, const char *line, const char *who)
@@ -343,9 +329,7 @@ TK_TEST(prethread, queue_never_exceeds_cap,
         close(fds[i]);
         nb_pool_stats(f.pool, &st);
         check_invariant(&st);
-        cr_assert_leq(st.peak_queued, 2,
-                      "peak_queued is %zu with a queue "
-                      "of 2",
+        cr_assert_leq(st.peak_queued, 2, "peak_queued is %zu with a queue of 2",
                       st.peak_queued);
     }
     wait_counts(f.pool, 6, 0, 6, "every client finished");
@@ -385,14 +369,14 @@ TK_TEST(prethread, fifo_order,
 }
 
 TK_TEST(prethread, slow_client_holds_one_worker,
-        .description = "[NB-28] a silent client holds one of 2 workers; the "
-                       "other serves everyone else")
+        .description = "[NB-28] [NB-34] a silent client holds one of 2 "
+                       "workers; the other serves everyone else")
 {
     struct fixture f;
     char line[32];
 
     signal(SIGPIPE, SIG_IGN);
-    start(&f, 2, 4, echo_handler, NULL);
+    start(&f, 2, 4, nb_echo_conn, NULL);
     int slow = connect_accepted(&f, 1, "the silent client");
     wait_counts(f.pool, 1, 1, 0, "the silent client taken by a worker");
     for (int i = 0; i < 4; i++) {
@@ -414,7 +398,7 @@ TK_TEST(prethread, reset_client_does_not_kill_worker,
     struct fixture f;
 
     signal(SIGPIPE, SIG_IGN);
-    start(&f, 1, 4, echo_handler, NULL);
+    start(&f, 1, 4, nb_echo_conn, NULL);
     int fd = tk_connect_tcp(f.port);
     echo_ok(fd, "first\n", "the client that will reset");
     tk_reset_close(fd);

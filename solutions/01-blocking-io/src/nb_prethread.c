@@ -6,8 +6,8 @@
  * include/nb.h, promises [NB-25] to [NB-33].
  *
  * Organisation: the pool's state (given), the acceptor's side of the queue
- * and the workers' side (your TODOs), the threads' loops (given), then
- * stopping and starting.
+ * and the workers' side (your TODOs), the threads' loops and the echo
+ * handler (given), then stopping and starting.
  *
  * The idea to own: threads are bounded by a number chosen in advance, not
  * by the number of clients. The queue between the acceptor and the workers
@@ -259,6 +259,20 @@ worker_main(void *arg)
     while ((fd = queue_pop(p, w)) >= 0)
         worker_done(p, w, p->handler(fd, p->arg));
     return NULL;
+}
+
+/* The echo handler [NB-34]: the chapter's line protocol needs no more. */
+int
+nb_echo_conn(int fd, void *arg)
+{
+    char buf[NB_LINE_MAX];
+    ssize_t n;
+
+    (void)arg;
+    while ((n = nb_read_some(fd, buf, sizeof(buf))) > 0)
+        if ((n = nb_write_full(fd, buf, (size_t)n)) < 0)
+            break;
+    return n < 0 ? (int)n : 0;
 }
 
 void
