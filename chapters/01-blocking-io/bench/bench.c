@@ -12,18 +12,32 @@
  *                       best of TRIES, the metric is the median over --runs.
  *  busy_cpu_per_wall    (info) CPU time the nb_serve thread used per second
  *                       of wall time: about 1.0 for a polling server.
+ *  pool_threads_per_1000_conns
+ *                       (counted) threads the prethreaded pool creates
+ *                       (clone system calls, counted with ptrace) over
+ *                       its whole life, scaled to 1,000 connections: the
+ *                       pool's size plus its acceptor, whatever the load.
+ *  pool_futex_per_conn  (counted) futex system calls per connection: the
+ *                       pool's waits and wake-ups. Waking every worker for
+ *                       each new connection multiplies them.
+ *  thread_per_conn_threads_per_1000_conns
+ *                       (info) the same clients served by a thread per
+ *                       connection: 1,000 threads.
  *
  * Run by hand: build/grade/chapters/01-blocking-io/bench [--runs N]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "iolab/die.h"
@@ -118,6 +132,42 @@ bench_syscalls(void)
 /* Interactive clients: blocking server versus nb_serve                   */
 /* ===================================================================== */
 
+/* A loopback listener on a port the kernel chose. */
+static int
+listen_loopback(unsigned short *port)
+{
+    return pk_listen_tcp(port, 128);
+}
+
+/*
+ * A client connected to port on loopback, with TCP_NODELAY; a server that
+ * died must not hang the bench, so a reply later than REPLY_TIMEOUT_S is
+ * given up on.
+ */
+static int
+connect_loopback(unsigned short port)
+{
+    int fd = pk_dial_tcp(port, REPLY_TIMEOUT_S * 1000);
+
+    if (fd < 0)
+        die_neg("connect", "127.0.0.1", fd);
+    return fd;
+}
+
+/* One client: connect, one line there and back, close. 0 when it echoed. */
+static int
+round_trip(unsigned short port)
+{
+    char got[5];
+    int fd = connect_loopback(port);
+    int ok = pk_send_all(fd, "ping\n", 5) == 0 &&
+             recv(fd, got, sizeof(got), MSG_WAITALL) == 5 &&
+             memcmp(got, "ping\n", 5) == 0;
+
+    close(fd);
+    return ok ? 0 : -1;
+}
+
 struct run {
     unsigned short port;
     pthread_barrier_t start; /* all clients begin together */
@@ -140,10 +190,7 @@ client_main(void *arg)
     char req[64], got[64];
 
     pthread_barrier_wait(&r->start);
-    /* A server that died must not hang the bench: give up on a reply. */
-    int fd = pk_dial_tcp(r->port, REPLY_TIMEOUT_S * 1000);
-    if (fd < 0)
-        die_neg("connect", "127.0.0.1", fd);
+    int fd = connect_loopback(r->port);
     for (int i = 0; i < ROUNDS; i++) {
         int len = snprintf(req, sizeof(req), "request %d\n", i);
         size_t have = 0;
@@ -192,7 +239,7 @@ run_once(bool blocking, double *cpu_per_wall)
     pthread_t clients[CLIENTS], server;
     int stop[2];
 
-    int lfd = pk_listen_tcp(&r.port, 128);
+    int lfd = listen_loopback(&r.port);
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
     pthread_barrier_init(&r.start, NULL, CLIENTS + 1);
@@ -261,12 +308,141 @@ bench_serve(int runs)
     free(busy);
 }
 
+/* ===================================================================== */
+/* The prethreaded pool: threads and wake-ups per connection              */
+/* ===================================================================== */
+
+#define POOL_THREADS 8 /* workers: more than the cores, as a server has */
+#define POOL_QUEUE 16  /* queue slots */
+#define POOL_CONNS 1000
+
+/* Counted in a traced child: a pool's whole life, POOL_CONNS clients. */
+static int
+count_pool(void *arg)
+{
+    struct nb_pool *pool = NULL;
+    unsigned short port;
+    int bad = 0;
+
+    (void)arg;
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = listen_loopback(&port);
+    pk_region_begin();
+    if (nb_pool_start(&pool, lfd, POOL_THREADS, POOL_QUEUE, nb_echo_conn,
+                      NULL) != 0)
+        return 1;
+    for (int i = 0; i < POOL_CONNS; i++)
+        bad |= round_trip(port);
+    nb_pool_stop(pool);
+    pk_region_end();
+    close(lfd);
+    return bad ? 1 : 0;
+}
+
+/* The baseline: a new thread for every connection, detached. */
+static void *
+conn_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+
+    nb_echo_conn(fd, NULL);
+    close(fd);
+    return NULL;
+}
+
+static void *
+thread_per_conn_acceptor(void *arg)
+{
+    int lfd = *(int *)arg;
+    pthread_attr_t attr;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (int i = 0; i < POOL_CONNS; i++) {
+        pthread_t t;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd == -1)
+            die_errno("accept", "127.0.0.1");
+        if (pthread_create(&t, &attr, conn_thread, (void *)(intptr_t)fd))
+            die("pthread_create failed");
+    }
+    pthread_attr_destroy(&attr);
+    return NULL;
+}
+
+/* Counted in a traced child: the same clients, a thread for each. */
+static int
+count_thread_per_conn(void *arg)
+{
+    unsigned short port;
+    pthread_t acceptor;
+    int bad = 0;
+
+    (void)arg;
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = listen_loopback(&port);
+    pk_region_begin();
+    pthread_create(&acceptor, NULL, thread_per_conn_acceptor, &lfd);
+    for (int i = 0; i < POOL_CONNS; i++)
+        bad |= round_trip(port);
+    pthread_join(acceptor, NULL);
+    pk_region_end();
+    return bad ? 1 : 0;
+}
+
+static unsigned long
+thread_creations(const struct pk_syscalls *sc)
+{
+    unsigned long n = sc->by_nr[SYS_clone];
+#ifdef SYS_clone3
+    n += sc->by_nr[SYS_clone3];
+#endif
+    return n;
+}
+
+static void
+bench_pool(void)
+{
+    struct pk_syscalls sc;
+
+    printf("%d clients one after another: a pool of %d workers, then a "
+           "thread per connection\n",
+           POOL_CONNS, POOL_THREADS);
+    int err = pk_count_syscalls(count_pool, NULL, &sc);
+    if (err != 0) {
+        printf("  not measured: %s\n",
+               err == -ECHILD ? "the pool did not echo every client"
+                              : strerror(-err));
+        return;
+    }
+    double per = 1000.0 / POOL_CONNS;
+    printf("  pool: %lu threads created, %lu futex calls\n",
+           thread_creations(&sc), sc.by_nr[SYS_futex]);
+    pk_metric("pool_threads_per_1000_conns", thread_creations(&sc) * per);
+    pk_metric("pool_futex_per_conn", (double)sc.by_nr[SYS_futex] / POOL_CONNS);
+
+    err = pk_count_syscalls(count_thread_per_conn, NULL, &sc);
+    if (err != 0) {
+        printf("  baseline not measured: %s\n", strerror(-err));
+        return;
+    }
+    printf("  thread per connection: %lu threads created\n",
+           thread_creations(&sc));
+    pk_metric("thread_per_conn_threads_per_1000_conns",
+              thread_creations(&sc) * per);
+}
+
 int
 main(int argc, char **argv)
 {
     int runs = pk_init(argc, argv, 5);
 
     bench_syscalls();
+    /*
+     * The pool first: its counts need none of nb_serve, so a server that
+     * crashes the bench cannot take the pool's metrics with it.
+     */
+    bench_pool();
     bench_serve(runs);
     return 0;
 }

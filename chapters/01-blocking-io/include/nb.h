@@ -195,4 +195,133 @@ int nb_serve_blocking(int listen_fd, unsigned max_clients);
  */
 int nb_serve(int listen_fd, int stop_fd);
 
+/* ===================================================================== */
+/* Exercise 4 (prethread): a bounded prethreaded server                  */
+/* ===================================================================== */
+
+/*
+ * A fixed pool of worker threads fed by a bounded queue. One acceptor
+ * thread accepts connections and appends them to a queue of at most
+ * queue_cap descriptors; nthreads worker threads, all created at start,
+ * take connections from the queue, oldest first, and call the handler on
+ * each. Memory and concurrency are bounded by the two numbers, whatever
+ * the number of clients. Chapter 02 serves the same clients with one
+ * thread; chapter 06 applies the same bound on the client side.
+ */
+
+/* The most workers and queue slots nb_pool_start accepts. */
+#ifndef NB_POOL_MAX
+#define NB_POOL_MAX 1024 /* far above a useful pool; bounds the allocation */
+#endif
+
+/*
+ * nb_conn_cb - serves one connection in a worker thread.
+ *
+ * fd:  the connected socket, blocking, close-on-exec. Owned by the pool:
+ *      the handler must not close it; the pool closes it when the
+ *      handler returns.
+ * arg: the arg given to nb_pool_start.
+ *
+ * Returns 0, or a -errno that the pool counts (nb_pool_stats.failed) and
+ * otherwise ignores. The handler must return once a read of fd sees end
+ * of file or an error: that is how nb_pool_stop ends it (see below).
+ * Handlers run in several threads at once; what they share, they lock.
+ */
+typedef int (*nb_conn_cb)(int fd, void *arg);
+
+/*
+ * nb_echo_conn - an nb_conn_cb that answers every byte with itself: it
+ * reads with nb_read_some and writes back with nb_write_full (exercises 1
+ * and 2) until end of file. [NB-34] Returns 0 at end of file, or the
+ * -errno of the read or write that failed (-ECONNRESET after a reset,
+ * -EPIPE, ...). arg is not used. Given complete, in src/nb_prethread.c;
+ * the tests and the bench serve with it. It writes to a socket whose peer
+ * may be gone: the program ignores SIGPIPE.
+ */
+int nb_echo_conn(int fd, void *arg);
+
+/* A running pool (opaque). */
+struct nb_pool;
+
+/* What a pool has done so far. */
+struct nb_pool_stats {
+    unsigned long accepted; /* connections the acceptor took */
+    unsigned long served;   /* handler calls that returned */
+    unsigned long failed;   /* of those, the ones that returned < 0 */
+    size_t queued;          /* connections waiting in the queue now */
+    size_t peak_queued;     /* the most that ever waited at once */
+    size_t busy;            /* workers inside the handler now */
+    size_t peak_busy;       /* the most that were ever inside at once */
+};
+
+/*
+ * nb_pool_start - starts a pool serving listen_fd.
+ *
+ * out:       receives the pool, to be given to nb_pool_stop.
+ * listen_fd: a listening stream socket. Owned by the caller: not closed;
+ *            the pool may make it non-blocking.
+ * nthreads:  worker threads, 1..NB_POOL_MAX, all created before this
+ *            returns. [NB-25] The pool creates exactly nthreads workers
+ *            and one acceptor, whatever the number of connections, and
+ *            never more than nthreads handlers run at once.
+ * queue_cap: the most accepted connections that wait for a worker,
+ *            1..NB_POOL_MAX.
+ * handler:   serves one connection (nb_conn_cb); arg is passed to it.
+ *
+ * [NB-26] Backpressure: the queue never holds more than queue_cap
+ * connections. When it is full the acceptor stops accepting until a
+ * worker takes one; further clients wait in the kernel's listen backlog
+ * (listen(2)'s backlog, capped by net.core.somaxconn), and when that is
+ * full too, Linux drops their handshake packets and the clients retry
+ * (tcp(7), tcp_abort_on_overflow). No connection is accepted and then
+ * dropped.
+ *
+ * [NB-27] Queued connections are served in the order they were accepted
+ * (first in, first out).
+ *
+ * [NB-28] A handler that blocks on a slow client holds only its own
+ * worker: while fewer than nthreads handlers are busy, a queued
+ * connection is taken by an idle worker at once.
+ *
+ * [NB-29] Whatever a handler returns, even an error after a reset, its
+ * connection is closed, it counts as served, and its worker goes on to
+ * the next connection.
+ *
+ * Returns 0, or -errno with nothing left behind (no thread, no
+ * descriptor, no memory) [NB-30]: -EINVAL for nthreads or queue_cap out
+ * of range, a NULL out or handler, or a socket that is not listening;
+ * -EBADF when listen_fd is not open; -ENOTSOCK when it is not a socket;
+ * -EAGAIN or -ENOMEM when a thread or memory cannot be had.
+ */
+int nb_pool_start(struct nb_pool **out, int listen_fd, unsigned nthreads,
+                  unsigned queue_cap, nb_conn_cb handler, void *arg);
+
+/*
+ * nb_pool_stats - copies the pool's counters into *st. Safe to call from
+ * any thread while the pool runs; the copy is consistent (taken at one
+ * instant). [NB-31] queued and busy are the numbers at that instant,
+ * and accepted == served + queued + busy at every instant.
+ */
+void nb_pool_stats(struct nb_pool *pool, struct nb_pool_stats *st);
+
+/*
+ * nb_pool_stop - stops the pool and frees it.
+ *
+ * [NB-32] Every thread wakes, whether it waits for a connection, for room
+ * in the queue, or is inside a handler: the connection of each busy
+ * handler is shut down (shutdown(2), SHUT_RDWR), so a handler blocked in
+ * a read sees end of file and returns. Connections still in the queue are
+ * closed unserved. nb_pool_stop returns only after every thread of the
+ * pool has been joined; no handler runs after it returns, and every
+ * descriptor the pool accepted is closed. listen_fd stays open; clients
+ * still in its backlog stay there.
+ * [NB-33] It works on an idle pool, and on a pool stopped right after it
+ * started.
+ *
+ * Returns 0. pool must come from nb_pool_start and is invalid afterwards.
+ * Call it from one thread, not from a handler (a worker cannot join
+ * itself).
+ */
+int nb_pool_stop(struct nb_pool *pool);
+
 #endif /* IOLAB_NB_H */
