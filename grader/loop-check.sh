@@ -43,7 +43,7 @@ fi
     build/grader/iolab-grade --tree solutions --ch 01 --no-perf --no-memcheck --quiet >/dev/null 2>&1
 python3 grader/progress.py solutions >"$work/progress.txt" 2>&1 ||
     fail "make progress failed" "$work/progress.txt"
-grep -qE '^01-blocking-io +[0-9]+/100 +\[#' "$work/progress.txt" || fail "make progress lacks chapter 01" "$work/progress.txt"
+grep -qE '^01-blocking-io +[0-9]+/[0-9]+ +\[#' "$work/progress.txt" || fail "make progress lacks chapter 01" "$work/progress.txt"
 
 # make reset and make skeletons, in a copy under git.
 copy=$work/copy
