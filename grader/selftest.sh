@@ -54,7 +54,18 @@ failed=0
 grader=build/grader/iolab-grade
 
 ok()   { passed=$((passed + 1)); printf 'PASS  %s\n' "$1"; }
-bad()  { failed=$((failed + 1)); printf 'FAIL  %s\n' "$1"; [ -n "${2:-}" ] && sed 's/^/      /' "$2" | tail -n 60; }
+bad() { # bad <name> [log]: a FAIL, then the log's own FAIL lines (which a
+        # long log's tail would hide), then the log's tail
+    failed=$((failed + 1))
+    printf 'FAIL  %s\n' "$1"
+    [ -n "${2:-}" ] || return 0
+    if grep -q '^FAIL' "$2"; then
+        echo "      what failed:"
+        grep '^FAIL' "$2" | head -n 20 | sed 's/^/      /'
+        echo "      the end of $2:"
+    fi
+    sed 's/^/      /' "$2" | tail -n 40
+}
 check() { # check <name> <command...>: PASS if the command succeeds
     local name=$1 log
     shift
