@@ -289,8 +289,8 @@ help: ## show this list
 	  sed -E 's/^([a-z-]+):.*## (.*)/  make \1|\2/' | column -t -s '|'
 	@echo "Variables: CH=01 (one chapter), SUBMISSION=dir (grade another tree), V=1 (show commands)"
 
-deps: ## check for (and install) Criterion, Valgrind, gcovr and the rest
-	@$(DEPS)
+deps: ## check for (and install) Criterion, Valgrind, gcovr and the rest [ORACLES=1: iostat, promtool too]
+	@$(DEPS) $(if $(strip $(ORACLES)),--oracles)
 
 grader: $(GRADER) ## build the grader only
 
@@ -314,7 +314,7 @@ hint: ## print a hint: H=H1.5 [CH=01]
 	@bash grader/hint.sh "$(strip $(H))" "$(strip $(CH))"
 
 test: ## the self-test: solutions full marks, skeletons fail cleanly, grader's own tests
-	@$(DEPS) --quiet
+	@$(DEPS) --quiet --oracles
 	@bash grader/selftest.sh
 
 memcheck: ## run the tests under Valgrind, naming each error's test [CH=01]

@@ -3,10 +3,25 @@
 # is missing on Debian or Ubuntu (apt-get; through sudo when not root).
 # When it cannot install, it prints the exact command and fails.
 #
-# Usage: grader/deps.sh [--quiet]     (make grade and make test run it first)
+# Usage: grader/deps.sh [--quiet] [--oracles]
+#   make grade runs it first; make test and .ci/run add --oracles, which
+#   also installs the real tools some chapters check their answers against
+#   (iostat and pidstat from sysstat, promtool from prometheus). Without
+#   them those comparisons report "not available" instead of failing, so a
+#   student never needs them.
 set -u
 quiet=0
-[ "${1:-}" = "--quiet" ] && quiet=1
+oracles=0
+for arg in "$@"; do
+    case "$arg" in
+    --quiet) quiet=1 ;;
+    --oracles) oracles=1 ;;
+    *)
+        echo "usage: grader/deps.sh [--quiet] [--oracles]" >&2
+        exit 2
+        ;;
+    esac
+done
 
 # Each check: a test that succeeds when present, and the package that
 # provides it.
@@ -43,6 +58,11 @@ need "Valgrind"              valgrind        command -v valgrind
 need "gcovr"                 gcovr           command -v gcovr
 need "python3"               python3         command -v python3
 need "redis-cli and redis-benchmark (real clients for kvd)" redis-tools command -v redis-benchmark
+need "liburing (io_uring, chapter 09)" liburing-dev has_header liburing.h -luring
+if [ $oracles = 1 ]; then
+    need "iostat and pidstat (chapter 08's oracles)" sysstat command -v iostat
+    need "promtool (chapter 08's oracle)" prometheus command -v promtool
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     [ $quiet = 1 ] || echo "deps: everything iolab needs is installed"
