@@ -93,7 +93,7 @@ B ?= build/tree/$(subst /,_,$(patsubst /%,%,$(abspath $(TREE))))/$(FLAGS_ID)
 # ---- the shared kits -----------------------------------------------------
 
 KIT_B := $(CB)/kit
-TESTKIT_OBJ := $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/fault.o $(KIT_B)/t/fault_calls.o $(KIT_B)/t/seal.o
+TESTKIT_OBJ := $(KIT_B)/t/testkit.o $(KIT_B)/t/tk_report.o $(KIT_B)/t/tk_stream.o $(KIT_B)/t/fault.o $(KIT_B)/t/fault_calls.o $(KIT_B)/t/seal.o
 PERFKIT_OBJ := $(KIT_B)/b/perfkit.o $(KIT_B)/b/die.o
 
 $(KIT_B)/t/%.o: shared/src/%.c

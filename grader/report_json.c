@@ -55,31 +55,49 @@ json_summary(struct sbuf *sb, const struct chapter *chs, size_t n, double score,
     }
 }
 
+/*
+ * Walks the items of kind `kind` in the chapters that built, in order:
+ * *c and *i start at 0, and each call returns the next such item (its
+ * chapter in *ch), or NULL at the end.
+ */
+static const struct item *
+next_item(const struct chapter *chs, size_t n, enum item_kind kind, size_t *c,
+          size_t *i, const struct chapter **ch)
+{
+    for (; *c < n; (*c)++, *i = 0) {
+        if (!chs[*c].gradable)
+            continue;
+        while (*i < chs[*c].nitems) {
+            const struct item *it = &chs[*c].items[(*i)++];
+            if (it->kind == kind) {
+                *ch = &chs[*c];
+                return it;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* The info metrics, one line each, after the summary; none: nothing. */
 static void
 json_info(struct sbuf *sb, const struct chapter *chs, size_t n)
 {
-    bool first = true;
+    const struct chapter *ch;
+    const struct item *it;
+    size_t c = 0, i = 0;
 
-    for (size_t c = 0; c < n; c++) {
-        if (!chs[c].gradable)
-            continue;
-        for (size_t i = 0; i < chs[c].nitems; i++) {
-            const struct item *it = &chs[c].items[i];
-            if (it->kind != ITEM_INFO)
-                continue;
-            if (first)
-                sb_puts(sb, "\n\nMeasured, not graded:");
-            first = false;
-            sb_printf(sb, "\n  %s %s: ", str_or(chs[c].dir, "?"),
-                      str_or(it->name, "?"));
-            if (it->has_value)
-                sb_printf(sb, "%g", it->value);
-            else
-                sb_puts(sb, "not measured");
-            if (it->what != NULL)
-                sb_printf(sb, " (%s)", it->what);
-        }
+    for (bool first = true; (it = next_item(chs, n, ITEM_INFO, &c, &i, &ch));
+         first = false) {
+        if (first)
+            sb_puts(sb, "\n\nMeasured, not graded:");
+        sb_printf(sb, "\n  %s %s: ", str_or(ch->dir, "?"),
+                  str_or(it->name, "?"));
+        if (it->has_value)
+            sb_printf(sb, "%g", it->value);
+        else
+            sb_puts(sb, "not measured");
+        if (it->what != NULL)
+            sb_printf(sb, " (%s)", it->what);
     }
 }
 
@@ -87,28 +105,26 @@ json_info(struct sbuf *sb, const struct chapter *chs, size_t n)
 static void
 json_leaderboard(struct sbuf *sb, const struct chapter *chs, size_t n)
 {
+    const struct chapter *ch;
+    const struct item *it;
+    size_t c = 0, i = 0;
     bool first = true;
 
-    for (size_t c = 0; c < n; c++) {
-        if (!chs[c].gradable)
+    while ((it = next_item(chs, n, ITEM_PERF, &c, &i, &ch))) {
+        if (!it->has_value)
             continue;
-        for (size_t i = 0; i < chs[c].nitems; i++) {
-            const struct item *it = &chs[c].items[i];
-            if (it->kind != ITEM_PERF || !it->has_value)
-                continue;
-            struct sbuf name = SBUF_INIT;
-            sb_printf(&name, "%.2s %s", str_or(chs[c].dir, "?"),
-                      str_or(it->name, "?"));
-            sb_puts(sb, first ? ",\n  \"leaderboard\": [\n    {\"name\": "
-                              : ",\n    {\"name\": ");
-            json_string(sb, sb_str(&name));
-            sb_puts(sb, ", \"value\": ");
-            json_number(sb, it->value);
-            sb_puts(sb, it->op == CMP_LE ? ", \"order\": \"asc\"}"
-                                         : ", \"order\": \"desc\"}");
-            sb_free(&name);
-            first = false;
-        }
+        struct sbuf name = SBUF_INIT;
+        sb_printf(&name, "%.2s %s", str_or(ch->dir, "?"),
+                  str_or(it->name, "?"));
+        sb_puts(sb, first ? ",\n  \"leaderboard\": [\n    {\"name\": "
+                          : ",\n    {\"name\": ");
+        json_string(sb, sb_str(&name));
+        sb_puts(sb, ", \"value\": ");
+        json_number(sb, it->value);
+        sb_puts(sb, it->op == CMP_LE ? ", \"order\": \"asc\"}"
+                                     : ", \"order\": \"desc\"}");
+        sb_free(&name);
+        first = false;
     }
     if (!first)
         sb_puts(sb, "\n  ]");

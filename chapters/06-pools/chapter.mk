@@ -9,7 +9,7 @@ CHAPTERS += 06-pools
 06-pools_SRC := pool.c pool_health.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-06-pools_TESTS := pool_test.c test_core.c test_health.c
+06-pools_TESTS := helpers.c test_core.c test_health.c
 06-pools_BENCH := bench.c
 
 # kvd (the server the pool talks to) and resp (the client library),

@@ -8,7 +8,7 @@ CHAPTERS += 10-caching
 10-caching_SRC := cache.c aside.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-10-caching_TESTS := cachet.c test_lru.c test_aside.c
+10-caching_TESTS := helpers.c test_lru.c test_aside.c
 10-caching_BENCH := bench.c
 
 # kvd plays the slow "database" behind the loaders; resp talks to it

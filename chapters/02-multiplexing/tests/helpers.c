@@ -4,12 +4,10 @@
 #include "helpers.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 enum mux_backend mt_backend;
@@ -54,22 +52,10 @@ void
 mt_read_check(int fd, const char *want, size_t len, int timeout_ms,
               const char *who)
 {
-    char *got = tk_xmalloc(len);
-    ssize_t n = tk_read_exact(fd, got, len, timeout_ms);
+    char what[256];
 
-    cr_assert_eq(
-        n, (ssize_t)len, "%s, %s: expected %zu bytes of echo, got %s%zd",
-        mt_name(), who, len,
-        n == -ETIMEDOUT ? "none for a while (timed out), -110: " : "EOF after ",
-        n);
-    size_t i = 0;
-    while (i < len && got[i] == want[i])
-        i++;
-    cr_assert_eq(i, len,
-                 "%s, %s: the echo differs from what was sent, first at "
-                 "byte %zu of %zu (bytes lost, reordered or duplicated)",
-                 mt_name(), who, i, len);
-    free(got);
+    snprintf(what, sizeof(what), "%s, %s", mt_name(), who);
+    tk_read_check(fd, want, len, timeout_ms, what);
 }
 
 void
@@ -108,53 +94,4 @@ mt_fill(void *buf, size_t len, unsigned long seed)
         size_t n = len - i < 8 ? len - i : 8;
         memcpy(p + i, &v, n);
     }
-}
-
-static void *
-pump_main(void *arg)
-{
-    struct mt_pump *p = arg;
-
-    for (size_t off = 0; off < p->len;) {
-        size_t n = p->len - off < p->chunk ? p->len - off : p->chunk;
-        ssize_t k = send(p->fd, p->data + off, n, MSG_NOSIGNAL);
-        if (k == -1 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break; /* the reader side reports what went missing */
-        off += (size_t)k;
-        __atomic_store_n(&p->written, off, __ATOMIC_RELEASE);
-    }
-    return NULL;
-}
-
-void
-mt_pump_start(struct mt_pump *p)
-{
-    pthread_t *t = tk_xmalloc(sizeof(*t));
-
-    if (p->chunk == 0)
-        p->chunk = 16 * 1024;
-    p->written = 0;
-    if (pthread_create(t, NULL, pump_main, p) != 0)
-        cr_assert_fail("pthread_create failed");
-    p->thread = t;
-}
-
-void
-mt_pump_join(struct mt_pump *p)
-{
-    pthread_t *t = p->thread;
-
-    if (t == NULL)
-        return;
-    pthread_join(*t, NULL);
-    free(t);
-    p->thread = NULL;
-}
-
-size_t
-mt_wait_stall(struct mt_pump *p)
-{
-    return tk_wait_stall(&p->written, p->len, 300, 30000);
 }

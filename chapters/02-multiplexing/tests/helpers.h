@@ -69,29 +69,14 @@ void mt_expect_closed(int fd, const char *who);
 void mt_fill(void *buf, size_t len, unsigned long seed);
 
 /*
- * A client that sends len bytes from a thread while another thread of the
- * test reads the echo: mt_pump_start, then read, then mt_pump_join.
+ * A client that sends while the test reads the echo is the kit's
+ * struct tk_pump (tk_pump_start, tk_pump_join, tk_pump_wait_stall).
  */
-struct mt_pump {
-    int fd;
-    const char *data;
-    size_t len;
-    size_t chunk;   /* bytes per write */
-    size_t written; /* progress (atomic) */
-    void *thread;   /* pthread_t, hidden to keep this header light */
-};
-void mt_pump_start(struct mt_pump *p);
-void mt_pump_join(struct mt_pump *p);
 
 /*
- * Waits until the pump stops making progress (no byte for 300 ms) or
- * finishes, for at most 30 s; returns the bytes it got through
- * (tk_wait_stall: quiescence, not readiness; with backpressure the pump
- * stops for good, so waiting longer only makes a test slower).
+ * Reads len bytes from fd and checks them against want (tk_read_check),
+ * naming the backend and who on a failure.
  */
-size_t mt_wait_stall(struct mt_pump *p);
-
-/* Reads len bytes from fd, checking them against want; a message on error. */
 void mt_read_check(int fd, const char *want, size_t len, int timeout_ms,
                    const char *who);
 

@@ -227,12 +227,12 @@ resets(enum mux_backend b)
      * go, so the server's next send fails with EPIPE or ECONNRESET. */
     int c = tk_connect_tcp(srv.port);
     tk_small_buffers(c, MT_SMALL_BUF);
-    struct mt_pump p = {.fd = c, .data = junk, .len = big};
-    mt_pump_start(&p);
+    struct tk_pump p = {.fd = c, .data = junk, .len = big};
+    tk_pump_start(&p);
     while (__atomic_load_n(&p.written, __ATOMIC_ACQUIRE) < 64 * 1024)
         tk_readable(keep, 10); /* a bounded wait that watches the server */
     shutdown(c, SHUT_RDWR);    /* unblocks the pump if it is stuck */
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     tk_reset_close(c);
 
     /* e half-closes, so the server reads its EOF (CLOSE_WAIT) while most

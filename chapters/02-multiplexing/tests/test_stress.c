@@ -36,10 +36,10 @@ never_reads(enum mux_backend b)
     tk_small_buffers(srv.listen_fd, MT_SMALL_BUF); /* accepted inherit */
     int fd = tk_connect_tcp(srv.port);
     tk_small_buffers(fd, MT_SMALL_BUF);
-    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD};
-    mt_pump_start(&p);
+    struct tk_pump p = {.fd = fd, .data = data, .len = FLOOD};
+    tk_pump_start(&p);
 
-    size_t sent = mt_wait_stall(&p);
+    size_t sent = tk_pump_wait_stall(&p);
     cr_assert_lt(sent, FLOOD,
                  "%s: a client sent all %u bytes without reading any echo: "
                  "the server must stop reading from a client once out_cap "
@@ -51,7 +51,7 @@ never_reads(enum mux_backend b)
                     "a client served while another one reads nothing");
     /* Now read it all: nothing lost, nothing reordered. */
     mt_read_check(fd, data, FLOOD, 30000, "the client that read late");
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     close(fd);
     close(other);
     free(data);
@@ -105,9 +105,9 @@ slot_reused(enum mux_backend b)
     mt_echo_str(d, "d\n", "client d, which arrived after a left");
 
     tk_small_buffers(c, MT_SMALL_BUF);
-    struct mt_pump p = {.fd = c, .data = data, .len = REUSE_FLOOD};
-    mt_pump_start(&p);
-    cr_assert_lt(mt_wait_stall(&p), REUSE_FLOOD,
+    struct tk_pump p = {.fd = c, .data = data, .len = REUSE_FLOOD};
+    tk_pump_start(&p);
+    cr_assert_lt(tk_pump_wait_stall(&p), REUSE_FLOOD,
                  "%s: client c sent all its bytes without reading any echo "
                  "(no backpressure)",
                  mt_name());
@@ -117,7 +117,7 @@ slot_reused(enum mux_backend b)
     mt_read_check(c, data, REUSE_FLOOD, 20000,
                   "client c, flooding after a removal moved it (is the "
                   "moved watch's slot updated?)");
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     mt_echo_str(d, "d at the end\n", "client d, after c's flood");
     mt_echo_str(bb, "b at the end\n", "client b, after c's flood");
     close(bb);
@@ -201,9 +201,9 @@ slow_reader(enum mux_backend b)
     for (int i = 0; i < CHATTY; i++)
         chat[i] = tk_connect_tcp(srv.port);
     mt_echo_str(chat[0], "ready?\n", "a client before the big transfer");
-    struct mt_pump p = {.fd = fd, .data = data, .len = HUGE, .chunk = 1 << 20};
+    struct tk_pump p = {.fd = fd, .data = data, .len = HUGE, .chunk = 1 << 20};
     struct slow_reader r = {.fd = fd, .want = data};
-    mt_pump_start(&p);
+    tk_pump_start(&p);
     pthread_create(&th, NULL, slow_reader_main, &r);
     for (int round = 0; round < 10; round++)
         for (int i = 0; i < CHATTY; i++) {
@@ -215,7 +215,7 @@ slow_reader(enum mux_backend b)
             mt_echo_str(chat[i], msg, who);
         }
     pthread_join(th, NULL);
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     cr_assert(r.ok, "%s: the 16 MiB message came back %s after %zu bytes",
               mt_name(),
               r.timeout ? "stalled (nothing for 5 s)"
@@ -253,12 +253,12 @@ burst(enum mux_backend b)
     cr_assert_eq(fi_plan(FI_READ, "short:4096 *"), 0);
     mt_start(&srv, b, NULL);
     int fd = tk_connect_tcp(srv.port);
-    struct mt_pump p = {.fd = fd, .data = data, .len = BURST, .chunk = BURST};
-    mt_pump_start(&p);
+    struct tk_pump p = {.fd = fd, .data = data, .len = BURST, .chunk = BURST};
+    tk_pump_start(&p);
     mt_read_check(fd, data, BURST, 10000,
                   "a client that sent 512 KiB at once (every read cut to "
                   "4 KiB): read until EAGAIN, not once per notification");
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     close(fd);
     free(data);
     mt_stop(&srv);
@@ -282,13 +282,13 @@ TK_TEST(epoll_et, budget_resumes,
     mt_start(&srv, MUX_EPOLL_ET, &cfg);
     int fd = tk_connect_tcp(srv.port);
     int other = tk_connect_tcp(srv.port);
-    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
-    mt_pump_start(&p);
+    struct tk_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
+    tk_pump_start(&p);
     for (int i = 0; i < 20; i++)
         mt_echo_str(other, "my turn\n", "a client beside a flooding one");
     mt_read_check(fd, data, FLOOD, 30000,
                   "the flooding client (read_budget 8 KiB per turn)");
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     close(fd);
     close(other);
     free(data);
@@ -320,12 +320,12 @@ TK_TEST(epoll_et, budget_one_turn_per_wait,
     int fd = tk_connect_tcp(srv.port);
     mt_echo_str(fd, "ready\n", "a client before its flood");
     unsigned long waits0 = fi_calls(FI_WAIT);
-    struct mt_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 16};
-    mt_pump_start(&p);
+    struct tk_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 16};
+    tk_pump_start(&p);
     mt_read_check(fd, data, FLOOD, 30000,
                   "a flooding client whose echo is read as it comes "
                   "(read_budget 1 KiB per turn)");
-    mt_pump_join(&p);
+    tk_pump_join(&p);
     unsigned long waits = fi_calls(FI_WAIT) - waits0;
     close(fd);
     free(data);

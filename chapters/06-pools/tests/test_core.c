@@ -22,7 +22,7 @@
 #include <valgrind/valgrind.h>
 
 #include "iolab/testkit.h"
-#include "pool_test.h"
+#include "helpers.h"
 
 /* ---- [POOL-1] ------------------------------------------------------------ */
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "iolab/testkit.h"
-#include "pool_test.h"
+#include "helpers.h"
 
 TK_TEST(health, dead_idle_connection_never_lent,
         .description = "[POOL-11] connections kvd closed while they were "

@@ -1,7 +1,7 @@
 /*
  * test_aside.c - exercise 2 of chapter 10: cache-aside.
  *
- * The store is a kvd in a thread of the test; the loader (cachet.c) does
+ * The store is a kvd in a thread of the test; the loader (helpers.c) does
  * a GET on the test's connection, counts itself, and can stop at a gate
  * the test opens: that is how concurrent misses and the write race are
  * made to happen in one exact order instead of by luck. kvd's command
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cachet.h"
+#include "helpers.h"
 #include "iolab/testkit.h"
 
 static unsigned

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cachet.h"
+#include "helpers.h"
 #include "iolab/testkit.h"
 
 /* The charge of an entry with a key like "k0042" and a value "v0042". */

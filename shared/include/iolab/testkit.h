@@ -141,6 +141,41 @@ void tk_expect_closed_drain(int fd, int timeout_ms, const char *who);
  */
 void tk_small_buffers(int fd, int bytes);
 
+/*
+ * tk_read_check - reads exactly len bytes within timeout_ms and fails the
+ * test, naming who, unless they are the len bytes at want: too few (EOF
+ * or a timeout) or different (the first byte that differs is named).
+ */
+void tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
+                   const char *who);
+
+/*
+ * A client that sends len bytes of data on fd from a thread of its own,
+ * chunk bytes per send (16 KiB when 0), while the test reads the echo:
+ * tk_pump_start, read (tk_read_check), tk_pump_join. It stops at the
+ * first error or zero-byte send; the reading side reports what is
+ * missing. written is its progress, advanced atomically.
+ */
+struct tk_pump {
+    int fd;
+    const char *data;
+    size_t len;
+    size_t chunk;     /* bytes per send; 0 means 16 KiB */
+    size_t written;   /* bytes sent so far (atomic) */
+    pthread_t thread; /* set by tk_pump_start */
+    bool running;     /* started and not yet joined */
+};
+
+void tk_pump_start(struct tk_pump *p);
+void tk_pump_join(struct tk_pump *p); /* no-op when not running */
+
+/*
+ * Waits until the pump stops advancing for 300 ms (held back by a full
+ * connection) or has sent everything, for at most 30 s (tk_wait_stall);
+ * returns the bytes sent by then.
+ */
+size_t tk_pump_wait_stall(struct tk_pump *p);
+
 /* ---- a server under test, in a thread ------------------------------- */
 
 /* The shape of a server function: serve listen_fd until stop_fd is readable. */

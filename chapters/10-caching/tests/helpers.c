@@ -1,8 +1,8 @@
 /*
- * cachet.c - the helpers of cachet.h: clock, caches, the database, the
+ * helpers.c - the helpers of helpers.h: clock, caches, the database, the
  * loader with its gate, and getter threads.
  */
-#include "cachet.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -1,11 +1,11 @@
 /*
- * pool_test.h - what chapter 06's two test files share: a kvd per test,
+ * helpers.h - what chapter 06's two test files share: a kvd per test,
  * pools opened on it, threads that borrow from a pool and record what
  * happened to them, and waits that poll a condition instead of sleeping
  * for it.
  */
-#ifndef POOL_TEST_H
-#define POOL_TEST_H
+#ifndef POOL_TEST_HELPERS_H
+#define POOL_TEST_HELPERS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -103,4 +103,4 @@ void pt_join(struct pt_borrower *b);
 void pt_queue(struct pool *p, struct pt_borrower *b, int n, int *counter,
               bool keep);
 
-#endif /* POOL_TEST_H */
+#endif /* POOL_TEST_HELPERS_H */

@@ -1,7 +1,7 @@
 /*
- * pool_test.c - the helpers of pool_test.h: kvd, pools, borrowers, waits.
+ * helpers.c - the helpers of helpers.h: kvd, pools, borrowers, waits.
  */
-#include "pool_test.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -1,11 +1,11 @@
 /*
- * cachet.h - what chapter 10's two test files share: a fake clock the
+ * helpers.h - what chapter 10's two test files share: a fake clock the
  * test moves by hand, caches opened on it, and a "database" (a kvd in a
  * thread of the test) behind a loader the test controls: it counts its
  * calls, can hold a load at a gate until the test opens it, and can fail.
  */
-#ifndef CACHET_H
-#define CACHET_H
+#ifndef CACHE_TEST_HELPERS_H
+#define CACHE_TEST_HELPERS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -89,4 +89,4 @@ void cachet_get_join(struct cachet_getter *g);
 /* Milliseconds since some fixed moment (CLOCK_MONOTONIC). */
 double cachet_ms(void);
 
-#endif /* CACHET_H */
+#endif /* CACHE_TEST_HELPERS_H */
