@@ -115,7 +115,8 @@ include $(sort $(wildcard shared/*/kit.mk))
 #   NN-slug_SRC         the student's files: src/ in TREE               required
 #   NN-slug_GIVEN       files the course gives in src/ (a baseline the
 #                       bench measures against): always from chapters/ optional
-#   NN-slug_TESTS       Criterion sources in tests/                     required
+#   NN-slug_TESTS       Criterion sources in tests/ (tests/hidden/*.c,
+#                       the hidden tests, join them by themselves)      required
 #   NN-slug_BENCH       benchmark sources in bench/                     required
 #   NN-slug_TEST_DEPS   extra course objects linked into the tests      optional
 #   NN-slug_BENCH_DEPS  extra course objects linked into bench, demos   optional
@@ -151,7 +152,10 @@ $(1)_TSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/t/src/%.fi.o,$$(patsubst %.S,%.c,$$(
 $(1)_BSRC_OBJ := $$(patsubst %.c,$$($(1)_B)/b/src/%.o,$$(patsubst %.S,%.c,$$($(1)_SRC)))
 $(1)_TGIVEN_OBJ := $$(patsubst %.c,$$($(1)_CB)/t/given/%.fi.o,$$($(1)_GIVEN))
 $(1)_BGIVEN_OBJ := $$(patsubst %.c,$$($(1)_CB)/b/given/%.o,$$($(1)_GIVEN))
-$(1)_TEST_OBJ := $$(patsubst %.c,$$($(1)_CB)/t/tests/%.o,$$($(1)_TESTS))
+# Hidden tests (tests/hidden/*.c, each named `hidden` in the manifest) join
+# the tests when they are there: the student edition leaves them out.
+$(1)_HIDDEN := $$(patsubst chapters/$(1)/tests/%,%,$$(wildcard chapters/$(1)/tests/hidden/*.c))
+$(1)_TEST_OBJ := $$(patsubst %.c,$$($(1)_CB)/t/tests/%.o,$$($(1)_TESTS) $$($(1)_HIDDEN))
 $(1)_BENCH_OBJ := $$(patsubst %.c,$$($(1)_CB)/b/bench/%.o,$$($(1)_BENCH))
 $(1)_DEMO_OBJ := $$(patsubst %.c,$$($(1)_CB)/demo/%.o,$$($(1)_DEMOS))
 

@@ -47,7 +47,8 @@ run_make(struct chapter *ch, const char *const *args, const char *target,
                             .limits = true,
                             .mem_limit = writable ? BUILD_MEM_LIMIT : 0,
                             .sandbox = writable != NULL,
-                            .writable = writable};
+                            .writable = writable,
+                            .build = true};
     struct run_result r;
     bool ok = false;
 

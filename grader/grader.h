@@ -54,6 +54,10 @@ struct item {
     double threshold;     /* perf */
     enum perf_kind pkind; /* perf */
     char *what;           /* info: what the metric shows */
+    bool hidden;          /* tests: a hidden test (the manifest's `hidden`):
+                           * its source is in tests/hidden/, the student
+                           * edition leaves it out, results.json shows it
+                           * after the due date */
     int line;             /* manifest line, for messages */
 
     /* Filled in by grading. */
@@ -69,6 +73,17 @@ struct item {
 struct exercise {
     char *id;    /* "rw" */
     char *title; /* "Robust full-length read and write" */
+};
+
+/*
+ * A hidden test as the student edition knows it (its manifest's `withheld`
+ * line): the exercise and the points, never the name. It is not graded
+ * there; the grading table shows it so that the table reads the same in
+ * both editions.
+ */
+struct withheld {
+    char *exercise;
+    double points;
 };
 
 struct chapter {
@@ -88,6 +103,9 @@ struct chapter {
     unsigned long nproc;  /* processes and threads of the user */
     char **prefixes;      /* the only names the student's code may export */
     size_t nprefixes;
+    struct withheld *withheld; /* withheld[0..nwithheld): the student
+                                * edition's stand-ins for hidden tests */
+    size_t nwithheld;
 
     /* Filled in by grading. */
     bool gradable;           /* false: did not build, or was refused */

@@ -154,48 +154,6 @@ build_dir_for(const char *tree)
     return tag;
 }
 
-/* Compares the README's table (between the markers) with the manifest's. */
-static int
-check_readme(const struct chapter *ch)
-{
-    static const char begin[] = "<!-- grading-table:begin -->\n";
-    static const char end[] = "<!-- grading-table:end -->";
-    char path[512];
-    char *want = report_grading_table(ch);
-    int rc = -1;
-
-    snprintf(path, sizeof(path), "chapters/%s/README.md", ch->dir);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
-        free(want);
-        return -1;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    ssize_t n = getdelim(&text, &len, '\0', f);
-    fclose(f);
-    char *b = n > 0 ? strstr(text, begin) : NULL;
-    char *e = b ? strstr(b, end) : NULL;
-    if (e == NULL) {
-        fprintf(stderr, "%s: no '%s' ... '%s' markers\n", path,
-                "<!-- grading-table:begin -->", end);
-    } else {
-        b += strlen(begin);
-        if ((size_t)(e - b) == strlen(want) &&
-            strncmp(b, want, (size_t)(e - b)) == 0)
-            rc = 0;
-        else
-            fprintf(stderr,
-                    "%s: the grading table differs from grade.manifest; "
-                    "the table should read:\n%s",
-                    path, want);
-    }
-    free(text);
-    free(want);
-    return rc;
-}
-
 /* True when path is a directory (not a symlink) of this process's user. */
 static bool
 own_dir(const char *path)
@@ -444,7 +402,7 @@ main(int argc, char **argv)
                 char *t = report_grading_table(&chs[i]);
                 printf("%s", t);
                 free(t);
-            } else if (check_readme(&chs[i]) != 0) {
+            } else if (report_check_readme(&chs[i]) != 0) {
                 bad++;
             }
         }
@@ -502,9 +460,11 @@ main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
-    /* Untrusted code never sees the reference solutions. */
+    /* Untrusted code never sees the reference solutions, nor, when it
+     * runs, the hidden tests. */
     const char *hidden[] = {"solutions", NULL};
-    run_sandbox_init(".", hidden);
+    const char *hidden_at_run[] = {"chapters/*/tests/hidden", NULL};
+    run_sandbox_init(".", hidden, hidden_at_run);
 
     int author_errors = 0;
     bool ungradable = false;

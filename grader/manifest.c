@@ -110,6 +110,11 @@ parse_options(struct parse *ps, char **f, int from, int n, struct item *it,
     for (int i = from; i < n; i++) {
         char *eq = strchr(f[i], '=');
         double num;
+        if (strcmp(f[i], "hidden") == 0 && it != NULL &&
+            strstr(allowed, " hidden ") != NULL) {
+            it->hidden = true;
+            continue;
+        }
         if (eq == NULL)
             return bad(ps, "expected key=value, found '%s'", f[i]);
         *eq = '\0';
@@ -194,7 +199,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     if (strcmp(kw, "test") == 0) {
         if (n < 4)
             return bad(ps, "usage: test <exercise> <suite/name> <points> "
-                           "[timeout=S] [hint=ID]");
+                           "[timeout=S] [hint=ID] [hidden]");
         if (need_exercise(ps, f[1]) != 0)
             return -1;
         if (strchr(f[2], '/') == NULL)
@@ -210,7 +215,20 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
                             .timeout = 10};
         if (item_exists(ch, ITEM_TEST, f[2]))
             return bad(ps, "test '%s' is listed twice", f[2]);
-        return parse_options(ps, f, 4, n, it, " timeout hint ");
+        return parse_options(ps, f, 4, n, it, " timeout hint hidden ");
+    }
+    if (strcmp(kw, "withheld") == 0) {
+        if (n != 3)
+            return bad(ps, "usage: withheld <exercise> <points>");
+        if (need_exercise(ps, f[1]) != 0)
+            return -1;
+        if (!parse_number(f[2], &num) || num <= 0)
+            return bad(ps, "points must be a positive number, not '%s'", f[2]);
+        ch->withheld =
+            xgrow(ch->withheld, ch->nwithheld, sizeof(*ch->withheld));
+        ch->withheld[ch->nwithheld++] =
+            (struct withheld){.exercise = xstrdup(f[1]), .points = num};
+        return 0;
     }
     if (strcmp(kw, "perf") == 0) {
         if (n < 7)
@@ -277,7 +295,7 @@ parse_line(struct parse *ps, const char *line, char **f, int n)
     }
     return bad(ps,
                "unknown keyword '%s' (expected chapter, exercise, test, "
-               "perf, info, memcheck, bench or prefix)",
+               "withheld, perf, info, memcheck, bench or prefix)",
                kw);
 }
 
@@ -351,6 +369,9 @@ chapter_free(struct chapter *ch)
     for (size_t i = 0; i < ch->nprefixes; i++)
         free(ch->prefixes[i]);
     free(ch->prefixes);
+    for (size_t i = 0; i < ch->nwithheld; i++)
+        free(ch->withheld[i].exercise);
+    free(ch->withheld);
     for (size_t i = 0; i < ch->nex; i++) {
         free(ch->ex[i].id);
         free(ch->ex[i].title);

@@ -91,4 +91,12 @@ int report_unfinished_junit(const char *path);
  */
 char *report_grading_table(const struct chapter *ch);
 
+/*
+ * report_check_readme - compares the table between the grading-table
+ * markers of chapters/DIR/README.md with report_grading_table. Returns 0
+ * when they agree; else prints what is wrong (and the table it should
+ * hold) to stderr and returns -1.
+ */
+int report_check_readme(const struct chapter *ch);
+
 #endif /* IOLAB_REPORT_H */

@@ -20,7 +20,7 @@
 /* Appends one entry of "tests"; name and output are raw text. */
 static void
 json_test(struct sbuf *sb, bool first, const char *name, double score,
-          double max, bool passed, const char *output)
+          double max, bool passed, const char *output, bool hidden)
 {
     sb_puts(sb, first ? "\n    {" : ",\n    {");
     sb_puts(sb, "\"name\": ");
@@ -33,7 +33,9 @@ json_test(struct sbuf *sb, bool first, const char *name, double score,
             passed ? ", \"status\": \"passed\"" : ", \"status\": \"failed\"");
     sb_puts(sb, ", \"output\": ");
     json_string(sb, output);
-    sb_puts(sb, ", \"visibility\": \"visible\"}");
+    /* A hidden test shows on Gradescope once the due date has passed. */
+    sb_puts(sb, hidden ? ", \"visibility\": \"after_due_date\"}"
+                       : ", \"visibility\": \"visible\"}");
 }
 
 /* The one-line summary: "62 / 100 points: 01-blocking-io 62/100; ..." */
@@ -172,7 +174,7 @@ report_json(const char *path, const struct chapter *chs, size_t n,
             sb_puts(&text, "NOT GRADABLE: it does not build\n");
             sb_puts(&text, str_or(ch->build_log, ""));
             json_test(&sb, first, sb_str(&name), 0, ch->max_score, false,
-                      sb_str(&text));
+                      sb_str(&text), false);
             first = false;
             continue;
         }
@@ -187,7 +189,8 @@ report_json(const char *path, const struct chapter *chs, size_t n,
             sb_reset(&text);
             item_text(&text, ch, it);
             json_test(&sb, first, sb_str(&name), it->score, item_max(it),
-                      item_ok(it), sb_str(&text));
+                      item_ok(it), sb_str(&text),
+                      it->kind == ITEM_TEST && it->hidden);
             first = false;
         }
     }

@@ -286,7 +286,7 @@ run_child(const struct run_spec *spec, struct run_result *res)
     p.argv = (char *const *)spec->argv;
     p.envp = make_envp(spec);
     if (spec->sandbox)
-        sandbox_prepare(&p.sbx, spec->writable);
+        sandbox_prepare(&p.sbx, spec->writable, spec->build);
     if (spec->limits)
         p.nlim = prepare_limits(p.lim, spec);
     fflush(NULL);

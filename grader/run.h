@@ -55,6 +55,13 @@ struct run_spec {
     const char *channel;
     bool sandbox;                /* contain it (see above) */
     const char *const *writable; /* sandbox: directories it may write */
+    /*
+     * sandbox: a build (make running the compiler and linker on the
+     * submission), which sees the hidden tests: the link needs their
+     * objects, and no code under test runs (the build's inputs are
+     * inspected: sub_inspect.c). Tests, benches and demos never do.
+     */
+    bool build;
 };
 
 struct run_result {
@@ -69,10 +76,15 @@ struct run_result {
 /*
  * run_sandbox_init - decides, once, what the sandbox can do here. course
  * is the course's root (made read-only); hidden lists directories to hide
- * (the solutions), NULL-terminated. Also makes the grader a subreaper and
- * undumpable (so code under test cannot read or write its memory).
+ * from every sandboxed run (the solutions), hidden_at_run those to hide
+ * from every run but builds (the hidden tests); each list NULL-terminated,
+ * each entry a glob(3) pattern relative to the current directory (up to
+ * 32 directories in all). Also makes
+ * the grader a subreaper and undumpable (so code under test cannot read or
+ * write its memory).
  */
-void run_sandbox_init(const char *course, const char *const *hidden);
+void run_sandbox_init(const char *course, const char *const *hidden,
+                      const char *const *hidden_at_run);
 
 /* One paragraph: which protections are on, and which are off and why. */
 const char *run_sandbox_describe(void);

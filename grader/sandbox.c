@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <ftw.h>
 #include <grp.h>
 #include <net/if.h>
@@ -64,18 +65,22 @@ static struct {
                        * when it is under /tmp; not for the course in
                        * /dev/shm) */
     char course[4096];
-    char *hidden[8];
+    char *hidden[32];
     int nhidden;
+    int nhidden_always; /* hidden[0..nhidden_always) are hidden from builds
+                         * too; the rest only from code under test */
     char describe[2048];
 } sb;
 
 void
-sandbox_prepare(struct sandbox_prep *sp, const char *const *writable)
+sandbox_prepare(struct sandbox_prep *sp, const char *const *writable,
+                bool build)
 {
     unsigned uid = sb.drop ? SANDBOX_UID : getuid();
     unsigned gid = sb.drop ? SANDBOX_UID : getgid();
 
-    *sp = (struct sandbox_prep){.writable = writable, .userns = sb.userns};
+    *sp = (struct sandbox_prep){
+        .writable = writable, .userns = sb.userns, .build = build};
     snprintf(sp->uid_map, sizeof(sp->uid_map), "%u %u 1\n", uid, uid);
     snprintf(sp->gid_map, sizeof(sp->gid_map), "%u %u 1\n", gid, gid);
     if (getcwd(sp->cwd, sizeof(sp->cwd)) == NULL)
@@ -214,8 +219,8 @@ sandbox_enter(const struct sandbox_prep *p, const char **step)
         mount(NULL, sb.course, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) !=
             0)
         return -1;
-    *step = "hidden solutions";
-    for (int i = 0; i < sb.nhidden; i++)
+    *step = "hidden solutions and tests";
+    for (int i = 0; i < (p->build ? sb.nhidden_always : sb.nhidden); i++)
         if (mount("tmpfs", sb.hidden[i], "tmpfs",
                   MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k") != 0)
             return -1;
@@ -354,7 +359,7 @@ probe(bool drop_only)
 {
     struct sandbox_prep p;
     /* Everything the child uses is ready before fork (sandbox.h). */
-    sandbox_prepare(&p, NULL);
+    sandbox_prepare(&p, NULL, false);
     p.userns = !drop_only && sb.userns;
     bool debug = getenv("IOLAB_DEBUG_SANDBOX") != NULL;
     char mk[4200];
@@ -408,8 +413,26 @@ take_sandbox_uid(void)
     return false;
 }
 
+/* Adds the directories that match the glob(3) patterns to sb.hidden. */
+static void
+hide(const char *const *patterns)
+{
+    char real[4096];
+
+    for (const char *const *h = patterns; h && *h; h++) {
+        glob_t g;
+        if (glob(*h, GLOB_ONLYDIR, NULL, &g) != 0)
+            continue; /* nothing to hide */
+        for (size_t i = 0; i < g.gl_pathc && sb.nhidden < 32; i++)
+            if (realpath(g.gl_pathv[i], real) != NULL)
+                sb.hidden[sb.nhidden++] = xstrdup(real);
+        globfree(&g);
+    }
+}
+
 void
-run_sandbox_init(const char *course, const char *const *hidden)
+run_sandbox_init(const char *course, const char *const *hidden,
+                 const char *const *hidden_at_run)
 {
     char real[4096];
     char off[1024] = "";
@@ -418,9 +441,9 @@ run_sandbox_init(const char *course, const char *const *hidden)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     snprintf(sb.course, sizeof(sb.course), "%s",
              realpath(course, real) ? real : course);
-    for (const char *const *h = hidden; h && *h && sb.nhidden < 8; h++)
-        if (realpath(*h, real) != NULL)
-            sb.hidden[sb.nhidden++] = xstrdup(real);
+    hide(hidden);
+    sb.nhidden_always = sb.nhidden;
+    hide(hidden_at_run);
     sb.private_tmp = !path_under(sb.course, "/dev/shm");
 
     if (geteuid() == 0) {
@@ -455,9 +478,10 @@ run_sandbox_init(const char *course, const char *const *hidden)
                  "(uid %u); ",
                  (unsigned)sb.uid);
     snprintf(sb.describe, sizeof(sb.describe), "sandbox: %s%s%s\n%s%s", who,
-             sb.userns ? "PID, network (loopback only) and mount namespaces "
-                         "(course read-only, solutions hidden"
-                       : "process groups, subreaper and limits only",
+             sb.userns
+                 ? "PID, network (loopback only) and mount namespaces "
+                   "(course read-only, solutions and hidden tests out of sight"
+                 : "process groups, subreaper and limits only",
              sb.userns ? (sb.private_tmp ? ", private /tmp)" : ")") : "",
              off[0] ? "protections off:\n" : "", off);
 }

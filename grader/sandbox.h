@@ -16,21 +16,25 @@
 
 /* What a child needs to enter the sandbox, prepared before fork. */
 struct sandbox_prep {
-    const char *const *writable;   /* directories it may write, or NULL */
-    bool userns;                   /* enter namespaces (else: drop user only) */
+    const char *const *writable; /* directories it may write, or NULL */
+    bool userns;                 /* enter namespaces (else: drop user only) */
+    bool build; /* a build: the hidden tests stay in sight (see run.h) */
     char uid_map[64], gid_map[64]; /* "inside outside 1\n" */
     char cwd[4096]; /* re-entered after the mounts; "" for none */
 };
 
-/* Fills sp for a sandboxed run that may write writable[]. Parent only. */
-void sandbox_prepare(struct sandbox_prep *sp, const char *const *writable);
+/* Fills sp for a sandboxed run that may write writable[] (build: see
+ * struct run_spec). Parent only. */
+void sandbox_prepare(struct sandbox_prep *sp, const char *const *writable,
+                     bool build);
 
 /*
  * sandbox_enter - puts the calling child into the sandbox: drops to the
  * sandbox's user (as root), then, with sp->userns, new user, mount, PID,
- * network and IPC namespaces, the course read-only, the solutions hidden,
- * a private /tmp, loopback up. Async-signal-safe: system calls only.
- * Returns 0, or -1 with errno set and *step naming the step that failed.
+ * network and IPC namespaces, the course read-only, the solutions and
+ * hidden tests out of sight, a private /tmp, loopback up. Async-signal-safe:
+ * system calls only. Returns 0, or -1 with errno set and *step naming the step
+ * that failed.
  */
 int sandbox_enter(const struct sandbox_prep *sp, const char **step);
 

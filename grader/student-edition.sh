@@ -4,7 +4,8 @@
 #
 # Usage: grader/student-edition.sh DEST     (make student-edition DEST=dir)
 # Takes the committed tree (HEAD), leaves out solutions/ (each chapter's
-# reference, fixtures and mutants live there), the grader's own fixtures
+# reference, fixtures and mutants live there), the hidden tests (see
+# below), the grader's own fixtures
 # and the scripts that need the solutions (they are all patches against
 # them), and installs the student grading workflow in place of the
 # course's own CI.
@@ -21,6 +22,14 @@ rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/grader/mutants.sh" \
     "$dest/grader/gradescope/check.sh" "$dest/grader/batch-check.sh" "$dest/grader/loop-check.sh" \
     "$dest/grader/workflow-check.sh" "$dest/grader/edition-check.sh" \
     "$dest/.github/workflows/ci.yml"
+# Hidden tests: their sources go, and each manifest line that names one
+# becomes a `withheld EXERCISE POINTS` line, so the grading table still
+# reads the same and the edition's maximum leaves them out.
+rm -rf "$dest"/chapters/*/tests/hidden
+for m in "$dest"/chapters/*/grade.manifest; do
+    awk '$1 == "test" { for (i = 5; i <= NF; i++) if ($i == "hidden") { print "withheld " $2 " " $4; next } }
+         { print }' "$m" >"$m.tmp" && mv "$m.tmp" "$m"
+done
 mkdir -p "$dest/.github/workflows"
 mv "$dest/.github/student-template/workflows/grade.yml" "$dest/.github/workflows/grade.yml"
 rm -rf "$dest/.github/student-template"

@@ -84,7 +84,7 @@ def main():
         problems += check(
             ch.rstrip("/"),
             sorted(glob.glob(ch + "include/*.h")),
-            sorted(glob.glob(ch + "tests/*.c")),
+            sorted(glob.glob(ch + "tests/*.c") + glob.glob(ch + "tests/hidden/*.c")),
         )
     for p in problems:
         print(p)

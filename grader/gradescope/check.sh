@@ -68,6 +68,12 @@ items
 grep -q '^passed ' "$root/items" || fail "repository upload: nothing passed"
 ! grep -q '^failed ' "$root/items" || fail "repository upload: $(grep -m1 '^failed ' "$root/items")"
 output_has "Graded from a repository upload"
+# The course's hidden test ran, passed, and waits for the due date.
+python3 -c 'import json, sys
+t = {x["name"]: x for x in json.load(open(sys.argv[1]))["tests"]}
+h = t.get("01-blocking-io: rw/mixed_faults", {})
+sys.exit(h.get("visibility") != "after_due_date" or h.get("status") != "passed")' \
+    "$root/results/results.json" || fail "the hidden test rw/mixed_faults is not graded and held back until the due date"
 
 # 2. nb_io.c alone, in a folder, and a stray file.
 upload

@@ -25,6 +25,8 @@ static const char good_manifest[] =
     "exercise ex1 The first one\n"
     "test ex1 s/one 3 timeout=7 hint=H1\n"
     "test ex1 s/two 2\n"
+    "test ex1 s/secret 4 hint=H2 hidden\n"
+    "withheld ex1 1.5\n"
     "perf ex1 calls <= 4 5 kind=counted hint=H9\n"
     "info ex1 cpu what it shows\n"
     "memcheck 10 timeout_scale=15\n"
@@ -40,18 +42,24 @@ TK_TEST(manifest, parses_every_kind,
     cr_assert_str_eq(ch.dir, "09-demo");
     cr_assert_str_eq(ch.title, "A demo chapter");
     cr_assert_eq(ch.nex, 1);
-    cr_assert_eq(ch.nitems, 5);
+    cr_assert_eq(ch.nitems, 6);
     cr_assert_str_eq(ch.items[0].name, "s/one");
+    cr_assert(!ch.items[0].hidden && !ch.items[1].hidden);
+    cr_assert(ch.items[2].hidden, "'hidden' marks a hidden test");
+    cr_assert_str_eq(ch.items[2].hint, "H2");
+    cr_assert_eq(ch.nwithheld, 1);
+    cr_assert_str_eq(ch.withheld[0].exercise, "ex1");
+    cr_assert_eq(ch.withheld[0].points, 1.5);
     cr_assert_eq(ch.items[0].timeout, 7);
     cr_assert_str_eq(ch.items[0].hint, "H1");
     cr_assert_eq(ch.items[1].timeout, 10, "the default test timeout is 10 s");
-    cr_assert_eq(ch.items[2].kind, ITEM_PERF);
-    cr_assert_eq(ch.items[2].op, CMP_LE);
-    cr_assert_eq(ch.items[2].threshold, 4);
-    cr_assert_eq(ch.items[2].points, 5);
-    cr_assert_str_eq(ch.items[2].hint, "H9");
-    cr_assert_str_eq(ch.items[3].what, "what it shows");
-    cr_assert_eq(ch.items[4].kind, ITEM_MEMCHECK);
+    cr_assert_eq(ch.items[3].kind, ITEM_PERF);
+    cr_assert_eq(ch.items[3].op, CMP_LE);
+    cr_assert_eq(ch.items[3].threshold, 4);
+    cr_assert_eq(ch.items[3].points, 5);
+    cr_assert_str_eq(ch.items[3].hint, "H9");
+    cr_assert_str_eq(ch.items[4].what, "what it shows");
+    cr_assert_eq(ch.items[5].kind, ITEM_MEMCHECK);
     cr_assert_eq(ch.memcheck_scale, 15);
     cr_assert_eq(ch.bench_runs, 3);
     cr_assert_eq(ch.bench_timeout, 60);
@@ -111,18 +119,16 @@ TK_TEST(manifest, errors_name_file_and_line,
     expect_bad("exercise e E\n", 1, "no 'chapter' line");
     expect_bad("chapter 09-x T\nbench nofile=1.5\n", 2, "whole number");
     expect_bad("chapter 09-x T\nbench cores=2\n", 2, "unknown option");
+    expect_bad("chapter 09-x T\nexercise e E\nperf e m <= 1 2 kind=counted "
+               "hidden\n",
+               3, "key=value");
+    expect_bad("chapter 09-x T\nexercise e E\nwithheld e\n", 3,
+               "usage: withheld");
+    expect_bad("chapter 09-x T\nwithheld e 2\n", 2, "not declared");
+    expect_bad("chapter 09-x T\nexercise e E\nwithheld e 0\n", 3, "points");
 }
 
 /* ---- the runner ---------------------------------------------------------- */
-
-static long long
-ms_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 TK_TEST(runner, timeout_kills_the_group,
         .description =
@@ -131,10 +137,10 @@ TK_TEST(runner, timeout_kills_the_group,
     const char *argv[] = {"sh", "-c", "sleep 100 & echo $!; wait", NULL};
     struct run_spec spec = {.argv = argv, .timeout = 0.5, .out_cap = 4096};
     struct run_result r;
-    long long t0 = ms_now();
+    long long t0 = tk_now_ms();
 
     cr_assert_eq(run_child(&spec, &r), 0);
-    long long took = ms_now() - t0;
+    long long took = tk_now_ms() - t0;
     cr_assert(r.timed_out, "the child should have been killed");
     cr_assert_lt(took, 4000, "the kill took %lld ms", took);
     pid_t bg = (pid_t)atoi(r.output);

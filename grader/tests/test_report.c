@@ -662,6 +662,59 @@ TK_TEST(report, grading_table_exact,
     free(md);
 }
 
+TK_TEST(report, grading_table_hidden_tests,
+        .description = "a hidden test's row names its exercise and points, "
+                       "never the test, after the others; the student "
+                       "edition's withheld lines make the same table; "
+                       "results.json shows a hidden test after the due date")
+{
+    struct chapter course, edition;
+    static const char want[] =
+        "| Exercise | Item | Kind | Points |\n"
+        "|---|---|---|---|\n"
+        "| rw | `rw/visible` | test | 3 |\n"
+        "| all | memcheck: every test clean under Valgrind | memcheck "
+        "| 10 |\n"
+        "| rw | a hidden test | test (hidden) | 2 |\n"
+        "| | **Total** (2 of it in hidden tests, graded by the instructor) "
+        "| | **15** |\n";
+
+    new_chapter(&course);
+    add_item(&course, ITEM_TEST, "rw", "rw/visible", 3);
+    add_item(&course, ITEM_TEST, "rw", "rw/secret_name", 2)->hidden = true;
+    add_item(&course, ITEM_MEMCHECK, NULL, "memcheck", 10);
+    char *md = report_grading_table(&course);
+    cr_assert_str_eq(md, want);
+    cr_assert_null(strstr(md, "secret_name"), "the table names a hidden test");
+    free(md);
+
+    new_chapter(&edition);
+    add_item(&edition, ITEM_TEST, "rw", "rw/visible", 3);
+    add_item(&edition, ITEM_MEMCHECK, NULL, "memcheck", 10);
+    edition.withheld = malloc(sizeof(*edition.withheld));
+    cr_assert_not_null(edition.withheld);
+    edition.withheld[0] =
+        (struct withheld){.exercise = xdup("rw"), .points = 2};
+    edition.nwithheld = 1;
+    md = report_grading_table(&edition);
+    cr_assert_str_eq(md, want, "the student edition's table differs");
+    free(md);
+
+    char *path = tmp_path("hidden.json");
+    cr_assert_eq(report_json(path, &course, 1, -1), 0);
+    cr_assert(
+        python_ok("import json, sys\n"
+                  "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                  "v = {x['name']: x['visibility'] for x in d['tests']}\n"
+                  "p = '01-blocking-io: '\n"
+                  "assert v[p + 'rw/secret_name'] == 'after_due_date', v\n"
+                  "assert v[p + 'rw/visible'] == 'visible', v\n",
+                  path),
+        "results.json does not hold a hidden test back");
+    chapter_free(&course);
+    chapter_free(&edition);
+}
+
 /* ===================================================================== */
 /* The table                                                             */
 /* ===================================================================== */
