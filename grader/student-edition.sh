@@ -9,9 +9,17 @@
 # and the scripts that need the solutions (they are all patches against
 # them), and installs the student grading workflow in place of the
 # course's own CI.
+#
+# With --keep-hidden (the Gradescope autograder, which students never
+# see) the hidden tests stay in, with their manifest lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dest=${1:?usage: $0 DEST}
+keep_hidden=0
+if [ "${1:-}" = "--keep-hidden" ]; then
+    keep_hidden=1
+    shift
+fi
+dest=${1:?usage: $0 [--keep-hidden] DEST}
 if [ -e "$dest" ] && [ -n "$(ls -A "$dest" 2>/dev/null)" ]; then
     echo "student-edition: $dest exists and is not empty; choose a new directory" >&2
     exit 1
@@ -25,8 +33,9 @@ rm -rf "$dest/solutions" "$dest/grader/fixtures" "$dest/grader/mutants.sh" \
 # Hidden tests: their sources go, and each manifest line that names one
 # becomes a `withheld EXERCISE POINTS` line, so the grading table still
 # reads the same and the edition's maximum leaves them out.
-rm -rf "$dest"/chapters/*/tests/hidden
+[ $keep_hidden = 1 ] || rm -rf "$dest"/chapters/*/tests/hidden
 for m in "$dest"/chapters/*/grade.manifest; do
+    [ $keep_hidden = 0 ] || break
     awk '$1 == "test" { for (i = 5; i <= NF; i++) if ($i == "hidden") { print "withheld " $2 " " $4; next } }
          { print }' "$m" >"$m.tmp" && mv "$m.tmp" "$m"
 done

@@ -3,7 +3,7 @@
 # build/gradescope/autograder.zip (make gradescope [CH=NN] [FLAGS=...]).
 #
 # The zip holds the committed course without its answers (as the student
-# edition: no solutions/, no fixtures), setup.sh and run_autograder at
+# edition: no solutions/, no fixtures, but with the hidden tests), setup.sh and run_autograder at
 # its top as Gradescope requires, and gradescope.conf naming the chapters
 # to grade and extra grader flags. Upload it as the assignment's
 # autograder (Ubuntu base image); setup.sh installs the packages.
@@ -30,7 +30,7 @@ fi
 
 rm -rf "$stage" "$out/autograder.zip"
 mkdir -p "$out"
-bash grader/student-edition.sh "$stage" >/dev/null
+bash grader/student-edition.sh --keep-hidden "$stage" >/dev/null
 cp grader/gradescope/setup.sh grader/gradescope/run_autograder "$stage/"
 {
     echo "# Written by make gradescope: what this autograder grades."
