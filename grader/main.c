@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,11 +112,37 @@ find_chapters(const char *only, char ***out)
     return n;
 }
 
-/* Empties the canary: it must hold nothing when grading starts. */
-static void
-clear_canary(void)
+/*
+ * The canary: a directory anyone may write, so that only the sandbox's
+ * read-only course keeps code under test out of it, whoever runs the
+ * grader. Each grader has its own, build/sandbox-canary/PID, so that two
+ * graders of one checkout (two terminals, mutants in parallel) never see
+ * each other's as a change; those of graders that are gone are removed.
+ */
+static const char *
+make_canary(void)
 {
-    rm_tree("build/sandbox-canary");
+    static char path[64];
+    DIR *d;
+    struct dirent *e;
+
+    mkdir("build", 0755);
+    mkdir("build/sandbox-canary", 0755);
+    if ((d = opendir("build/sandbox-canary")) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            long pid = strtol(e->d_name, NULL, 10);
+            if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+                snprintf(path, sizeof(path), "build/sandbox-canary/%ld", pid);
+                rm_tree(path);
+            }
+        }
+        closedir(d);
+    }
+    snprintf(path, sizeof(path), "build/sandbox-canary/%ld", (long)getpid());
+    rm_tree(path);
+    mkdir(path, 0777);
+    chmod(path, 01777);
+    return path;
 }
 
 /* Does tree hold at least one NN-* directory? */
@@ -469,14 +496,8 @@ main(int argc, char **argv)
     int author_errors = 0;
     bool ungradable = false;
     double score = 0, max = 0;
-    /*
-     * The course before grading, to prove grading left it unchanged. The
-     * canary is a directory anyone may write: only the sandbox's read-only
-     * course keeps code under test out of it, whoever runs the grader.
-     */
-    clear_canary();
-    mkdir("build/sandbox-canary", 0777);
-    chmod("build/sandbox-canary", 01777);
+    /* The course before grading, to prove grading left it unchanged. */
+    const char *canary = make_canary();
     const char *roots[] = {"Makefile",
                            "chapters",
                            "shared",
@@ -485,7 +506,7 @@ main(int argc, char **argv)
                            ".ci",
                            ".github",
                            "build/grader/iolab-grade",
-                           "build/sandbox-canary",
+                           canary,
                            NULL};
     struct snapshot before;
     bool tampered = false;
@@ -538,6 +559,8 @@ main(int argc, char **argv)
         rc = 2;
     }
     snap_free(&before);
+    if (!tampered)
+        rm_tree(canary); /* else left as evidence */
     if (tampered)
         rc = 4;
     else if (author_errors)
