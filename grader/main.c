@@ -498,16 +498,10 @@ main(int argc, char **argv)
     double score = 0, max = 0;
     /* The course before grading, to prove grading left it unchanged. */
     const char *canary = make_canary();
-    const char *roots[] = {"Makefile",
-                           "chapters",
-                           "shared",
-                           "grader",
-                           "solutions",
-                           ".ci",
-                           ".github",
-                           "build/grader/iolab-grade",
-                           canary,
-                           NULL};
+    const char *roots[] = {
+        "Makefile",  "chapters", "shared",  "grader",
+        "solutions", ".ci",      ".github", "build/grader/iolab-grade",
+        canary,      NULL};
     struct snapshot before;
     bool tampered = false;
     snap_take(roots, &before);
