@@ -7,9 +7,12 @@
  */
 #include "report.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "report_escape.h"
 #include "report_words.h"
@@ -229,6 +232,71 @@ next_step_item(const struct chapter *ch)
     return blocked != NULL ? blocked : notrun;
 }
 
+/* True when path is a directory. */
+static bool
+is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The course's chapter after dir (the next NN-* directory of chapters/, in
+ * order) into next[size]; false when dir is the last.
+ */
+static bool
+next_chapter(const char *dir, char *next, size_t size)
+{
+    DIR *d = opendir("chapters");
+    struct dirent *e;
+    bool found = false;
+
+    if (d == NULL)
+        return false;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (!isdigit((unsigned char)n[0]) || !isdigit((unsigned char)n[1]) ||
+            n[2] != '-' || strcmp(n, dir) <= 0)
+            continue;
+        if (!found || strcmp(n, next) < 0) {
+            snprintf(next, size, "%s", n);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/*
+ * A chapter at full marks: where to go from here. The next chapter, the
+ * chapter's experiments when it has any, and the reference when this
+ * copy of the course holds it (an instructor's; a student edition has
+ * none).
+ */
+static void
+table_all_done(FILE *out, const struct chapter *ch)
+{
+    const char *dir = str_or(ch->dir, "?");
+    char next[256], path[512];
+
+    fputs("all done, nothing left to earn here.\n", out);
+    if (next_chapter(dir, next, sizeof(next)))
+        fprintf(out, "  next: chapter %.2s, chapters/%s/README.md\n", next,
+                next);
+    else
+        fputs("  next: this is the last chapter: the course is done\n", out);
+    snprintf(path, sizeof(path), "chapters/%s/demo", dir);
+    if (is_dir(path))
+        fprintf(out,
+                "  experiments: make demos CH=%.2s (the README's "
+                "experiments section says what to try)\n",
+                dir);
+    snprintf(path, sizeof(path), "solutions/%s/src", dir);
+    if (is_dir(path))
+        fprintf(out, "  the reference, to compare with yours: %s/\n", path);
+}
+
 static void
 table_next_step(FILE *out, const struct chapter *ch)
 {
@@ -237,7 +305,7 @@ table_next_step(FILE *out, const struct chapter *ch)
 
     fputs("  next step: ", out);
     if (it == NULL) {
-        fputs("all done, nothing left to earn here\n", out);
+        table_all_done(out, ch);
         return;
     }
     item_label(&sb, it);
@@ -352,6 +420,46 @@ table_chapter(FILE *out, const struct chapter *ch, const struct report_opts *o)
     fputc('\n', out);
 }
 
+/* A bar of BAR_WIDTH cells for score out of max: [#####.....]. */
+#define BAR_WIDTH 20
+static void
+put_bar(FILE *out, double score, double max)
+{
+    int full = max > 0 ? (int)(BAR_WIDTH * score / max + 0.5) : 0;
+
+    fputc('[', out);
+    for (int i = 0; i < BAR_WIDTH; i++)
+        fputc(i < full ? '#' : '.', out);
+    fputc(']', out);
+}
+
+/* The whole course at a glance: one line a chapter, score and bar. */
+static void
+table_course(FILE *out, const struct chapter *chs, size_t n,
+             const struct report_opts *o)
+{
+    paint_on(out, o, C_BOLD);
+    fputs("== the course ==", out);
+    paint_off(out, o, C_BOLD);
+    fputs("\n\n", out);
+    for (size_t i = 0; i < n; i++) {
+        const struct chapter *ch = &chs[i];
+        double score = chapter_score(ch);
+        fputs("  ", out);
+        term_puts(out, str_or(ch->dir, "?"));
+        int pad = 20 - (int)strlen(str_or(ch->dir, "?"));
+        fprintf(out, "%*s %5g / %-5g ", pad > 0 ? pad : 1, "", score,
+                ch->max_score);
+        put_bar(out, score, ch->max_score);
+        if (!ch->gradable)
+            fputs(ch->refused ? "  refused" : "  does not build", out);
+        else if (next_step_item(ch) == NULL)
+            fputs("  done", out);
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+}
+
 void
 report_table(const struct chapter *chs, size_t n,
              const struct report_opts *opts)
@@ -369,12 +477,28 @@ report_table(const struct chapter *chs, size_t n,
             broken++;
     }
     if (n > 1) {
+        table_course(stdout, chs, n, o);
         paint_on(stdout, o, C_BOLD);
         printf("TOTAL: %g / %g over %zu chapters", score, max, n);
         if (broken > 0)
             printf(" (%zu not gradable)", broken);
         paint_off(stdout, o, C_BOLD);
         putchar('\n');
+        size_t i = 0;
+        while (i < n && chs[i].gradable && next_step_item(&chs[i]) == NULL)
+            i++;
+        if (i == n) {
+            fputs("every chapter is done: the course is yours\n", stdout);
+        } else {
+            fputs("the first chapter not done: ", stdout);
+            term_puts(stdout, str_or(chs[i].dir, "?"));
+            fputc('\n', stdout);
+            if (chs[i].gradable)
+                table_next_step(stdout, &chs[i]);
+            else
+                fputs("  next step: make it build (its log is above)\n",
+                      stdout);
+        }
     }
     fflush(stdout);
 }

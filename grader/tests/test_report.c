@@ -787,6 +787,42 @@ TK_TEST(report, table_not_gradable,
     assert_contains(out, "total: 0 / 100");
     assert_contains(out, "next step: all done");
     assert_contains(out, "TOTAL: 3 / 103 over 2 chapters (1 not gradable)");
+    /* The course at a glance, and where to go next. */
+    assert_contains(out, "== the course ==");
+    assert_contains(out, "[....................]  does not build\n");
+    assert_contains(out, "3 / 3     [####################]  done\n");
+    assert_contains(out, "the first chapter not done: 01-blocking-io\n"
+                         "  next step: make it build");
+}
+
+TK_TEST(report, table_all_done_points_on,
+        .description = "a chapter at full marks points to the next chapter, "
+                       "its experiments and the reference (the grader runs "
+                       "from the course's root), the last one says the "
+                       "course is done, and a course all done says so")
+{
+    struct chapter chs[3];
+    const char *dirs[3] = {"01-blocking-io", "02-multiplexing", "99-last"};
+    const struct report_opts plain = {.color = false};
+
+    for (int i = 0; i < 3; i++) {
+        new_chapter(&chs[i]);
+        free(chs[i].dir);
+        chs[i].dir = xdup(dirs[i]);
+        add_item(&chs[i], ITEM_TEST, "rw", "rw/good", 2);
+        chs[i].score = chs[i].max_score = 2;
+    }
+    char *out = capture_table(chs, 3, &plain);
+    assert_contains(out, "next step: all done, nothing left to earn here.\n"
+                         "  next: chapter 02, "
+                         "chapters/02-multiplexing/README.md\n"
+                         "  the reference, to compare with yours: "
+                         "solutions/01-blocking-io/src/\n");
+    assert_contains(out, "  next: chapter 03, chapters/03-mmap/README.md\n"
+                         "  experiments: make demos CH=02");
+    assert_contains(out, "  next: this is the last chapter: the course is "
+                         "done\n");
+    assert_contains(out, "every chapter is done");
 }
 
 TK_TEST(report, table_sanitises_and_caps_messages,
