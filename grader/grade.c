@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "grade_steps.h"
@@ -34,16 +35,46 @@ grade_set_str(char **dst, char *s)
     *dst = s;
 }
 
+/*
+ * Progress goes to stderr. On a terminal it is one line, rewritten in
+ * place ("\r", then erase to the end of the line) and cut to fit 100
+ * columns; anywhere else (a log, a pipe, CI) each message is a line of
+ * its own, plain. grade_progress_done clears a line left on a terminal.
+ */
+static bool progress_pending; /* a line is on the terminal */
+
 void
 grade_progress(const struct grade_opts *o, const char *fmt, ...)
 {
+    static int tty = -1;
+    char line[256];
     va_list ap;
 
     if (!o->progress)
         return;
+    if (tty == -1)
+        tty = isatty(STDERR_FILENO) && getenv("TERM") != NULL &&
+              strcmp(getenv("TERM"), "dumb") != 0;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    if (!tty) {
+        fputs(line, stderr);
+        return;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    line[99] = '\0'; /* 100 columns with the cursor */
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    progress_pending = true;
+}
+
+void
+grade_progress_done(void)
+{
+    if (progress_pending)
+        fputs("\r\033[K", stderr);
+    progress_pending = false;
 }
 
 /* True when every test of exercise ex (of every exercise, when ex is NULL)

@@ -50,4 +50,14 @@ void grade_void(struct chapter *ch, const char *why);
 bool grade_find_result(const char *results, const char *name, enum status *st,
                        char **message, char **where);
 
+/*
+ * grade_progress - what grading is doing, on stderr, when o->progress is
+ * set: on a terminal one line rewritten in place (cut to 100 columns),
+ * elsewhere a plain line per message. grade_progress_done erases the
+ * terminal's line before other output.
+ */
+void grade_progress(const struct grade_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void grade_progress_done(void);
+
 #endif /* IOLAB_GRADE_H */

@@ -49,10 +49,6 @@
 /* Frees *dst and stores s (allocated, or NULL) in its place. */
 void grade_set_str(char **dst, char *s);
 
-/* Prints a progress line on stderr when o->progress is set. */
-void grade_progress(const struct grade_opts *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* True when every test of exercise ex (of every exercise, when ex is
  * NULL) passed or was skipped. */
 bool grade_exercise_passed(const struct chapter *ch, const char *ex);

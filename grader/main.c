@@ -441,9 +441,8 @@ main(int argc, char **argv)
     char *checkout = xasprintf("%s/chapters", o.tree);
     if (stat(checkout, &st) == 0 && S_ISDIR(st.st_mode) &&
         !has_chapter_dirs(o.tree)) {
-        if (o.progress)
-            fprintf(stderr, "grading %s (the chapters of the checkout %s)\n",
-                    checkout, o.tree);
+        grade_progress(&o, "grading %s (the chapters of the checkout %s)\n",
+                       checkout, o.tree);
         o.tree = checkout;
     }
     if (stat(o.tree, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -514,8 +513,7 @@ main(int argc, char **argv)
             grade_skip(&chs[i]);
             continue;
         }
-        if (o.progress)
-            fprintf(stderr, "grading %s\n", chs[i].dir);
+        grade_progress(&o, "grading %s\n", chs[i].dir);
         if (grade_chapter(&chs[i], &o) != 0)
             author_errors++;
         struct snapshot after;
@@ -524,6 +522,7 @@ main(int argc, char **argv)
         if (diff == NULL && chs[i].tampered != NULL)
             diff = xstrdup(chs[i].tampered);
         if (diff != NULL) {
+            grade_progress_done();
             fprintf(stderr,
                     "iolab-grade: THE COURSE CHANGED while %s was graded: %s. "
                     "No result of this run can be trusted; restore the course "
@@ -538,6 +537,7 @@ main(int argc, char **argv)
         score += chs[i].score;
         max += chs[i].max_score;
     }
+    grade_progress_done();
     report_table(chs, n, &ro);
     /* The latest full grading of each chapter, for make progress. */
     if (!tampered && !o.fail_fast && o.only_tests == NULL)
