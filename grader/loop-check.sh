@@ -4,7 +4,8 @@
 # whole hint and passes the reference; make hint finds a hint and asks
 # for CH when an id is in several chapters; make progress reads the last
 # grading; make reset restores a skeleton and keeps the student's version;
-# make skeletons keeps uncommitted edits unless FORCE=1. The last two run
+# make skeletons keeps uncommitted edits unless FORCE=1; progress is one
+# rewritten line on a terminal only. The last two run
 # in a copy of the course. Exits 1 on the first mismatch.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -26,6 +27,14 @@ grep -q 'not run: this run stopped at the first failure' "$work/skel.txt" ||
 # ... and on the reference: exit 0.
 bash grader/check.sh 01 solutions >"$work/ref.txt" 2>&1 || fail "make check on the reference failed" "$work/ref.txt"
 grep -q 'every test of chapter 01 passes' "$work/ref.txt" || fail "make check on the reference" "$work/ref.txt"
+
+# Progress: on a terminal (script(1) gives it one) a line rewritten in
+# place, erased before the report; redirected (as above), plain lines.
+TERM=xterm script -qec "build/grader/iolab-grade --tree chapters --ch 01 --no-perf --no-memcheck --no-color --test rw/zero_length_does_nothing" \
+    /dev/null >"$work/tty.txt" 2>&1
+grep -q $'\r\033\\[K  test rw/zero_length_does_nothing\r\033\\[K== 01' "$work/tty.txt" ||
+    fail "progress on a terminal is not one line rewritten and erased" "$work/tty.txt"
+! grep -q $'\033\\[K' "$work/skel.txt" || fail "progress sent terminal codes to a file" "$work/skel.txt"
 
 # make hint.
 if ! bash grader/hint.sh H1.1 01 >"$work/hint.txt" 2>&1 ||
