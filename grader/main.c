@@ -542,7 +542,8 @@ main(int argc, char **argv)
     /* The latest full grading of each chapter, for make progress. */
     if (!tampered && !o.fail_fast && o.only_tests == NULL)
         save_last(bdir, chs, n);
-    printf("\n%s", run_sandbox_describe());
+    putchar('\n');
+    report_text(stdout, run_sandbox_describe());
     int rc = 0;
     if (json && report_json(json, chs, n, (double)(long)elapsed_s()) != 0) {
         fprintf(stderr, "iolab-grade: cannot write %s\n", json);

@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "grader.h"
 
@@ -83,6 +84,13 @@ int report_junit(const char *path, const struct chapter *chs, size_t n);
  */
 int report_unfinished_json(const char *path);
 int report_unfinished_junit(const char *path);
+
+/*
+ * report_text - writes text (lines ending in newlines) to out as the table
+ * writes its notes: each line wrapped to fit 100 columns, control bytes
+ * shown, never sent to the terminal; then a newline.
+ */
+void report_text(FILE *out, const char *text);
 
 /*
  * report_grading_table - the Markdown grading table of one chapter, as

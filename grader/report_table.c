@@ -71,10 +71,43 @@ paint_off(FILE *out, const struct report_opts *o, const char *code)
         fputs(C_RESET, out);
 }
 
+/* The table's lines fit this many columns (counted in bytes). */
+#define REPORT_WIDTH 100
+
 /*
- * Writes text, one indented line per line of it, at most max lines and
- * then "... (N more lines)". Trailing newlines are dropped and CRLF line
- * ends are read as LF.
+ * Writes s[0..n), one line without its newline, starting at column col:
+ * where it would pass REPORT_WIDTH it breaks at the last space that fits
+ * (or, in a word longer than a line, at the width) and goes on after
+ * indent on a new line.
+ */
+static void
+put_wrapped(FILE *out, size_t col, const char *indent, const char *s, size_t n)
+{
+    size_t room, cut, ind = strlen(indent);
+
+    while (col + n > REPORT_WIDTH) {
+        room = REPORT_WIDTH > col ? REPORT_WIDTH - col : 1;
+        cut = room;
+        while (cut > 0 && s[cut] != ' ')
+            cut--;
+        if (cut == 0)
+            cut = room; /* one long word: cut it */
+        term_putn(out, s, cut);
+        fputc('\n', out);
+        fputs(indent, out);
+        while (cut < n && s[cut] == ' ')
+            cut++;
+        s += cut;
+        n -= cut;
+        col = ind;
+    }
+    term_putn(out, s, n);
+}
+
+/*
+ * Writes text, one indented line per line of it (wrapped to fit the
+ * table's width), at most max lines and then "... (N more lines)".
+ * Trailing newlines are dropped and CRLF line ends are read as LF.
  */
 static void
 put_block(FILE *out, const char *indent, const char *s, size_t max)
@@ -96,7 +129,7 @@ put_block(FILE *out, const char *indent, const char *s, size_t max)
         if (n > 0 && p[n - 1] == '\r')
             n--;
         fputs(indent, out);
-        term_putn(out, p, n);
+        put_wrapped(out, strlen(indent), indent, p, n);
         fputc('\n', out);
         shown++;
         p = nl != NULL ? nl + 1 : end;
@@ -165,7 +198,8 @@ table_item(FILE *out, const struct chapter *ch, const struct item *it,
     if (sb.len > label_len) {
         term_putn(out, sb_str(&sb), label_len);
         fputs(": ", out);
-        term_putn(out, sb_str(&sb) + label_len, sb.len - label_len);
+        put_wrapped(out, strlen(DETAIL_INDENT) + label_len + 2, DETAIL_INDENT,
+                    sb_str(&sb) + label_len, sb.len - label_len);
     } else {
         term_putn(out, sb_str(&sb), sb.len);
     }
@@ -330,7 +364,7 @@ table_next_step(FILE *out, const struct chapter *ch)
     } else {
         sb_puts(&sb, "see its message above");
     }
-    term_puts(out, sb_str(&sb));
+    put_wrapped(out, strlen("  next step: "), "    ", sb_str(&sb), sb.len);
     fputc('\n', out);
     sb_free(&sb);
 }
@@ -457,6 +491,13 @@ table_course(FILE *out, const struct chapter *chs, size_t n,
             fputs("  done", out);
         fputc('\n', out);
     }
+    fputc('\n', out);
+}
+
+void
+report_text(FILE *out, const char *text)
+{
+    put_block(out, "", text, (size_t)-1);
     fputc('\n', out);
 }
 

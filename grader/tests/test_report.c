@@ -825,6 +825,46 @@ TK_TEST(report, table_all_done_points_on,
     assert_contains(out, "every chapter is done");
 }
 
+TK_TEST(report, table_fits_100_columns,
+        .description = "report_table wraps long messages, summaries and "
+                       "next steps at spaces to fit 100 columns, keeping "
+                       "every word and indenting continuations")
+{
+    struct chapter ch;
+    struct item *it;
+    const struct report_opts plain = {.color = false};
+    char msg[600] = "";
+    size_t len = 0;
+
+    for (int i = 0; i < 60; i++)
+        len += (size_t)snprintf(msg + len, sizeof(msg) - len, "word%02d ", i);
+    new_chapter(&ch);
+    it = add_item(&ch, ITEM_TEST, "rw", "rw/long", 3);
+    it->status = ST_FAIL;
+    it->score = 0;
+    it->message = xdup(msg);
+    it = add_item(&ch, ITEM_INFO, "rw", "a_metric", 0);
+    it->status = ST_SHOWN;
+    it->has_value = true;
+    it->value = 1;
+    it->what = xdup(msg);
+
+    char *out = capture_table(&ch, 1, &plain);
+    for (char *line = out, *nl; *line != '\0'; line = nl + 1) {
+        nl = strchr(line, '\n');
+        cr_assert_not_null(nl, "the table does not end with a newline");
+        cr_assert_leq(nl - line, 100, "a line of %td columns:\n%.*s", nl - line,
+                      (int)(nl - line), line);
+    }
+    assert_contains(out, "word00 word01");
+    assert_contains(out, "\n                    word"); /* continued */
+    for (int i = 0; i < 60; i++) {
+        char w[16];
+        snprintf(w, sizeof(w), "word%02d", i);
+        assert_contains(out, w);
+    }
+}
+
 TK_TEST(report, table_sanitises_and_caps_messages,
         .description = "report_table indents every line of a message, caps it "
                        "at 12 lines, and shows control bytes instead of "
