@@ -136,16 +136,30 @@ grade_chapter(struct chapter *ch, const struct grade_opts *o)
         rc = grade_check_listed(ch, tests);
         rm_tree(work);
         mkdir_p(work);
+        /* The whole binary at once; what did not pass there, alone. With
+         * fail_fast, the first test that does not pass ends the step, and
+         * the whole run's verdicts after it are not shown. */
+        bool *got = xcalloc(ch->nitems, sizeof(*got));
+        if (o->tests && getenv("IOLAB_TESTS_PER_TEST") == NULL)
+            grade_tests_all(ch, tests, work, got, o);
         bool stop = false;
-        for (size_t i = 0; i < ch->nitems && !stop; i++) {
+        for (size_t i = 0; i < ch->nitems; i++) {
             struct item *it = &ch->items[i];
-            if (it->kind == ITEM_TEST && o->tests &&
-                grade_selects(o, it->name)) {
-                grade_run_test(ch, it, tests, work, false, o);
-                stop = o->fail_fast && it->status != ST_PASS &&
-                       it->status != ST_SKIP;
+            if (it->kind != ITEM_TEST || !o->tests ||
+                !grade_selects(o, it->name))
+                continue;
+            if (stop) {
+                it->status = ST_PENDING;
+                grade_set_str(&it->message, NULL);
+                grade_set_str(&it->where, NULL);
+                continue;
             }
+            if (!got[i])
+                grade_run_test(ch, it, tests, work, false, o);
+            stop =
+                o->fail_fast && it->status != ST_PASS && it->status != ST_SKIP;
         }
+        free(got);
         if (o->perf)
             grade_bench(ch, bench, work, o);
         for (size_t i = 0; i < ch->nitems; i++) {

@@ -78,6 +78,17 @@ void grade_run_test(struct chapter *ch, struct item *it, const char *bin,
                     const char *work, bool valgrind,
                     const struct grade_opts *o);
 
+/*
+ * grade_tests_all - every selected test of bin in one run of the whole
+ * binary, jobs at a time (as Criterion runs them), in the sandbox. Only
+ * a pass or a skip is taken from it: those items get their status and
+ * got[i] is set. A test that failed, crashed, hung or left no verdict
+ * there is left for grade_run_test, alone, whose verdict stands: a run
+ * beside other tests never costs a test its points.
+ */
+void grade_tests_all(struct chapter *ch, const char *bin, const char *work,
+                     bool *got, const struct grade_opts *o);
+
 /* Prints on stderr every test compiled into bin that the manifest does
  * not list; returns -1 when there was one, else 0. */
 int grade_check_listed(const struct chapter *ch, const char *bin);

@@ -1,5 +1,6 @@
 /*
- * grade_tests.c - the test step (grade_steps.h): each test in its own
+ * grade_tests.c - the test step (grade_steps.h): every test in one run of
+ * the whole binary, then each test that did not pass there in its own
  * process, its verdict read from the report hook's channel
  * (shared/src/tk_report.c); and the check that the manifest lists every
  * test compiled into the binary.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "run.h"
@@ -175,6 +177,86 @@ grade_run_test(struct chapter *ch, struct item *it, const char *bin,
     free(tmp);
     free(timeout);
     free(env_tmp);
+}
+
+#define ALL_JOBS_MAX 4 /* tests at once in the whole run, at most */
+#define ALL_OUT_CAP                                                            \
+    65536 /* the whole run's output kept (verdicts travel                      \
+           * on the channel, not in it) */
+
+void
+grade_tests_all(struct chapter *ch, const char *bin, const char *work,
+                bool *got, const struct grade_opts *o)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = cpus < 1 ? 1 : cpus > ALL_JOBS_MAX ? ALL_JOBS_MAX : (int)cpus;
+    double total = 0, longest = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < ch->nitems; i++) {
+        const struct item *it = &ch->items[i];
+        if (it->kind != ITEM_TEST || !grade_selects(o, it->name))
+            continue;
+        total += it->timeout;
+        longest = it->timeout > longest ? it->timeout : longest;
+        n++;
+    }
+    /* Nothing to gain over one run a test: one test, or a chosen few
+     * (Criterion filters on one pattern), or runs that may not overlap. */
+    if (n < 2 || o->only_tests != NULL || !run_sandbox_parallel())
+        return;
+    char *dir = xasprintf("%s/all", work);
+    char *tmp = xasprintf("%s/tmp", dir);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
+    char *jarg = xasprintf("-j%d", jobs);
+    char *timeout = xasprintf("%g", longest);
+    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
+    const char *argv[] = {bin, jarg, "--timeout", timeout, NULL};
+    const char *writable[] = {dir, NULL};
+    struct run_spec spec = {.argv = argv,
+                            .env = env,
+                            .timeout = total / jobs + longest + KILL_SLACK,
+                            .out_cap = ALL_OUT_CAP,
+                            .limits = true,
+                            .mem_limit = MEM_LIMIT,
+                            .nofile = ch->nofile,
+                            .nproc = ch->nproc,
+                            .channel = "IOLAB_RESULTS_FD",
+                            .sandbox = true,
+                            .writable = writable};
+    struct run_result r;
+
+    rm_tree(dir);
+    mkdir_p(tmp);
+    run_sandbox_give(dir);
+    grade_progress(o, "  tests: every test of %s, %d at a time\n", ch->dir,
+                   jobs);
+    if (run_child(&spec, &r) == 0) {
+        for (size_t i = 0; i < ch->nitems; i++) {
+            struct item *it = &ch->items[i];
+            enum status st;
+            char *msg = NULL, *where = NULL;
+            if (it->kind != ITEM_TEST || !grade_selects(o, it->name) ||
+                !grade_find_result(r.channel, it->name, &st, &msg, &where))
+                continue;
+            if (st == ST_PASS || st == ST_SKIP) {
+                it->status = st;
+                grade_set_str(&it->message, msg);
+                grade_set_str(&it->where, where);
+                got[i] = true;
+            } else {
+                free(msg);
+                free(where);
+            }
+        }
+        run_result_free(&r);
+    }
+    rm_tree(dir);
+    free(dir);
+    free(tmp);
+    free(env_tmp);
+    free(jarg);
+    free(timeout);
 }
 
 /*
