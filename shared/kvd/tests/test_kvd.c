@@ -15,7 +15,7 @@
 #include "iolab/testkit.h"
 #include "helpers.h"
 
-TK_TEST(cmd, ping_echo, .timeout = 10,
+TK_TEST(cmd, ping_echo,
         .description = "[KVD-1] PING, PING msg and ECHO answer at once")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -35,7 +35,7 @@ TK_TEST(cmd, ping_echo, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, get_set_del_exists, .timeout = 10,
+TK_TEST(cmd, get_set_del_exists,
         .description = "GET, SET, DEL and EXISTS with their replies")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -59,7 +59,7 @@ TK_TEST(cmd, get_set_del_exists, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, set_options, .timeout = 10,
+TK_TEST(cmd, set_options,
         .description = "SET's NX, XX, EX, PX and KEEPTTL, and their errors")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -94,7 +94,7 @@ TK_TEST(cmd, set_options, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, incr, .timeout = 10,
+TK_TEST(cmd, incr,
         .description = "INCR, DECR, INCRBY, DECRBY: integers, errors, "
                        "overflow")
 {
@@ -124,7 +124,7 @@ TK_TEST(cmd, incr, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, mget_mset_dbsize_flushall, .timeout = 10,
+TK_TEST(cmd, mget_mset_dbsize_flushall,
         .description = "MGET, MSET, DBSIZE, FLUSHALL")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -152,7 +152,7 @@ TK_TEST(cmd, mget_mset_dbsize_flushall, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, handshake_commands, .timeout = 10,
+TK_TEST(cmd, handshake_commands,
         .description = "CONFIG GET, COMMAND, SELECT and INFO answer like "
                        "Redis for the clients' handshakes")
 {
@@ -218,7 +218,7 @@ TK_TEST(cmd, handshake_commands, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, unknown_command_keeps_connection, .timeout = 10,
+TK_TEST(cmd, unknown_command_keeps_connection,
         .description = "an unknown command is an error reply and the "
                        "connection stays usable")
 {
@@ -233,8 +233,7 @@ TK_TEST(cmd, unknown_command_keeps_connection, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, quit, .timeout = 10,
-        .description = "QUIT answers +OK, then the server closes")
+TK_TEST(cmd, quit, .description = "QUIT answers +OK, then the server closes")
 {
     struct kvd *kv = kvdt_start(NULL);
     int fd = tk_connect_tcp(kvd_port(kv));
@@ -246,7 +245,7 @@ TK_TEST(cmd, quit, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, binary_safe, .timeout = 10,
+TK_TEST(cmd, binary_safe,
         .description = "keys and values may hold any byte, NUL and CRLF "
                        "included")
 {
@@ -279,7 +278,7 @@ TK_TEST(cmd, binary_safe, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, many_keys_resize, .timeout = 30,
+TK_TEST(cmd, many_keys_resize,
         .description = "20000 keys survive the table's resizes")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -316,7 +315,7 @@ TK_TEST(cmd, many_keys_resize, .timeout = 30,
     kvd_stop(kv);
 }
 
-TK_TEST(cmd, expiry_lazy, .timeout = 10,
+TK_TEST(cmd, expiry_lazy,
         .description = "a key with PX is gone once its time is up, not "
                        "before")
 {
@@ -357,7 +356,7 @@ all_expired(const struct kvd_stats *st)
     return st->keys == 1 && st->expired == 50;
 }
 
-TK_TEST(cmd, expiry_sweep, .timeout = 20,
+TK_TEST(cmd, expiry_sweep,
         .description = "expired keys nobody reads are removed by the "
                        "periodic sweep")
 {
@@ -382,7 +381,7 @@ TK_TEST(cmd, expiry_sweep, .timeout = 20,
 /* ---- raw protocol ----------------------------------------------------------
  */
 
-TK_TEST(proto, inline_commands, .timeout = 10,
+TK_TEST(proto, inline_commands,
         .description = "inline (telnet-style) commands work, with quotes")
 {
     struct kvd *kv = kvdt_start(NULL);
@@ -426,7 +425,7 @@ expect_protocol_error(struct kvd *kv, const char *bytes, size_t len,
     close(fd);
 }
 
-TK_TEST(proto, malformed_frames, .timeout = 10,
+TK_TEST(proto, malformed_frames,
         .description = "malformed frames get a protocol error, then the "
                        "connection is closed; the server goes on")
 {
@@ -455,7 +454,7 @@ TK_TEST(proto, malformed_frames, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(proto, oversized_frames, .timeout = 10,
+TK_TEST(proto, oversized_frames,
         .description = "frames over max_frame are refused before they are "
                        "read, and the connection is closed")
 {
@@ -488,7 +487,7 @@ TK_TEST(proto, oversized_frames, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(proto, split_anywhere, .timeout = 20,
+TK_TEST(proto, split_anywhere,
         .description = "commands split at any byte are executed once, in "
                        "order")
 {

@@ -60,7 +60,7 @@ ping_ms(int fd)
 
 /* ---- pipelining and counters --------------------------------------------- */
 
-TK_TEST(pipeline, one_round_trip, .timeout = 10,
+TK_TEST(pipeline, one_round_trip,
         .description = "[KVD-4] [KVD-6] commands sent in one write are "
                        "answered in order and count as one round trip")
 {
@@ -106,7 +106,7 @@ none_connected(const struct kvd_stats *st)
     return st->connected == 0;
 }
 
-TK_TEST(pipeline, counters_and_reset, .timeout = 10,
+TK_TEST(pipeline, counters_and_reset,
         .description = "[KVD-6] each separate round trip counts; "
                        "kvd_reset_stats zeroes the counters and keeps the "
                        "gauges, connected and keys")
@@ -153,7 +153,7 @@ TK_TEST(pipeline, counters_and_reset, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
+TK_TEST(pipeline, large_batch_in_order,
         .description = "[KVD-4] a batch larger than one read is answered "
                        "completely and in order")
 {
@@ -187,7 +187,7 @@ TK_TEST(pipeline, large_batch_in_order, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
+TK_TEST(pipeline, large_replies_in_bounded_batches,
         .description = "[KVD-13] a pipeline of large replies is answered in "
                        "batches of about KVD_BATCH_OUT bytes, in order")
 {
@@ -237,7 +237,7 @@ TK_TEST(pipeline, large_replies_in_bounded_batches, .timeout = 30,
 
 /* ---- the round-trip delay ----------------------------------------------- */
 
-TK_TEST(latency, round_trip_delayed, .timeout = 10,
+TK_TEST(latency, round_trip_delayed,
         .description = "[KVD-3] each round trip takes at least the delay")
 {
     struct kvd_config cfg = {.rtt_delay_us = 200000};
@@ -261,7 +261,7 @@ one_command(const struct kvd_stats *st)
     return st->commands >= 1;
 }
 
-TK_TEST(latency, other_client_not_delayed, .timeout = 20,
+TK_TEST(latency, other_client_not_delayed,
         .description = "[KVD-3] replies are held by a timer: while one "
                        "client's replies are held, another is served")
 {
@@ -293,7 +293,7 @@ TK_TEST(latency, other_client_not_delayed, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(latency, concurrent_clients_overlap, .timeout = 20,
+TK_TEST(latency, concurrent_clients_overlap,
         .description = "[KVD-3] eight clients waiting at once wait about one "
                        "delay, not eight")
 {
@@ -319,7 +319,7 @@ TK_TEST(latency, concurrent_clients_overlap, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(latency, batch_pays_once, .timeout = 20,
+TK_TEST(latency, batch_pays_once,
         .description = "[KVD-4] a pipelined batch pays the delay once")
 {
     struct kvd_config cfg = {.rtt_delay_us = 200000};
@@ -338,7 +338,7 @@ TK_TEST(latency, batch_pays_once, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(latency, input_waits_behind_held_replies, .timeout = 20,
+TK_TEST(latency, input_waits_behind_held_replies,
         .description = "[KVD-4] input sent while replies are held is read "
                        "after them, as a new round trip, in order")
 {
@@ -363,7 +363,7 @@ TK_TEST(latency, input_waits_behind_held_replies, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(latency, set_at_run_time, .timeout = 20,
+TK_TEST(latency, set_at_run_time,
         .description = "kvd_set_delays changes the delay for the next "
                        "round trip; over a minute is -EINVAL")
 {
@@ -387,7 +387,7 @@ TK_TEST(latency, set_at_run_time, .timeout = 20,
 /* ---- the accept delay ------------------------------------------------------
  */
 
-TK_TEST(accept, new_connections_wait, .timeout = 20,
+TK_TEST(accept, new_connections_wait,
         .description = "[KVD-5] a new connection is served only after the "
                        "accept delay; open ones are not affected")
 {
@@ -434,7 +434,7 @@ expect_dead(struct resp_conn *c, const char *why)
               err, strerror(-err));
 }
 
-TK_TEST(fault, drop_all, .timeout = 10,
+TK_TEST(fault, drop_all,
         .description = "[KVD-7] kvd_drop_all closes every connection; new "
                        "ones are served")
 {
@@ -459,7 +459,7 @@ TK_TEST(fault, drop_all, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(fault, refuse_for, .timeout = 20,
+TK_TEST(fault, refuse_for,
         .description = "[KVD-8] kvd_refuse_for closes new connections for "
                        "a while; open ones and later ones are served")
 {
@@ -500,7 +500,7 @@ TK_TEST(fault, refuse_for, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(fault, close_after, .timeout = 10,
+TK_TEST(fault, close_after,
         .description = "[KVD-9] kvd_close_after(n) answers n more commands "
                        "per connection, then closes it")
 {
@@ -533,7 +533,7 @@ TK_TEST(fault, close_after, .timeout = 10,
     kvd_stop(kv);
 }
 
-TK_TEST(fault, kvd_command, .timeout = 20,
+TK_TEST(fault, kvd_command,
         .description = "the KVD command sets delays and faults over the "
                        "protocol")
 {
@@ -577,7 +577,7 @@ one_connected(const struct kvd_stats *st)
     return st->connected == 1;
 }
 
-TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
+TK_TEST(fault, client_vanishes_mid_reply,
         .description = "[KVD-2] a client that resets in the middle of a "
                        "large reply, or while its reply is held, is dropped; "
                        "the server goes on")
@@ -624,7 +624,7 @@ TK_TEST(fault, client_vanishes_mid_reply, .timeout = 20,
 /* ---- start, stop, spawn ----------------------------------------------------
  */
 
-TK_TEST(life, start_errors, .timeout = 10,
+TK_TEST(life, start_errors,
         .description = "[KVD-1] kvd_start reports a taken port and a bad "
                        "config, leaving nothing open")
 {
@@ -644,7 +644,7 @@ TK_TEST(life, start_errors, .timeout = 10,
     close(lfd);
 }
 
-TK_TEST(life, stop_closes_and_frees, .timeout = 20,
+TK_TEST(life, stop_closes_and_frees,
         .description = "[KVD-10] kvd_stop closes every connection, held or "
                        "half-sent, and frees everything")
 {
@@ -673,7 +673,7 @@ TK_TEST(life, stop_closes_and_frees, .timeout = 20,
     kvd_stop(NULL);
 }
 
-TK_TEST(life, spawn_and_terminate, .timeout = 20,
+TK_TEST(life, spawn_and_terminate,
         .description = "[KVD-11] [KVD-12] kvd_spawn serves from a child "
                        "that exits 0 on SIGTERM")
 {
@@ -697,7 +697,7 @@ TK_TEST(life, spawn_and_terminate, .timeout = 20,
     cr_assert_eq(kvd_reap(pid, 0), -ECHILD);
 }
 
-TK_TEST(life, spawn_holds_no_caller_socket, .timeout = 20,
+TK_TEST(life, spawn_holds_no_caller_socket,
         .description = "[KVD-14] a spawned child does not keep the "
                        "caller's sockets open")
 {
@@ -717,7 +717,7 @@ TK_TEST(life, spawn_holds_no_caller_socket, .timeout = 20,
     kvd_stop(kv);
 }
 
-TK_TEST(life, spawn_dies_with_caller, .timeout = 20,
+TK_TEST(life, spawn_dies_with_caller,
         .description = "[KVD-15] a spawned server exits when the process "
                        "that spawned it dies")
 {
@@ -752,7 +752,7 @@ TK_TEST(life, spawn_dies_with_caller, .timeout = 20,
     }
 }
 
-TK_TEST(life, spawn_error, .timeout = 10,
+TK_TEST(life, spawn_error,
         .description = "[KVD-11] kvd_spawn reports the child's start error "
                        "and leaves no child")
 {

@@ -69,7 +69,7 @@ expect_more(size_t max, const char *s)
 
 /* ---- commands ----------------------------------------------------------- */
 
-TK_TEST(req, multibulk_command, .timeout = 10,
+TK_TEST(req, multibulk_command,
         .description = "[REQ-1] a multibulk request is one command, its "
                        "arguments pointing into the caller's bytes")
 {
@@ -86,7 +86,7 @@ TK_TEST(req, multibulk_command, .timeout = 10,
     kreq_free(&r);
 }
 
-TK_TEST(req, binary_arguments, .timeout = 10,
+TK_TEST(req, binary_arguments,
         .description = "[REQ-1] bulk arguments may hold NUL, CR and LF")
 {
     static const char s[] = "*2\r\n$3\r\nGET\r\n$4\r\na\r\n\0\r\n";
@@ -101,7 +101,7 @@ TK_TEST(req, binary_arguments, .timeout = 10,
     kreq_free(&r);
 }
 
-TK_TEST(req, inline_commands, .timeout = 10,
+TK_TEST(req, inline_commands,
         .description = "[REQ-1] inline lines split on blanks, with Redis's "
                        "quotes and escapes, ended by CRLF or LF")
 {
@@ -127,7 +127,7 @@ TK_TEST(req, inline_commands, .timeout = 10,
     kreq_free(&r);
 }
 
-TK_TEST(req, nothing_to_execute, .timeout = 10,
+TK_TEST(req, nothing_to_execute,
         .description = "[REQ-2] blank lines, *0 and negative counts are "
                        "consumed with nothing to execute")
 {
@@ -147,7 +147,7 @@ TK_TEST(req, nothing_to_execute, .timeout = 10,
     }
 }
 
-TK_TEST(req, unbalanced_quotes, .timeout = 10,
+TK_TEST(req, unbalanced_quotes,
         .description = "[REQ-3] an inline line with unbalanced quotes is "
                        "consumed and answered with an error")
 {
@@ -221,7 +221,7 @@ feed_split(size_t cut)
     return ncmds;
 }
 
-TK_TEST(req, split_at_every_offset, .timeout = 20,
+TK_TEST(req, split_at_every_offset,
         .description = "[REQ-4] [REQ-10] pipelined requests split at every "
                        "byte offset parse to the same commands")
 {
@@ -229,7 +229,7 @@ TK_TEST(req, split_at_every_offset, .timeout = 20,
         cr_assert_eq(feed_split(cut), 3, "cut at %zu", cut);
 }
 
-TK_TEST(req, trickled_byte_by_byte, .timeout = 20,
+TK_TEST(req, trickled_byte_by_byte,
         .description = "[REQ-4] every proper prefix of a request needs more; "
                        "fed one byte at a time, each request comes out once")
 {
@@ -256,7 +256,7 @@ TK_TEST(req, trickled_byte_by_byte, .timeout = 20,
     kreq_free(&r);
 }
 
-TK_TEST(req, pipelined_in_one_buffer, .timeout = 10,
+TK_TEST(req, pipelined_in_one_buffer,
         .description = "[REQ-10] requests in one buffer come out one per "
                        "call, used telling where the next starts")
 {
@@ -274,7 +274,7 @@ TK_TEST(req, pipelined_in_one_buffer, .timeout = 10,
     kreq_free(&r);
 }
 
-TK_TEST(req, need_is_the_whole_bulk, .timeout = 10,
+TK_TEST(req, need_is_the_whole_bulk,
         .description = "[REQ-4] once a bulk header is there, need covers the "
                        "whole bulk string and its CRLF")
 {
@@ -289,7 +289,7 @@ TK_TEST(req, need_is_the_whole_bulk, .timeout = 10,
 
 /* ---- protocol errors and limits ------------------------------------- */
 
-TK_TEST(req, bad_multibulk_counts, .timeout = 10,
+TK_TEST(req, bad_multibulk_counts,
         .description = "[REQ-5] counts that are not numbers, overflow, or "
                        "lack their CR are invalid multibulk lengths")
 {
@@ -310,7 +310,7 @@ TK_TEST(req, bad_multibulk_counts, .timeout = 10,
         expect_proto(T_FRAME, bad[i], "invalid multibulk length");
 }
 
-TK_TEST(req, multibulk_count_limit, .timeout = 10,
+TK_TEST(req, multibulk_count_limit,
         .description = "[REQ-5] a count of exactly max_frame / 6 waits for "
                        "its arguments; one more is refused from the header")
 {
@@ -320,7 +320,7 @@ TK_TEST(req, multibulk_count_limit, .timeout = 10,
     expect_proto(1 << 20, "*174763\r\n", "invalid multibulk length");
 }
 
-TK_TEST(req, header_line_limit, .timeout = 10,
+TK_TEST(req, header_line_limit,
         .description = "[REQ-5] [REQ-6] a header line without its newline "
                        "may be KVD_MAX_HEADER bytes, not one more")
 {
@@ -343,7 +343,7 @@ TK_TEST(req, header_line_limit, .timeout = 10,
     expect_proto(T_FRAME, s, "invalid bulk length");
 }
 
-TK_TEST(req, bad_bulk_lengths, .timeout = 10,
+TK_TEST(req, bad_bulk_lengths,
         .description = "[REQ-6] negative, overflowing or non-numeric bulk "
                        "lengths, and a missing '$', are refused")
 {
@@ -363,7 +363,7 @@ TK_TEST(req, bad_bulk_lengths, .timeout = 10,
     expect_proto(T_FRAME, "*2\r\n$1\r\na\r\n\x01", "expected '$', got '?'");
 }
 
-TK_TEST(req, bulk_length_limit, .timeout = 10,
+TK_TEST(req, bulk_length_limit,
         .description = "[REQ-6] a bulk length of exactly max_frame is "
                        "accepted; one more is refused from its header")
 {
@@ -388,7 +388,7 @@ TK_TEST(req, bulk_length_limit, .timeout = 10,
     expect_proto(T_FRAME, s, "invalid bulk length");
 }
 
-TK_TEST(req, bulk_without_crlf, .timeout = 10,
+TK_TEST(req, bulk_without_crlf,
         .description = "[REQ-7] a bulk string not followed by CRLF is a "
                        "protocol error")
 {
@@ -399,7 +399,7 @@ TK_TEST(req, bulk_without_crlf, .timeout = 10,
     expect_more(T_FRAME, "*1\r\n$1\r\na\r"); /* not yet known */
 }
 
-TK_TEST(req, frame_limit, .timeout = 10,
+TK_TEST(req, frame_limit,
         .description = "[REQ-8] arguments adding up past max_frame + "
                        "KVD_MAX_HEADER are refused at the header that "
                        "crosses it, before its data")
@@ -421,7 +421,7 @@ TK_TEST(req, frame_limit, .timeout = 10,
     expect_proto(T_FRAME, s, "command larger than the frame limit");
 }
 
-TK_TEST(req, inline_limit, .timeout = 10,
+TK_TEST(req, inline_limit,
         .description = "[REQ-9] an inline line may wait for its newline up "
                        "to KVD_MAX_INLINE (or max_frame) bytes, not one more")
 {

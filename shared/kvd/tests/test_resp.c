@@ -18,7 +18,7 @@
 
 /* ---- encoding ----------------------------------------------------------- */
 
-TK_TEST(resp, encode_exact_bytes, .timeout = 10,
+TK_TEST(resp, encode_exact_bytes,
         .description = "[RESP-1] commands encode as arrays of bulk strings, "
                        "appended one after another")
 {
@@ -40,7 +40,7 @@ TK_TEST(resp, encode_exact_bytes, .timeout = 10,
     cr_assert(b.data == NULL && b.len == 0 && b.cap == 0);
 }
 
-TK_TEST(resp, encode_binary_and_many, .timeout = 10,
+TK_TEST(resp, encode_binary_and_many,
         .description = "[RESP-1] lens makes arguments binary-safe; many "
                        "commands grow the buffer")
 {
@@ -60,7 +60,7 @@ TK_TEST(resp, encode_binary_and_many, .timeout = 10,
     resp_buf_free(&b);
 }
 
-TK_TEST(resp, encode_invalid, .timeout = 10,
+TK_TEST(resp, encode_invalid,
         .description = "[RESP-2] no argument or a NULL one is -EINVAL and "
                        "leaves the buffer unchanged")
 {
@@ -93,7 +93,7 @@ parse_all(const char *text, size_t len)
     return r;
 }
 
-TK_TEST(resp, parse_every_type, .timeout = 10,
+TK_TEST(resp, parse_every_type,
         .description = "[RESP-3] each reply type parses to its fields")
 {
     struct resp_reply r;
@@ -126,7 +126,7 @@ TK_TEST(resp, parse_every_type, .timeout = 10,
     resp_reply_free(&r);
 }
 
-TK_TEST(resp, parse_nested_and_trailing, .timeout = 10,
+TK_TEST(resp, parse_nested_and_trailing,
         .description = "[RESP-3] nested arrays parse; bytes after the reply "
                        "are not consumed")
 {
@@ -148,7 +148,7 @@ TK_TEST(resp, parse_nested_and_trailing, .timeout = 10,
     resp_reply_free(NULL);
 }
 
-TK_TEST(resp, parse_every_prefix_incomplete, .timeout = 10,
+TK_TEST(resp, parse_every_prefix_incomplete,
         .description = "[RESP-4] every proper prefix of a reply is "
                        "incomplete (0), never an error")
 {
@@ -166,7 +166,7 @@ TK_TEST(resp, parse_every_prefix_incomplete, .timeout = 10,
     resp_reply_free(&r);
 }
 
-TK_TEST(resp, parse_malformed, .timeout = 10,
+TK_TEST(resp, parse_malformed,
         .description = "[RESP-5] malformed replies are -EPROTO")
 {
     static const char *const bad[] = {
@@ -189,7 +189,7 @@ TK_TEST(resp, parse_malformed, .timeout = 10,
     }
 }
 
-TK_TEST(resp, parse_limits, .timeout = 10,
+TK_TEST(resp, parse_limits,
         .description = "[RESP-5] depth, bulk, array and line limits are "
                        "enforced from the header alone")
 {
@@ -233,7 +233,7 @@ scripted(int *srv)
     return c;
 }
 
-TK_TEST(resp, read_trickled, .timeout = 20,
+TK_TEST(resp, read_trickled,
         .description = "[RESP-6] a reply written one byte at a time is read "
                        "whole; an error reply is a successful read")
 {
@@ -260,7 +260,7 @@ TK_TEST(resp, read_trickled, .timeout = 20,
     close(srv);
 }
 
-TK_TEST(resp, read_timeout_keeps_bytes, .timeout = 10,
+TK_TEST(resp, read_timeout_keeps_bytes,
         .description = "[RESP-7] -ETIMEDOUT keeps the bytes received, so "
                        "the reply can still be read later")
 {
@@ -283,7 +283,7 @@ TK_TEST(resp, read_timeout_keeps_bytes, .timeout = 10,
     close(srv);
 }
 
-TK_TEST(resp, read_eof_and_garbage, .timeout = 10,
+TK_TEST(resp, read_eof_and_garbage,
         .description = "[RESP-8] EOF, even in the middle of a reply, is "
                        "-ECONNRESET; garbage is -EPROTO")
 {
@@ -304,7 +304,7 @@ TK_TEST(resp, read_eof_and_garbage, .timeout = 10,
     close(srv);
 }
 
-TK_TEST(resp, read_pipelined_buffered, .timeout = 10,
+TK_TEST(resp, read_pipelined_buffered,
         .description = "[RESP-9] pipelined replies that arrived together "
                        "are buffered and returned without further reads")
 {
@@ -348,7 +348,7 @@ write_thread(void *arg)
     return NULL;
 }
 
-TK_TEST(resp, large_reply, .timeout = 20,
+TK_TEST(resp, large_reply,
         .description = "[RESP-6] a 4 MiB bulk string arrives intact")
 {
     int srv;
@@ -374,7 +374,7 @@ TK_TEST(resp, large_reply, .timeout = 20,
     close(srv);
 }
 
-TK_TEST(resp, connect_refused, .timeout = 10,
+TK_TEST(resp, connect_refused,
         .description = "[RESP-8] connecting to a closed port is "
                        "-ECONNREFUSED and leaves nothing open")
 {
@@ -388,7 +388,7 @@ TK_TEST(resp, connect_refused, .timeout = 10,
     cr_assert_eq(tk_count_open_fds(), before);
 }
 
-TK_TEST(resp, connect_by_name, .timeout = 10,
+TK_TEST(resp, connect_by_name,
         .description = "[RESP-8] a host name is resolved; every address is "
                        "tried until one answers")
 {

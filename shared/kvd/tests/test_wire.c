@@ -16,7 +16,7 @@ parse(const char *s, long long *out)
     return wire_parse_ll(s, strlen(s), out);
 }
 
-TK_TEST(wire, parse_accepts, .timeout = 10,
+TK_TEST(wire, parse_accepts,
         .description = "[WIRE-1] signs, leading zeros and both ends of the "
                        "range parse exactly")
 {
@@ -45,7 +45,7 @@ TK_TEST(wire, parse_accepts, .timeout = 10,
     cr_assert(wire_parse_ll("12\r\n", 2, &v) && v == 12);
 }
 
-TK_TEST(wire, parse_refuses, .timeout = 10,
+TK_TEST(wire, parse_refuses,
         .description = "[WIRE-2] empty, a lone '-', other bytes, 20 digits "
                        "and overflow are refused, *out untouched")
 {
@@ -75,7 +75,7 @@ TK_TEST(wire, parse_refuses, .timeout = 10,
     cr_assert(!wire_parse_ll("12", 0, &v) && v == 42);
 }
 
-TK_TEST(wire, put_header_exact, .timeout = 10,
+TK_TEST(wire, put_header_exact,
         .description = "[WIRE-3] headers are written byte for byte, "
                        "negatives and the extremes included")
 {
