@@ -179,10 +179,18 @@ grade_run_test(struct chapter *ch, struct item *it, const char *bin,
     free(env_tmp);
 }
 
-#define ALL_JOBS_MAX 4 /* tests at once in the whole run, at most */
-#define ALL_OUT_CAP                                                            \
-    65536 /* the whole run's output kept (verdicts travel                      \
-           * on the channel, not in it) */
+/* Tests at once in the whole run, at most. */
+#define ALL_JOBS_MAX 4
+/* The whole run's output kept (verdicts travel on the channel, not in it). */
+#define ALL_OUT_CAP 65536
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
 
 void
 grade_tests_all(struct chapter *ch, const char *bin, const char *work,
@@ -190,7 +198,7 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = cpus < 1 ? 1 : cpus > ALL_JOBS_MAX ? ALL_JOBS_MAX : (int)cpus;
-    double total = 0, longest = 0;
+    double total = 0, *limits = xcalloc(ch->nitems, sizeof(*limits));
     size_t n = 0;
 
     for (size_t i = 0; i < ch->nitems; i++) {
@@ -198,9 +206,16 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
         if (it->kind != ITEM_TEST || !grade_selects(o, it->name))
             continue;
         total += it->timeout;
-        longest = it->timeout > longest ? it->timeout : longest;
-        n++;
+        limits[n++] = it->timeout;
     }
+    /*
+     * Each test of the whole run may take the median of the tests' limits:
+     * a hang costs that much here, not the longest limit; a test that
+     * needs more is stopped and runs again alone, with its own.
+     */
+    qsort(limits, n, sizeof(*limits), cmp_double);
+    double each = n > 0 ? limits[n / 2] : 0;
+    free(limits);
     /* Nothing to gain over one run a test: one test, or a chosen few
      * (Criterion filters on one pattern), or runs that may not overlap. */
     if (n < 2 || o->only_tests != NULL || !run_sandbox_parallel())
@@ -209,13 +224,13 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     char *tmp = xasprintf("%s/tmp", dir);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     char *jarg = xasprintf("-j%d", jobs);
-    char *timeout = xasprintf("%g", longest);
+    char *timeout = xasprintf("%g", each);
     const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     const char *argv[] = {bin, jarg, "--timeout", timeout, NULL};
     const char *writable[] = {dir, NULL};
     struct run_spec spec = {.argv = argv,
                             .env = env,
-                            .timeout = total / jobs + longest + KILL_SLACK,
+                            .timeout = total / jobs + each + KILL_SLACK,
                             .out_cap = ALL_OUT_CAP,
                             .limits = true,
                             .mem_limit = MEM_LIMIT,
