@@ -181,6 +181,13 @@ grade_run_test(struct chapter *ch, struct item *it, const char *bin,
 
 /* Tests at once in the whole run, at most. */
 #define ALL_JOBS_MAX 4
+/*
+ * Seconds the whole run may take beyond one test's limit. The references
+ * need 2 to 13 s at a load of 7 on two cores; a run that takes longer
+ * (a hang: Criterion 2.4.1's own --timeout does not stop a test here)
+ * costs this once, and its tests then run alone.
+ */
+#define ALL_BUDGET 30.0
 /* The whole run's output kept (verdicts travel on the channel, not in it). */
 #define ALL_OUT_CAP 65536
 
@@ -209,9 +216,12 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
         limits[n++] = it->timeout;
     }
     /*
-     * Each test of the whole run may take the median of the tests' limits:
-     * a hang costs that much here, not the longest limit; a test that
-     * needs more is stopped and runs again alone, with its own.
+     * Each test of the whole run may take the median of the tests' limits,
+     * and the whole run ALL_BUDGET seconds more: the verdicts come when it
+     * ends (the report hook writes them all at once, when Criterion has
+     * them final), so a hang would otherwise hold them for the sum of the
+     * limits. A run stopped so leaves its tests to run alone, each with
+     * its own limit.
      */
     qsort(limits, n, sizeof(*limits), cmp_double);
     double each = n > 0 ? limits[n / 2] : 0;
@@ -230,7 +240,9 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     const char *writable[] = {dir, NULL};
     struct run_spec spec = {.argv = argv,
                             .env = env,
-                            .timeout = total / jobs + each + KILL_SLACK,
+                            .timeout = total / jobs < ALL_BUDGET
+                                           ? total / jobs + each + KILL_SLACK
+                                           : ALL_BUDGET + each + KILL_SLACK,
                             .out_cap = ALL_OUT_CAP,
                             .limits = true,
                             .mem_limit = MEM_LIMIT,
