@@ -16,7 +16,7 @@
  *  rw_copy_calls_per_mib   (info) the same for read+write with a 64 KiB
  *                          buffer.
  *  sendfile_cpu_ratio      (info) the sending thread's CPU time for
- *  splice_cpu_ratio        64 MiB with sendfile (splice) over the same
+ *  splice_cpu_ratio        256 MiB with sendfile (splice) over the same
  *                          with read+write, median of --runs runs.
  *  sendfile_rchar_per_byte (info) what /proc/self/io's rchar grows by
  *                          per byte sendfile sends.
@@ -25,7 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +43,7 @@
 #define COPY_MIB 32
 #define SERVE_MIB 16
 #define CPU_MIB 64
+#define CPU_SENDS 4 /* the file 4 times: 256 MiB per measurement */
 #define TIMEOUT_MS 20000
 
 static char copy_src[4096], copy_dst[4096], serve_src[4096];
@@ -106,14 +107,12 @@ count_copy(void *arg)
 static void
 bench_copy(void)
 {
-    static const char *names[] = {"copy_syscalls_per_mib",
-                                  "rw_syscalls_per_mib",
-                                  "cfr_syscalls_per_mib"};
+    static const char *names[] = {
+        "copy_syscalls_per_mib", "rw_syscalls_per_mib", "cfr_syscalls_per_mib"};
     static const char *what[] = {"uio_copy (io_uring)", "read/write loop",
                                  "copy_file_range loop"};
 
-    printf("copy: a %d MiB file, system calls counted with ptrace\n",
-           COPY_MIB);
+    printf("copy: a %d MiB file, system calls counted with ptrace\n", COPY_MIB);
     for (enum copier how = COPY_URING; how <= COPY_CFR; how++) {
         struct pk_syscalls sc;
         int err = pk_count_syscalls(count_copy, &how, &sc);
@@ -123,44 +122,77 @@ bench_copy(void)
             continue;
         }
         double per = (double)sc.total / COPY_MIB;
-        printf("  %-22s %6lu calls, %.2f per MiB\n", what[how], sc.total,
-               per);
+        printf("  %-22s %6lu calls, %.2f per MiB\n", what[how], sc.total, per);
         pk_metric(names[how], per);
     }
 }
 
 /* ---- the sink: a process that drains every connection -------------------- */
 
-static pid_t sink_pid;
+/*
+ * The sink is not a child of the bench: pk_count_syscalls waits for every
+ * child to end, so it is started through a middle process that exits at
+ * once. It serves until the control pipe closes (the bench is done or
+ * gone), each connection in a process of its own, since a sender may
+ * hold two connections open at once.
+ */
+static int sink_ctl = -1;
 static unsigned short sink_port;
+
+static _Noreturn void
+sink_main(int lfd, int ctl)
+{
+    struct pollfd p[2] = {{.fd = lfd, .events = POLLIN},
+                          {.fd = ctl, .events = POLLIN}};
+
+    signal(SIGCHLD, SIG_IGN);
+    for (;;) {
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            _exit(1);
+        if (p[1].revents != 0)
+            _exit(0);
+        if ((p[0].revents & POLLIN) == 0)
+            continue;
+        int c = accept(lfd, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (fork() == 0) {
+            static char buf[256 * 1024];
+            while (read(c, buf, sizeof(buf)) > 0)
+                ;
+            _exit(0);
+        }
+        close(c);
+    }
+}
 
 static void
 start_sink(void)
 {
     int lfd = pk_listen_tcp(&sink_port, 16);
+    int ctl[2];
 
-    sink_pid = fork();
-    if (sink_pid < 0)
+    if (pipe2(ctl, O_CLOEXEC) < 0)
+        die("pipe: %s", strerror(errno));
+    pid_t mid = fork();
+    if (mid < 0)
         die("fork: %s", strerror(errno));
-    if (sink_pid == 0) {
-        static char buf[256 * 1024];
-        for (;;) {
-            int c = accept(lfd, NULL, NULL);
-            if (c < 0)
-                _exit(errno == EINTR ? 0 : 1);
-            while (read(c, buf, sizeof(buf)) > 0)
-                ;
-            close(c);
-        }
+    if (mid == 0) {
+        close(ctl[1]);
+        if (fork() == 0)
+            sink_main(lfd, ctl[0]);
+        _exit(0);
     }
+    waitpid(mid, NULL, 0);
+    close(ctl[0]);
     close(lfd);
+    sink_ctl = ctl[1];
 }
 
 static void
 stop_sink(void)
 {
-    kill(sink_pid, SIGTERM);
-    waitpid(sink_pid, NULL, 0);
+    close(sink_ctl);
 }
 
 enum server { SERVE_RW, SERVE_SENDFILE, SERVE_SPLICE };
@@ -177,7 +209,8 @@ serve(enum server how, int sock, int file, size_t len)
         return uio_splice_file(sock, file, 0, len);
     long long total = 0;
     ssize_t n;
-    while ((size_t)total < len && (n = pread(file, buf, sizeof(buf), total)) > 0) {
+    while ((size_t)total < len &&
+           (n = pread(file, buf, sizeof(buf), total)) > 0) {
         if (pk_send_all(sock, buf, (size_t)n) != 0)
             return -1;
         total += n;
@@ -198,9 +231,9 @@ dial(void)
 static unsigned long
 copy_calls(const struct pk_syscalls *sc)
 {
-    static const int nrs[] = {SYS_read,    SYS_write,    SYS_readv,
-                              SYS_writev,  SYS_pread64,  SYS_pwrite64,
-                              SYS_preadv,  SYS_pwritev,  SYS_sendto,
+    static const int nrs[] = {SYS_read,     SYS_write,   SYS_readv,
+                              SYS_writev,   SYS_pread64, SYS_pwrite64,
+                              SYS_preadv,   SYS_pwritev, SYS_sendto,
                               SYS_recvfrom, SYS_sendmsg, SYS_recvmsg};
     unsigned long n = 0;
 
@@ -257,13 +290,16 @@ static double
 cpu_of(enum server how, int file)
 {
     int s = dial();
-    uint64_t t0 = pk_thread_cpu_ns();
-    long long n = serve(how, s, file, (size_t)CPU_MIB * MIB);
-    uint64_t t = pk_thread_cpu_ns() - t0;
+    uint64_t t = 0;
 
+    for (int i = 0; i < CPU_SENDS; i++) {
+        uint64_t t0 = pk_thread_cpu_ns();
+        long long n = serve(how, s, file, (size_t)CPU_MIB * MIB);
+        t += pk_thread_cpu_ns() - t0;
+        if (n != (long long)CPU_MIB * MIB)
+            die("serving %d MiB failed (%lld)", CPU_MIB, n);
+    }
     close(s);
-    if (n != (long long)CPU_MIB * MIB)
-        die("serving %d MiB failed (%lld)", CPU_MIB, n);
     return (double)t;
 }
 
@@ -309,7 +345,7 @@ bench_serve(int runs)
     }
 
     double sf[PK_MAX_RUNS], sp[PK_MAX_RUNS];
-    printf("  sender CPU for %d MiB, %d runs:\n", CPU_MIB, runs);
+    printf("  sender CPU for %d MiB, %d runs:\n", CPU_MIB * CPU_SENDS, runs);
     for (int r = 0; r < runs; r++) {
         double base = cpu_of(SERVE_RW, file);
         sf[r] = cpu_of(SERVE_SENDFILE, file) / base;

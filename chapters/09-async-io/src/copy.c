@@ -9,9 +9,9 @@
  * whatever order the kernel finishes them in.
  *
  * One loop drives it all: start a block in every idle slot, submit what
- * was queued and wait for one completion in the same system call, then
- * reap every completion that is there. When the page cache answers at
- * once, a single io_uring_enter submits a whole queue of reads and finds
+ * was queued and wait for half the requests in flight in the same system
+ * call, then reap every completion that is there. When the page cache answers
+ * at once, a single io_uring_enter submits a whole queue of reads and finds
  * them done; that is the batching the bench counts.
  */
 #include "uio.h"

@@ -41,7 +41,8 @@ copy_file(size_t len, const struct uio_copy_opts *opts,
     return n;
 }
 
-/* ---- [UIO-1] [UIO-2] ------------------------------------------------------ */
+/* ---- [UIO-1] [UIO-2] ------------------------------------------------------
+ */
 
 TK_TEST(copy, copies_exactly,
         .description = "[UIO-1] a 3 MiB file with the defaults: every byte, "
@@ -84,7 +85,8 @@ TK_TEST(copy, unaligned_end,
                  len);
 }
 
-/* ---- [UIO-3] [UIO-4] ------------------------------------------------------ */
+/* ---- [UIO-3] [UIO-4] ------------------------------------------------------
+ */
 
 TK_TEST(copy, keeps_queue_full,
         .description = "[UIO-3] 16 blocks at depth 4: exactly 4 requests in "
@@ -166,8 +168,10 @@ TK_TEST(copy, short_reads_from_pipe,
     struct uio_copy_stats st;
     ssize_t n = uio_copy(p[0], out, NULL, &st);
     pthread_join(th, NULL);
-    cr_assert_eq(n, (ssize_t)len, "uio_copy from a pipe returned %zd, "
-                 "expected %zu", n, len);
+    cr_assert_eq(n, (ssize_t)len,
+                 "uio_copy from a pipe returned %zd, "
+                 "expected %zu",
+                 n, len);
     cr_assert_gt(st.short_reads, 0,
                  "a pipe holds at most 64 KiB: some read must be short");
     uiot_expect_file(out, data, len);
@@ -185,7 +189,7 @@ TK_TEST(copy, short_write_then_efbig,
 {
     uiot_need_uring();
     struct uio_copy_opts o = {.queue_depth = 4, .block_size = 4 * KIB};
-    size_t len = 4 * 4 * KIB;      /* four blocks, all in flight at once */
+    size_t len = 4 * 4 * KIB;          /* four blocks, all in flight at once */
     size_t limit = 3 * 4 * KIB + 1234; /* inside the last block */
     char *data;
     int in = uiot_file("in", len, 3, &data);
@@ -253,13 +257,16 @@ TK_TEST(copy, read_error_is_result,
     int out = uiot_out("out");
 
     ssize_t n = uio_copy(in, out, NULL, NULL);
-    cr_assert_eq(n, -EISDIR, "uio_copy of a directory returned %zd, "
-                 "expected -EISDIR", n);
+    cr_assert_eq(n, -EISDIR,
+                 "uio_copy of a directory returned %zd, "
+                 "expected -EISDIR",
+                 n);
     close(in);
     close(out);
 }
 
-/* ---- [UIO-8] [UIO-9] -------------------------------------------------------- */
+/* ---- [UIO-8] [UIO-9] --------------------------------------------------------
+ */
 
 TK_TEST(copy, rejects_bad_opts,
         .description = "[UIO-8] a depth or block size above the maximum: "

@@ -154,8 +154,8 @@ peer_gone(send_fn fn, const char *name)
               name, n);
     /* The sending end is open; the receiver closed its own to reset. */
     cr_assert_eq(during, before + 1,
-                 "%s left %d descriptors open after an error",
-                 name, during - before - 1);
+                 "%s left %d descriptors open after an error", name,
+                 during - before - 1);
     close(file);
 }
 

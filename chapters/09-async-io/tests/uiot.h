@@ -42,14 +42,14 @@ void uiot_expect_file(int fd, const char *want, size_t len);
  * test, and a thread that reads the other end until EOF.
  */
 struct uiot_rx {
-    int send_fd;       /* the end the test sends on */
-    int recv_fd;       /* the end the thread reads */
-    char *buf;         /* what arrived (cap bytes) */
-    size_t cap;        /* bytes expected */
-    size_t got;        /* bytes that arrived (more than cap: too many) */
-    size_t piece;      /* bytes per read */
-    size_t reset_at;   /* 0, or reset the connection after this many */
-    int err;           /* a read error, as -errno */
+    int send_fd;     /* the end the test sends on */
+    int recv_fd;     /* the end the thread reads */
+    char *buf;       /* what arrived (cap bytes) */
+    size_t cap;      /* bytes expected */
+    size_t got;      /* bytes that arrived (more than cap: too many) */
+    size_t piece;    /* bytes per read */
+    size_t reset_at; /* 0, or reset the connection after this many */
+    int err;         /* a read error, as -errno */
     pthread_t thread;
 };
 

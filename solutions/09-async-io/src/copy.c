@@ -9,9 +9,9 @@
  * whatever order the kernel finishes them in.
  *
  * One loop drives it all: start a block in every idle slot, submit what
- * was queued and wait for one completion in the same system call, then
- * reap every completion that is there. When the page cache answers at
- * once, a single io_uring_enter submits a whole queue of reads and finds
+ * was queued and wait for half the requests in flight in the same system
+ * call, then reap every completion that is there. When the page cache answers
+ * at once, a single io_uring_enter submits a whole queue of reads and finds
  * them done; that is the batching the bench counts.
  */
 #include "uio.h"
@@ -43,12 +43,12 @@ struct copy {
     unsigned qd;
     size_t bs;
     int in_fd, out_fd;
-    bool stream;      /* the input has no offsets: one read at a time */
-    bool reading;     /* stream: that one read is in flight */
-    bool eof;         /* a read returned 0: start no more blocks */
-    int err;          /* the first error, or 0 */
-    off_t next_off;   /* where the next block starts */
-    unsigned flight;  /* requests queued or in flight */
+    bool stream;     /* the input has no offsets: one read at a time */
+    bool reading;    /* stream: that one read is in flight */
+    bool eof;        /* a read returned 0: start no more blocks */
+    int err;         /* the first error, or 0 */
+    off_t next_off;  /* where the next block starts */
+    unsigned flight; /* requests queued or in flight */
     struct uio_copy_stats st;
 };
 
@@ -204,7 +204,10 @@ run(struct copy *c)
         start_blocks(c);
         if (c->flight == 0)
             return c->err;
-        int ret = io_uring_submit_and_wait(&c->ring, 1);
+        /* Waiting for half of what is in flight, not for the first
+         * completion, lets one enter collect a batch even when the
+         * kernel finishes requests one by one in its workers. */
+        int ret = io_uring_submit_and_wait(&c->ring, (c->flight + 1) / 2);
         c->st.submits++;
         if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
             /* Nothing new was taken; what is in flight still ends. */
