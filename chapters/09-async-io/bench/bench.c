@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -104,6 +105,29 @@ count_copy(void *arg)
     return total == (long long)COPY_MIB * MIB ? 0 : 1;
 }
 
+/*
+ * Why io_uring cannot be used here, or NULL: the tests' reasons (the
+ * IOLAB_NO_IO_URING switch, or io_uring_queue_init failing), so that a
+ * machine without it reports the copy's metrics as not measured.
+ */
+static const char *
+uring_unavailable(void)
+{
+    static char why[128];
+    const char *off = getenv("IOLAB_NO_IO_URING");
+    struct io_uring ring;
+
+    if (off != NULL && strcmp(off, "1") == 0)
+        return "IOLAB_NO_IO_URING=1 is set";
+    int err = io_uring_queue_init(2, &ring, 0);
+    if (err == 0) {
+        io_uring_queue_exit(&ring);
+        return NULL;
+    }
+    snprintf(why, sizeof(why), "io_uring_queue_init: %s", strerror(-err));
+    return why;
+}
+
 static void
 bench_copy(void)
 {
@@ -113,6 +137,11 @@ bench_copy(void)
                                  "copy_file_range loop"};
 
     printf("copy: a %d MiB file, system calls counted with ptrace\n", COPY_MIB);
+    const char *why = uring_unavailable();
+    if (why != NULL) {
+        printf("  not measured: io_uring not available: %s\n", why);
+        return;
+    }
     for (enum copier how = COPY_URING; how <= COPY_CFR; how++) {
         struct pk_syscalls sc;
         int err = pk_count_syscalls(count_copy, &how, &sc);
