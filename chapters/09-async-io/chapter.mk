@@ -1,0 +1,15 @@
+# chapter.mk - chapter 09's part of the top-level Makefile.
+# The files each build is made of; the rules themselves live in ../../Makefile.
+
+CHAPTERS += 09-async-io
+
+# The student's files: src/ in the tree being built (skeleton, solution or
+# a submission). Exercise 1 is copy.c; exercise 3, zerocopy.c.
+09-async-io_SRC := copy.c zerocopy.c
+
+# The graded tests (Criterion) and the benchmark, always from chapters/.
+09-async-io_TESTS := uiot.c test_copy.c test_zerocopy.c
+09-async-io_BENCH := bench.c
+
+# liburing (Debian's liburing-dev; grader/deps.sh installs it).
+09-async-io_LIBS := -luring

@@ -1,0 +1,133 @@
+/*
+ * uio.h - the contract of chapter 09: completion-based IO with io_uring,
+ * and the copies a file server does not need.
+ *
+ *  - Exercise 1 (copy): uio_copy, a file copy on io_uring. A fixed number
+ *    of requests is in flight; each block is read, then written at the
+ *    same offset; a short read or a short write is resubmitted for the
+ *    rest; the first error is the result.
+ *  - Exercise 3 (zerocopy): a file served on a socket without passing
+ *    through user space, with sendfile(2) (uio_send_file) and with
+ *    splice(2) through a pipe (uio_splice_file).
+ *
+ * Conventions: shared/include/iolab/CONVENTIONS.md. Every sentence tagged
+ * [UIO-n] is checked by a test whose description names the same tag.
+ *
+ * Neither function installs a signal handler. sendfile and splice raise
+ * SIGPIPE when the peer has gone (they take no MSG_NOSIGNAL), so a
+ * program that serves files ignores SIGPIPE itself.
+ */
+#ifndef IOLAB_UIO_H
+#define IOLAB_UIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The queue depth and block size uio_copy uses when given 0. */
+#define UIO_DEFAULT_QD 8
+#define UIO_DEFAULT_BLOCK (128 * 1024)
+
+/* The largest queue depth and block size uio_copy accepts. */
+#define UIO_MAX_QD 64
+#define UIO_MAX_BLOCK (1024 * 1024)
+
+/* The copy's settings. Zero-initialise, then set what you need. */
+struct uio_copy_opts {
+    unsigned queue_depth; /* requests in flight at most; 0: UIO_DEFAULT_QD */
+    size_t block_size;    /* bytes per read; 0: UIO_DEFAULT_BLOCK */
+};
+
+/* What a copy did, filled in whether it succeeded or not. */
+struct uio_copy_stats {
+    uint64_t bytes;         /* bytes the writes reported written */
+    uint64_t reads;         /* read requests completed */
+    uint64_t writes;        /* write requests completed */
+    uint64_t short_reads;   /* reads that returned less than asked, not 0 */
+    uint64_t short_writes;  /* writes that returned less than asked */
+    uint64_t submits;       /* calls that submitted or waited (enter) */
+    unsigned max_in_flight; /* the most requests in flight at once */
+};
+
+/* ---- exercise 1: copy ------------------------------------------------- */
+
+/*
+ * uio_copy - copies everything in_fd holds to out_fd with io_uring.
+ *
+ * in_fd is a regular file, read from offset 0 to its end, or a pipe or a
+ * socket (no offsets: lseek(2) fails with ESPIPE), read from where it is
+ * to its end of file. out_fd is a regular file written from offset 0 at
+ * the offsets the bytes came from; it is neither truncated nor extended
+ * beyond what is copied. Neither descriptor's file offset is used or
+ * moved for a regular file. opts may be NULL (the defaults); stats may be
+ * NULL.
+ *
+ * [UIO-1] Returns the number of bytes copied, and out_fd then holds
+ * exactly in_fd's bytes; stats->bytes is the same number. An empty input
+ * gives 0 and no write.
+ * [UIO-2] An input whose size is not a multiple of the block size is
+ * copied exactly: no byte past its end is written.
+ * [UIO-3] At most queue_depth requests are in flight at any time, and a
+ * regular-file input larger than queue_depth blocks has queue_depth in
+ * flight at once (stats->max_in_flight == queue_depth): the reads of
+ * several blocks are submitted together, before any completes.
+ * [UIO-4] The reads and writes are io_uring requests: the copy calls
+ * none of read, write, pread, pwrite, readv, writev or their relatives.
+ * [UIO-5] A read that returns fewer bytes than asked (a pipe or socket
+ * does whenever less is there) is not the end of the input: its bytes are
+ * written at the offset they belong to, and the rest is read next. Only a
+ * read that returns 0 ends the input.
+ * [UIO-6] A write that returns fewer bytes than asked is resubmitted for
+ * the rest, at the offset where it stopped.
+ * [UIO-7] A request that fails ends the copy with the first error seen
+ * (-errno), never a count: no new request is started after it, the
+ * requests in flight are waited for, and stats->bytes says how many bytes
+ * the writes did put in out_fd (after a short write then EFBIG, exactly
+ * the file size limit).
+ * [UIO-8] opts with a queue depth above UIO_MAX_QD or a block size above
+ * UIO_MAX_BLOCK give -EINVAL before anything is read.
+ * [UIO-9] Everything the copy takes (the ring, its descriptor, the
+ * buffers) is given back on every path, success or error.
+ *
+ * Where io_uring is not available, returns what io_uring_queue_init
+ * returned (-ENOSYS: no io_uring in this kernel; -EPERM: disabled by the
+ * kernel.io_uring_disabled sysctl or refused by a seccomp filter).
+ */
+ssize_t uio_copy(int in_fd, int out_fd, const struct uio_copy_opts *opts,
+                 struct uio_copy_stats *stats);
+
+/* ---- exercise 3: zerocopy --------------------------------------------- */
+
+/*
+ * uio_send_file - sends len bytes of file_fd, from offset off, on the
+ * connected stream socket sock, with sendfile(2). file_fd's own file
+ * offset is neither used nor moved. sock may be blocking or not.
+ *
+ * [UIO-10] Returns len when every byte was sent, in order, exactly once.
+ * [UIO-11] file_fd's file offset is the same afterwards as before, and
+ * the bytes sent are those at off, not at the file offset.
+ * [UIO-12] On a non-blocking socket whose buffer is full, the function
+ * waits until the socket is writable and goes on: a short send or EAGAIN
+ * is never the result.
+ * [UIO-13] A file that ends before off + len: returns the bytes sent up
+ * to its end (possibly 0), not an error.
+ * [UIO-14] The bytes never pass through user space: no read, write,
+ * send or recv family call is made.
+ * [UIO-15] An error (a peer that closed: -EPIPE or -ECONNRESET) is
+ * returned as -errno even after some bytes were sent.
+ */
+ssize_t uio_send_file(int sock, int file_fd, off_t off, size_t len);
+
+/*
+ * uio_splice_file - the same as uio_send_file, with splice(2): from the
+ * file into a pipe of its own, and from the pipe to the socket.
+ *
+ * [UIO-16] It keeps [UIO-10] to [UIO-15]: every byte once and in order,
+ * file_fd's offset untouched, non-blocking sockets waited on, a short
+ * file's count, no byte through user space, and errors as -errno.
+ * [UIO-17] The pipe is closed on every path: the process has as many
+ * descriptors open afterwards as before, success or error.
+ */
+ssize_t uio_splice_file(int sock, int file_fd, off_t off, size_t len);
+
+#endif /* IOLAB_UIO_H */
