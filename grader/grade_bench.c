@@ -48,6 +48,17 @@ take_metrics(struct chapter *ch, char *metrics)
     return true;
 }
 
+/* True when a test of exercise ex was skipped (the kit's tk_skip). */
+static bool
+exercise_skipped(const struct chapter *ch, const char *ex)
+{
+    for (size_t i = 0; i < ch->nitems; i++)
+        if (ch->items[i].kind == ITEM_TEST && ch->items[i].status == ST_SKIP &&
+            strcmp(ch->items[i].exercise, ex) == 0)
+            return true;
+    return false;
+}
+
 void
 grade_bench(struct chapter *ch, const char *bin, const char *work,
             const struct grade_opts *o)
@@ -58,7 +69,15 @@ grade_bench(struct chapter *ch, const char *bin, const char *work,
         struct item *it = &ch->items[i];
         if (it->kind != ITEM_PERF && it->kind != ITEM_INFO)
             continue;
-        if (!grade_exercise_passed(ch, it->exercise)) {
+        if (exercise_skipped(ch, it->exercise)) {
+            /* The machine lacks what the exercise needs (a test said so):
+             * its metrics are left out of the maximum too. */
+            it->status = ST_SKIP;
+            grade_set_str(&it->message,
+                          xasprintf("not measured: a '%s' test was skipped "
+                                    "(its reason is under that test)",
+                                    it->exercise));
+        } else if (!grade_exercise_passed(ch, it->exercise)) {
             it->status = ST_BLOCKED;
             grade_set_str(&it->message, xasprintf("scores once every '%s' test "
                                                   "passes",
@@ -119,7 +138,7 @@ grade_bench(struct chapter *ch, const char *bin, const char *work,
     for (size_t i = 0; i < ch->nitems; i++) {
         struct item *it = &ch->items[i];
         if ((it->kind != ITEM_PERF && it->kind != ITEM_INFO) ||
-            it->status == ST_BLOCKED)
+            it->status == ST_BLOCKED || it->status == ST_SKIP)
             continue;
         if (forged) {
             it->status = ST_FAIL;

@@ -348,6 +348,24 @@ check "student edition: no answers in it, and it grades from a clean start" \
 check "student workflow: Classroom's points, MIN_SCORE and the grader's own failure reach the check" \
     bash grader/workflow-check.sh
 
+# 5d. A machine without io_uring (IOLAB_NO_IO_URING=1 makes chapter 09's
+# tests find it off): those tests and the metric that needs them are
+# skipped with the reason and left out of the maximum, never failed; the
+# reference still earns everything that remains.
+uring_off() {
+    IOLAB_NO_IO_URING=1 "$grader" --tree solutions --ch 09 --no-memcheck \
+        --no-color --json "$out/uring-off.json" >"$out/uring-off.txt" 2>&1 &&
+        python3 grader/results.py items "$out/uring-off.json" --no-memcheck >"$out/uring-off.items" &&
+        ! grep -q '^failed ' "$out/uring-off.items" &&
+        grep -q '^passed zerocopy/' "$out/uring-off.items" &&
+        grep -q 'SKIP  copy/copies_exactly' "$out/uring-off.txt" &&
+        grep -q 'SKIP  perf copy_syscalls_per_mib' "$out/uring-off.txt" &&
+        grep -q 'io_uring not available' "$out/uring-off.txt"
+}
+if [ -d chapters/09-async-io ]; then
+    check "io_uring off: chapter 09's io_uring tests and metric are skipped, not failed" uring_off
+fi
+
 check "mutants: every wrong version in solutions/*/mutants is caught by its tests" bash grader/mutants.sh
 
 # 6. Coverage of the solutions by the tests.
