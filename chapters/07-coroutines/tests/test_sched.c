@@ -584,7 +584,7 @@ body_echo(void *arg)
         if (n <= 0 || co_write(fd, buf, (size_t)n) != n)
             break;
     }
-    close(fd);
+    co_close(fd);
 }
 
 static void
@@ -639,7 +639,7 @@ body_client(void *arg)
     if (memcmp(msg, back, (size_t)len) == 0)
         n->ok++;
 out:
-    close(fd);
+    co_close(fd);
 }
 
 static void
@@ -659,10 +659,10 @@ main_net(void *arg)
     /* A port nobody listens on: the connection is refused. */
     int fd = tcp_socket();
     struct sockaddr_in a = loopback(n->port);
-    close(n->lfd);
+    co_close(n->lfd);
     n->lfd = -1;
     n->refused = co_connect(fd, (struct sockaddr *)&a, sizeof(a));
-    close(fd);
+    co_close(fd);
 }
 
 TK_TEST(sched, accept_connect_echo,
@@ -784,8 +784,8 @@ main_stale(void *arg)
 }
 
 TK_TEST(sched, timed_out_wait_leaves_no_interest,
-        .description = "[CO-17][CO-16] after a timeout the descriptor is not "
-                       "watched: its readiness wakes nobody")
+        .description = "[CO-17][CO-16] after a timeout nobody waits on the "
+                       "descriptor: its readiness wakes nobody")
 {
     struct stale s = {{-1, -1}, 1, 1, 0};
     nb_pipe(s.p);
@@ -842,8 +842,8 @@ main_reuse(void *arg)
     /* Cancel a and close its descriptor before a runs again; the number
      * is at once another pipe's, and b waits on it. */
     co_cancel(a);
-    close(p1[0]);
-    close(p1[1]);
+    co_close(p1[0]);
+    co_close(p1[1]);
     nb_pipe(u->p2);
     if (u->p2[0] != u->num) {
         cr_assert_eq(dup2(u->p2[0], u->num), u->num);
@@ -858,8 +858,8 @@ main_reuse(void *arg)
 }
 
 TK_TEST(sched, closed_descriptor_number_reused,
-        .description = "[CO-15][CO-17] a cancelled wait lets go of its "
-                       "descriptor at once: a reused number works")
+        .description = "[CO-15][CO-29] a cancelled wait lets go of its "
+                       "descriptor at once: co_close, a reused number works")
 {
     struct reuse u = {-1, {-1, -1}, 1, 1};
     run(main_reuse, &u);
