@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,4 +390,95 @@ TK_TEST(echo, stop_closes_all,
         ct_expect_closed(fds[i], "a client after the server stopped");
         close(fds[i]);
     }
+}
+
+/*
+ * A client that floods for as long as the test lets it: one thread sends
+ * 64 KiB at a time, another drains the echo, so the server's connection
+ * always has data to read and room to write.
+ */
+struct flood {
+    int fd;
+    bool done;              /* atomic: the test says stop sending */
+    unsigned long long got; /* atomic: echo bytes drained */
+};
+
+static void *
+flood_send(void *arg)
+{
+    struct flood *f = arg;
+    char buf[64 * 1024];
+
+    tk_fill(buf, sizeof(buf), 17);
+    while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE)) {
+        ssize_t k = send(f->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+        if (k == -1 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break; /* the server is gone */
+    }
+    return NULL;
+}
+
+static void *
+flood_drain(void *arg)
+{
+    struct flood *f = arg;
+    char buf[64 * 1024];
+
+    for (;;) {
+        ssize_t n = read(f->fd, buf, sizeof(buf));
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return NULL;
+        __atomic_add_fetch(&f->got, (unsigned long long)n, __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * Before each of the server's reads and writes, wait (bounded) until the
+ * socket is ready: so the flooded connection never meets EAGAIN and never
+ * parks, whatever the timing of the client's threads, and a cancellation
+ * can reach it only through the loop's own look at the stop.
+ */
+static void
+ready_first(enum fi_op op, int fd, void *arg)
+{
+    struct pollfd p = {.fd = fd, .events = op == FI_READ ? POLLIN : POLLOUT};
+
+    (void)arg;
+    poll(&p, 1, 2000);
+}
+
+TK_TEST(echo, stop_while_flooding,
+        .description = "[CO-28] stop while a client floods: a connection "
+                       "that never parks still sees the stop")
+{
+    struct tk_server srv;
+    struct flood f = {.fd = -1};
+    pthread_t snd, drn;
+
+    cr_assert_eq(fi_observe(FI_READ, ready_first, NULL), 0);
+    cr_assert_eq(fi_observe(FI_WRITE, ready_first, NULL), 0);
+    ct_start(&srv, NULL);
+    f.fd = tk_connect_tcp(srv.port);
+    cr_assert_eq(pthread_create(&snd, NULL, flood_send, &f), 0);
+    cr_assert_eq(pthread_create(&drn, NULL, flood_drain, &f), 0);
+    /* Stop once the flood is well under way (polled under a deadline). */
+    long long end = tk_now_ms() + CT_REPLY_MS;
+    while (__atomic_load_n(&f.got, __ATOMIC_RELAXED) < 1024 * 1024 &&
+           tk_now_ms() < end)
+        tk_readable(-1, 10);
+    cr_assert_geq(__atomic_load_n(&f.got, __ATOMIC_RELAXED), 1024 * 1024,
+                  "the flooding client got %llu bytes of echo in %d ms",
+                  __atomic_load_n(&f.got, __ATOMIC_RELAXED), CT_REPLY_MS);
+    ct_stop(&srv); /* fails if the flooded connection never looks */
+    __atomic_store_n(&f.done, true, __ATOMIC_RELEASE);
+    shutdown(f.fd, SHUT_RDWR);
+    pthread_join(snd, NULL);
+    pthread_join(drn, NULL);
+    close(f.fd);
+    cr_assert_eq(ct_stats.closed, 1, "stats.closed is %lu; expected 1",
+                 ct_stats.closed);
 }
