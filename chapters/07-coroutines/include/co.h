@@ -402,6 +402,12 @@ struct co_echo_stats {
  * [CO-28] Stop: every connection's coroutine is cancelled and closes its
  * descriptor; co_echo_serve returns 0 with every coroutine finished and
  * the process holding exactly the descriptors it held before the call.
+ * [CO-30] Out of descriptors (EMFILE, ENFILE) or memory, accept fails
+ * and the connection stays in the backlog, so the listener stays readable:
+ * the acceptor counts the failure (stats->accept_errors) and sleeps
+ * CO_ECHO_BACKOFF_MS before it tries again, rather than spinning; the
+ * connections already open are served meanwhile, and the ones waiting are
+ * accepted once descriptors are free.
  *
  * Returns 0 after a stop; -errno if the server cannot start (as
  * co_sched_run, or -ENOTSOCK, -EINVAL for a bad listen_fd).

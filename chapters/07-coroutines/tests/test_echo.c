@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -481,4 +482,73 @@ TK_TEST(echo, stop_while_flooding,
     close(f.fd);
     cr_assert_eq(ct_stats.closed, 1, "stats.closed is %lu; expected 1",
                  ct_stats.closed);
+}
+
+/* ---- out of descriptors -------------------------------------------------- */
+
+#define FILL_MAX 4096 /* descriptors the test may open to fill the table */
+#define WINDOW_MS                                                              \
+    300 /* how long the server is watched while it cannot accept */
+
+/*
+ * The process's descriptor table is made full (a soft RLIMIT_NOFILE just
+ * above what is open, then dups), and a client connects: the connection
+ * waits in the listener's backlog, the listener stays readable, and every
+ * accept says EMFILE. Over a 300 ms window a server that backs off makes
+ * a few accepts (one per CO_ECHO_BACKOFF_MS); one that retries at once
+ * makes thousands. Then the table is freed and the same client is served.
+ */
+TK_TEST(echo, emfile_backs_off,
+        .description = "[CO-30] out of descriptors, the server backs off "
+                       "instead of spinning, and serves again once freed")
+{
+    struct tk_server srv;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct rlimit old, low;
+    int *fill = tk_xmalloc(FILL_MAX * sizeof(int)), nfill = 0, p[2];
+
+    ct_start(&srv, NULL);
+    a.sin_port = htons(srv.port);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_neq(c, -1, "socket: %s", strerror(errno));
+    tk_pipe(p);
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)tk_count_open_fds() + 64;
+    if (low.rlim_cur > old.rlim_cur)
+        low.rlim_cur = old.rlim_cur;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (nfill < FILL_MAX && (fill[nfill] = dup(p[0])) != -1)
+        nfill++;
+    int fill_errno = errno;
+    /* The table is full: nothing here may open a descriptor until freed. */
+    unsigned long a0 = fi_calls(FI_ACCEPT);
+    int conn_r = connect(c, (struct sockaddr *)&a, sizeof(a));
+    tk_nap_ms(WINDOW_MS); /* a measuring window, not a wait for readiness */
+    unsigned long accepts = fi_calls(FI_ACCEPT) - a0;
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    free(fill);
+    close(p[0]);
+    close(p[1]);
+    cr_assert_eq(fill_errno, EMFILE,
+                 "filling the descriptor table stopped with %s after %d",
+                 strerror(fill_errno), nfill);
+    cr_assert_eq(conn_r, 0, "connect: %s", strerror(errno));
+    cr_assert_leq(accepts, WINDOW_MS / CO_ECHO_BACKOFF_MS * 3 + 3,
+                  "the server called accept %lu times in %d ms while every "
+                  "accept said EMFILE: it retries at once and spins (back "
+                  "off for CO_ECHO_BACKOFF_MS = %d ms)",
+                  accepts, WINDOW_MS, CO_ECHO_BACKOFF_MS);
+    ct_echo_str(c, "served after EMFILE\n",
+                "a client that waited in the backlog while the server was "
+                "out of descriptors");
+    close(c);
+    ct_stop(&srv);
+    cr_assert_geq(ct_stats.accept_errors, 1,
+                  "stats.accept_errors is 0 after accepts that said EMFILE");
+    cr_assert_eq(ct_stats.accepted, 1, "stats.accepted is %lu; expected 1",
+                 ct_stats.accepted);
 }
