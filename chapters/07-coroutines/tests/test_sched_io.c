@@ -460,3 +460,43 @@ TK_TEST(sched, closed_descriptor_number_reused,
     close(u.p2[0]);
     close(u.p2[1]);
 }
+
+struct closer {
+    int p[2];
+    int wait_r;
+    int close_r;
+};
+
+static void
+body_parked_reader(void *arg)
+{
+    struct closer *c = arg;
+    c->wait_r = co_wait(c->p[0], CO_READABLE, 2000);
+}
+
+static void
+main_closer(void *arg)
+{
+    struct closer *c = arg;
+    struct co *r = ct_spawn_ok(body_parked_reader, c);
+    co_yield(); /* r parks on p[0] */
+    c->close_r = co_close(c->p[0]);
+    c->p[0] = -1;
+    co_join(r);
+}
+
+TK_TEST(sched, close_wakes_waiter,
+        .description = "[CO-29] co_close of a descriptor a coroutine is "
+                       "parked on wakes it with -EBADF")
+{
+    struct closer c = {{-1, -1}, 1, 1};
+    ct_nb_pipe(c.p);
+    ct_run(main_closer, &c);
+    cr_assert_eq(c.close_r, 0, "co_close returned %d", c.close_r);
+    cr_assert_eq(c.wait_r, -EBADF,
+                 "a coroutine parked on a descriptor another co_closed "
+                 "returned %d from co_wait, expected -EBADF (-9): it was "
+                 "left waiting on a descriptor that is gone",
+                 c.wait_r);
+    close(c.p[1]);
+}
