@@ -8,7 +8,7 @@ CHAPTERS += 07-coroutines
 07-coroutines_SRC := co_switch.S co_core.c co_sched.c co_io.c co_echo.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-07-coroutines_TESTS := test_switch.c test_sched.c helpers.c test_echo.c
+07-coroutines_TESTS := test_switch.c test_stack.c test_sched.c test_sched_io.c helpers.c test_echo.c
 07-coroutines_BENCH := bench.c
 
 # A demo (make demos CH=07): what a thread stack and a coroutine stack cost.

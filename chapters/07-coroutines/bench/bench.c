@@ -19,7 +19,15 @@
  *    through pipes over a coroutine round trip.
  *  - syscalls_per_echo (counted): system calls co_echo_serve makes per
  *    64-byte message, 8 clients (another process) each making 1,000
- *    round trips; chapter 02's servers make about 2 per message.
+ *    round trips; epoll_ctl_per_echo (counted), the epoll_ctl calls among
+ *    them (a scheduler that adds and removes a descriptor at every park
+ *    makes about 2).
+ *  - baseline_syscalls_per_echo (shown): the same count for a small epoll
+ *    server in chapter 02's design, written in this file (the bench
+ *    cannot link the student's chapter 02).
+ *  - echo_throughput_over_baseline (shown): the baseline's time for the
+ *    same load over co_echo_serve's, alternating, median of the runs:
+ *    above 1 when the coroutines are faster.
  *
  * Sections: the switch; memory; the scheduler; the echo server; main.
  */
@@ -32,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -331,33 +340,99 @@ echo_clients(unsigned short port, int stop_wr)
     _exit(ok && write(stop_wr, "x", 1) == 1 ? 0 : 1);
 }
 
-struct echo_traced {
+/*
+ * The baseline: chapter 02's epoll server in the shape of that chapter's
+ * reference, written here by the course so that the same run can compare
+ * against it. Level-triggered, each connection added once for EPOLLIN
+ * when accepted; one read per event, and what it read written back at
+ * once. It keeps no output queue: under this load (one 64-byte message
+ * in flight per connection) a socket buffer never fills, and a short
+ * write ends the run as a failure rather than going unnoticed.
+ * Returns 0 when stop_fd becomes readable, 1 on any failure.
+ */
+static int
+baseline_serve(int lfd, int stop_fd)
+{
+    struct epoll_event ev[64];
+    char buf[CO_ECHO_BUF];
+    int ep = epoll_create1(EPOLL_CLOEXEC), rc = 1;
+
+    if (ep == -1)
+        return 1;
+    struct epoll_event l = {.events = EPOLLIN, .data.fd = lfd};
+    struct epoll_event st = {.events = EPOLLIN, .data.fd = stop_fd};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &l) == -1 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &st) == -1)
+        goto out;
+    for (;;) {
+        int n = epoll_wait(ep, ev, 64, -1);
+        if (n == -1 && errno != EINTR)
+            goto out;
+        for (int i = 0; i < n; i++) {
+            int fd = ev[i].data.fd;
+            if (fd == stop_fd) {
+                rc = 0;
+                goto out;
+            }
+            if (fd == lfd) {
+                int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                struct epoll_event ce = {.events = EPOLLIN, .data.fd = c};
+                if (c != -1 && epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce) == -1)
+                    goto out;
+                continue;
+            }
+            ssize_t r = read(fd, buf, sizeof(buf));
+            if (r == -1 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (r <= 0) {
+                close(fd); /* the last reference: epoll forgets it */
+                continue;
+            }
+            if (write(fd, buf, (size_t)r) != r)
+                goto out;
+        }
+    }
+out:
+    /* Connections still open at a stop are the process's to drop. */
+    close(ep);
+    return rc;
+}
+
+/* Which server a run measures. */
+enum echo_server_kind { ECHO_CO, ECHO_BASELINE };
+
+struct echo_run {
+    enum echo_server_kind kind;
     int lfd, stop_fd;
 };
 
 static int
-serve_traced(void *arg)
+serve_one(void *arg)
 {
-    struct echo_traced *t = arg;
+    struct echo_run *t = arg;
 
     pk_region_begin();
-    int r = co_echo_serve(t->lfd, t->stop_fd, NULL, NULL);
+    int r = t->kind == ECHO_CO ? co_echo_serve(t->lfd, t->stop_fd, NULL, NULL)
+                               : baseline_serve(t->lfd, t->stop_fd);
     pk_region_end();
     return r == 0 ? 0 : 1;
 }
 
-static void
-bench_echo(void)
+/*
+ * One run of the clients against one server: counted with ptrace when sc
+ * is not NULL (the server in a traced child), else timed (the server on
+ * this process, the clients' whole run measured). Returns the seconds the
+ * run took, or -1 with a message when it failed.
+ */
+static double
+echo_once(enum echo_server_kind kind, struct pk_syscalls *sc)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
-    struct pk_syscalls sc;
-    int stop[2], status = 0;
+    int stop[2], status = 0, err;
 
-    printf("echo: %d clients, %d round trips of %d bytes each\n", ECHO_CONNS,
-           ECHO_TRIPS, ECHO_MSG);
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
         listen(lfd, 64) == -1 ||
         getsockname(lfd, (struct sockaddr *)&a, &alen) == -1)
@@ -365,30 +440,68 @@ bench_echo(void)
     if (pipe2(stop, O_CLOEXEC) == -1)
         die_errno("pipe", "stop");
     fflush(NULL);
+    uint64_t t0 = pk_now_ns();
     pid_t pid = fork();
     if (pid == -1)
         die_errno("fork", "clients");
     if (pid == 0)
         echo_clients(ntohs(a.sin_port), stop[1]);
-    struct echo_traced t = {.lfd = lfd, .stop_fd = stop[0]};
-    int err = pk_count_syscalls(serve_traced, &t, &sc);
+    struct echo_run t = {.kind = kind, .lfd = lfd, .stop_fd = stop[0]};
+    err = sc != NULL ? pk_count_syscalls(serve_one, &t, sc)
+                     : (serve_one(&t) == 0 ? 0 : -ECHILD);
     waitpid(pid, &status, 0);
+    double secs = (double)(pk_now_ns() - t0) / 1e9;
     close(lfd);
     close(stop[0]);
     close(stop[1]);
     if (err != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        printf("  not measured: %s\n",
-               err == -ECHILD ? "co_echo_serve returned an error"
+        printf("  %s not measured: %s\n",
+               kind == ECHO_CO ? "co_echo_serve" : "the baseline",
+               err == -ECHILD ? "the server returned an error"
                : err != 0     ? strerror(-err)
                               : "the clients got wrong echoes");
-        return;
+        return -1;
     }
+    return secs;
+}
+
+static void
+bench_echo(int runs)
+{
+    struct pk_syscalls co, base;
     double msgs = (double)ECHO_CONNS * ECHO_TRIPS;
-    unsigned long ctl = sc.by_nr[SYS_epoll_ctl];
-    printf("  %lu system calls for %.0f echoes: %.2f per echo (%.2f of "
-           "them epoll_ctl)\n",
-           sc.total, msgs, (double)sc.total / msgs, (double)ctl / msgs);
-    pk_metric("syscalls_per_echo", (double)sc.total / msgs);
+
+    printf("echo: %d clients, %d round trips of %d bytes each\n", ECHO_CONNS,
+           ECHO_TRIPS, ECHO_MSG);
+    if (echo_once(ECHO_CO, &co) < 0 || echo_once(ECHO_BASELINE, &base) < 0)
+        return;
+    printf("  co_echo_serve: %lu system calls for %.0f echoes: %.2f per echo "
+           "(%.3f of them epoll_ctl)\n",
+           co.total, msgs, (double)co.total / msgs,
+           (double)co.by_nr[SYS_epoll_ctl] / msgs);
+    printf("  baseline (chapter 02's design, level-triggered): %.2f per "
+           "echo\n",
+           (double)base.total / msgs);
+    pk_metric("syscalls_per_echo", (double)co.total / msgs);
+    pk_metric("epoll_ctl_per_echo", (double)co.by_nr[SYS_epoll_ctl] / msgs);
+    pk_metric("baseline_syscalls_per_echo", (double)base.total / msgs);
+
+    /* Throughput: the two servers alternate, run after run, so that the
+     * machine's load falls on both alike; the median of the ratios. */
+    double *ratio = calloc((size_t)runs, sizeof(double));
+    if (ratio == NULL)
+        die_errno("calloc", "ratios");
+    for (int r = 0; r < runs; r++) {
+        double tc = echo_once(ECHO_CO, NULL);
+        double tb = echo_once(ECHO_BASELINE, NULL);
+        if (tc <= 0 || tb <= 0) {
+            free(ratio);
+            return;
+        }
+        ratio[r] = tb / tc; /* above 1: the coroutines are faster */
+    }
+    pk_metric("echo_throughput_over_baseline", pk_median(ratio, (size_t)runs));
+    free(ratio);
 }
 
 int
@@ -399,6 +512,6 @@ main(int argc, char **argv)
     bench_switch(runs);
     bench_memory();
     bench_idle();
-    bench_echo();
+    bench_echo(runs);
     return 0;
 }

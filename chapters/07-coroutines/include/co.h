@@ -265,15 +265,36 @@ int co_cancel(struct co *co);
  * directions asked, or timeout_ms milliseconds have passed (negative:
  * no timeout). fd -1 waits for the timeout only.
  *
+ * [CO-17] fd is added to epoll at its first wait and stays registered,
+ * for the directions of its last wait, until co_close: a coroutine that
+ * waits again in the same direction (a connection's next read) costs no
+ * system call of its own; only the epoll_wait every coroutine shares.
+ * Readiness of a descriptor nobody waits on wakes nobody (the scheduler
+ * then takes it off epoll, and the next wait adds it back). When co_wait
+ * returns, for whatever reason, the caller no longer waits on fd: another
+ * coroutine may wait on it at once.
+ *
  * Returns 0 when ready; [CO-22] 0 at once when fd is a regular file or
  * another kind epoll cannot watch: those are always "ready", and reading
  * them blocks the whole thread, every coroutine with it; [CO-16] -ETIMEDOUT
  * when the timeout passed first, never before it; -ECANCELED when cancelled;
- * -EBUSY when another coroutine already waits on fd; -EPERM outside a
- * scheduler. [CO-17] Interest is registered only while the coroutine waits:
- * when co_wait returns, for whatever reason, fd is no longer watched.
+ * -EBADF when another coroutine co_closed fd meanwhile; -EBUSY when
+ * another coroutine already waits on fd; -EPERM outside a scheduler.
  */
 int co_wait(int fd, unsigned events, int timeout_ms);
+
+/*
+ * co_close - close(2) for a descriptor coroutines may have waited on.
+ * [CO-29] It takes fd off epoll and forgets what the scheduler knew of
+ * it, then closes it; a coroutine parked on fd wakes with -EBADF. A
+ * descriptor co_wait has seen must be closed with co_close while the
+ * scheduler runs: after close(2) alone the scheduler still believes the
+ * number registered, and the next descriptor given that number would
+ * never be added to epoll, so its waiters would never wake. Outside a
+ * scheduler it is close(2). Returns 0 or -errno (as close; EINTR is 0:
+ * Linux has released the descriptor all the same, close(2) NOTES).
+ */
+int co_close(int fd);
 
 /*
  * co_sleep - parks the calling coroutine for at least ms milliseconds.
@@ -381,6 +402,12 @@ struct co_echo_stats {
  * [CO-28] Stop: every connection's coroutine is cancelled and closes its
  * descriptor; co_echo_serve returns 0 with every coroutine finished and
  * the process holding exactly the descriptors it held before the call.
+ * [CO-30] Out of descriptors (EMFILE, ENFILE) or memory, accept fails
+ * and the connection stays in the backlog, so the listener stays readable:
+ * the acceptor counts the failure (stats->accept_errors) and sleeps
+ * CO_ECHO_BACKOFF_MS before it tries again, rather than spinning; the
+ * connections already open are served meanwhile, and the ones waiting are
+ * accepted once descriptors are free.
  *
  * Returns 0 after a stop; -errno if the server cannot start (as
  * co_sched_run, or -ENOTSOCK, -EINVAL for a bad listen_fd).

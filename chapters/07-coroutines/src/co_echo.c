@@ -91,7 +91,7 @@ conn_main(void *arg)
     struct echo_server *srv = c->srv;
 
     echo_loop(c);
-    close(c->fd);
+    co_close(c->fd); /* off epoll too: its number will be reused */
     srv->st->closed++;
     if (c->prev != NULL)
         c->prev->next = c->next;

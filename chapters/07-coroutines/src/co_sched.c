@@ -8,8 +8,14 @@
  * goes to the tail of the queue. When the queue is empty the thread
  * sleeps in epoll_wait until the nearest deadline, then wakes whoever is
  * ready or due. A coroutine is woken exactly once per park: wake() takes
- * it off epoll and the heap before it queues it, so nothing can wake it
- * twice or wake it later for a wait that is over.
+ * it off its descriptor's record and the heap before it queues it, so
+ * nothing can wake it twice or wake it later for a wait that is over.
+ *
+ * A descriptor is added to epoll at its first wait and stays there, for
+ * the directions of its last wait, until co_close: a coroutine that parks
+ * on the same descriptor in the same direction again and again (a
+ * connection's reads) costs no epoll_ctl. Each descriptor's record says
+ * who waits on it and what epoll watches (see struct fdrec).
  *
  * Sections: the scheduler's state; the run queue and the list of
  * coroutines; the timer heap; parking and waking; the loop; the public
@@ -33,8 +39,22 @@
 /* The scheduler's state                                                 */
 /* ===================================================================== */
 
+/*
+ * What the scheduler knows of one descriptor, indexed by its number.
+ * epoll is level-triggered here: it reports a ready descriptor at every
+ * epoll_wait for as long as it stays ready, so one that is reported while
+ * nobody waits on it is taken off epoll (else the loop would wake for it
+ * again and again), and its next wait adds it back.
+ */
+struct fdrec {
+    struct co *waiter; /* parked on this descriptor, or NULL */
+    unsigned watched;  /* directions registered with epoll; 0: not added */
+};
+
 struct sched {
-    int epfd;               /* every parked descriptor is registered here */
+    int epfd;               /* every descriptor waited on is registered */
+    struct fdrec *fds;      /* indexed by descriptor number */
+    size_t nfds;            /* entries allocated */
     struct co *head, *tail; /* the run queue, linked through co->next */
     struct co **heap;       /* armed timers: a min-heap on (deadline, seq) */
     size_t nheap, heap_cap; /* entries in use, allocated */
@@ -198,7 +218,7 @@ next_timeout(void)
  * already woken (by readiness and its timer in the same round, say) is
  * left alone. Its descriptor and timer are let go here, by the waker, not
  * when it next runs: by then the descriptor may have been closed and its
- * number given to another coroutine's socket.
+ * number given to another coroutine's socket, with a waiter of its own.
  */
 static void
 wake(struct co *co, int res)
@@ -217,6 +237,40 @@ park(struct co *self)
     self->parked = true;
     co_yield();
     return self->wake_result;
+}
+
+/* The record of fd, grown to hold it; NULL if there is no memory. */
+static struct fdrec *
+fd_record(int fd)
+{
+    if ((size_t)fd >= S->nfds) {
+        size_t n = S->nfds ? S->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fdrec *v = realloc(S->fds, n * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        memset(v + S->nfds, 0, (n - S->nfds) * sizeof(*v));
+        S->fds = v;
+        S->nfds = n;
+    }
+    return &S->fds[fd];
+}
+
+/* epoll's events for co_wait's directions. */
+static uint32_t
+epoll_events(unsigned dirs)
+{
+    return ((dirs & CO_READABLE) ? EPOLLIN : 0u) |
+           ((dirs & CO_WRITABLE) ? EPOLLOUT : 0u);
+}
+
+/* epoll reported fd: wake its waiter, or stop watching it if none. */
+static void
+fd_event(int fd)
+{
+    /* TODO(CO-S9): wake fd's waiter; with none, take fd off epoll. */
+    (void)fd;
 }
 
 /* The calling coroutine, if it belongs to this thread's scheduler. */
@@ -270,6 +324,7 @@ loop(void)
          * -EDEADLK when no timer and no descriptor could wake anyone. */
         (void)ev;
         (void)next_timeout;
+        (void)fd_event;
         return -ENOSYS;
     }
     return 0;
@@ -301,6 +356,7 @@ co_sched_run(co_entry_cb fn, void *arg)
         release(s.all[s.nall - 1]);
     free(s.all);
     free(s.heap);
+    free(s.fds); /* closing epfd ends every registration */
     close(s.epfd);
     S = NULL;
     return rc;
@@ -381,10 +437,13 @@ co_wait(int fd, unsigned events, int timeout_ms)
 
     if (self == NULL)
         return -EPERM;
-    /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
+    /* TODO(CO-S12): make epoll watch fd in these directions (data.fd =
+     * fd) unless it already does (its record says), become its waiter,
      * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
      * a descriptor another coroutine already waits on (-EBUSY), and one
      * epoll cannot watch (EPERM: a regular file, always ready). */
+    (void)fd_record;
+    (void)epoll_events;
     (void)events;
     (void)timeout_ms;
     (void)fd;
@@ -398,4 +457,13 @@ co_sleep(unsigned ms)
 {
     int r = co_wait(-1, 0, ms > INT_MAX ? INT_MAX : (int)ms);
     return r == -ETIMEDOUT ? 0 : r;
+}
+
+int
+co_close(int fd)
+{
+    /* TODO(CO-S16): if fd is registered, wake its waiter with -EBADF,
+     * take fd off epoll and forget its record; then close it. */
+    /* EINTR: the descriptor is closed all the same on Linux (close(2)). */
+    return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }

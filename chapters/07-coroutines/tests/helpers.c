@@ -1,15 +1,82 @@
 /*
- * helpers.c - the shared helpers of chapter 07's server tests (see
- * helpers.h).
+ * helpers.c - the shared helpers of chapter 07's tests (see helpers.h).
  */
 #include "helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* ---- order of events, coroutines, pipes --------------------------------- */
+
+void
+ct_note(struct ct_trace *t, char c)
+{
+    if (t->n < (int)sizeof(t->log) - 1)
+        t->log[t->n++] = c;
+}
+
+void
+ct_body_abc(void *arg)
+{
+    struct ct_trace *t = arg;
+    ct_note(t, 'a');
+    cr_assert_eq(co_yield(), 0);
+    ct_note(t, 'b');
+    cr_assert_eq(co_yield(), 0);
+    ct_note(t, 'c');
+}
+
+void
+ct_body_quick(void *arg)
+{
+    int *ran = arg;
+    *ran = 1;
+}
+
+struct co *
+ct_create_ok(co_entry_cb fn, void *arg, size_t stack)
+{
+    struct co *co = co_create(fn, arg, stack);
+    cr_assert_not_null(co, "co_create failed: %s", strerror(errno));
+    return co;
+}
+
+struct co *
+ct_spawn_ok(co_entry_cb fn, void *arg)
+{
+    struct co *co = co_spawn(fn, arg, 0);
+    cr_assert_not_null(co, "co_spawn failed: %s", strerror(errno));
+    return co;
+}
+
+void
+ct_run(co_entry_cb fn, void *arg)
+{
+    int r = co_sched_run(fn, arg);
+    cr_assert_eq(r, 0, "co_sched_run returned %d, expected 0", r);
+}
+
+void
+ct_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    cr_assert(fl != -1 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
+void
+ct_nb_pipe(int p[2])
+{
+    tk_pipe(p);
+    ct_nonblock(p[0]);
+    ct_nonblock(p[1]);
+}
+
+/* ---- the echo server ----------------------------------------------------- */
 
 struct co_echo_config ct_cfg;
 struct co_echo_stats ct_stats;

@@ -12,10 +12,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -388,4 +391,175 @@ TK_TEST(echo, stop_closes_all,
         ct_expect_closed(fds[i], "a client after the server stopped");
         close(fds[i]);
     }
+}
+
+/*
+ * A client that floods for as long as the test lets it: one thread sends
+ * 64 KiB at a time, another drains the echo, so the server's connection
+ * always has data to read and room to write.
+ */
+struct flood {
+    int fd;
+    bool done;              /* atomic: the test says stop sending */
+    unsigned long long got; /* atomic: echo bytes drained */
+};
+
+static void *
+flood_send(void *arg)
+{
+    struct flood *f = arg;
+    char buf[64 * 1024];
+
+    tk_fill(buf, sizeof(buf), 17);
+    while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE)) {
+        ssize_t k = send(f->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+        if (k == -1 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break; /* the server is gone */
+    }
+    return NULL;
+}
+
+static void *
+flood_drain(void *arg)
+{
+    struct flood *f = arg;
+    char buf[64 * 1024];
+
+    for (;;) {
+        ssize_t n = read(f->fd, buf, sizeof(buf));
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return NULL;
+        __atomic_add_fetch(&f->got, (unsigned long long)n, __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * Before each of the server's reads and writes, wait (bounded) until the
+ * socket is ready: so the flooded connection never meets EAGAIN and never
+ * parks, whatever the timing of the client's threads, and a cancellation
+ * can reach it only through the loop's own look at the stop.
+ */
+static void
+ready_first(enum fi_op op, int fd, void *arg)
+{
+    struct pollfd p = {.fd = fd, .events = op == FI_READ ? POLLIN : POLLOUT};
+
+    (void)arg;
+    poll(&p, 1, 2000);
+}
+
+TK_TEST(echo, stop_while_flooding,
+        .description = "[CO-28] stop while a client floods: a connection "
+                       "that never parks still sees the stop")
+{
+    struct tk_server srv;
+    struct flood f = {.fd = -1};
+    pthread_t snd, drn;
+
+    cr_assert_eq(fi_observe(FI_READ, ready_first, NULL), 0);
+    cr_assert_eq(fi_observe(FI_WRITE, ready_first, NULL), 0);
+    ct_start(&srv, NULL);
+    f.fd = tk_connect_tcp(srv.port);
+    cr_assert_eq(pthread_create(&snd, NULL, flood_send, &f), 0);
+    cr_assert_eq(pthread_create(&drn, NULL, flood_drain, &f), 0);
+    /* Stop once the flood is well under way (polled under a deadline). */
+    long long end = tk_now_ms() + CT_REPLY_MS;
+    while (__atomic_load_n(&f.got, __ATOMIC_RELAXED) < 1024 * 1024 &&
+           tk_now_ms() < end)
+        tk_readable(-1, 10);
+    cr_assert_geq(__atomic_load_n(&f.got, __ATOMIC_RELAXED), 1024 * 1024,
+                  "the flooding client got %llu bytes of echo in %d ms",
+                  __atomic_load_n(&f.got, __ATOMIC_RELAXED), CT_REPLY_MS);
+    ct_stop(&srv); /* fails if the flooded connection never looks */
+    __atomic_store_n(&f.done, true, __ATOMIC_RELEASE);
+    shutdown(f.fd, SHUT_RDWR);
+    pthread_join(snd, NULL);
+    pthread_join(drn, NULL);
+    close(f.fd);
+    cr_assert_eq(ct_stats.closed, 1, "stats.closed is %lu; expected 1",
+                 ct_stats.closed);
+}
+
+/* ---- out of descriptors -------------------------------------------------- */
+
+#define FILL_MAX 4096 /* descriptors the test may open to fill the table */
+#define WINDOW_MS                                                              \
+    300 /* how long the server is watched while it cannot accept */
+
+/*
+ * The process's descriptor table is made full (a soft RLIMIT_NOFILE just
+ * above what is open, then dups), and a client connects: the connection
+ * waits in the listener's backlog, the listener stays readable, and every
+ * accept says EMFILE. Over a 300 ms window a server that backs off makes
+ * a few accepts (one per CO_ECHO_BACKOFF_MS); one that retries at once
+ * makes thousands. Then the table is freed and a new client is served.
+ */
+TK_TEST(echo, emfile_backs_off,
+        .description = "[CO-30] out of descriptors, the server backs off "
+                       "instead of spinning, and serves again once freed")
+{
+    struct tk_server srv;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct rlimit old, low;
+    int *fill = tk_xmalloc(FILL_MAX * sizeof(int)), nfill = 0, p[2];
+
+    ct_start(&srv, NULL);
+    /* An echo first: the server is up (its epoll instance made) before the
+     * table fills; this connection stays open, its coroutine parked. */
+    int first = tk_connect_tcp(srv.port);
+    ct_echo_str(first, "up\n", "a first client, before the table fills");
+    a.sin_port = htons(srv.port);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_neq(c, -1, "socket: %s", strerror(errno));
+    tk_pipe(p);
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)tk_count_open_fds() + 64;
+    if (low.rlim_cur > old.rlim_cur)
+        low.rlim_cur = old.rlim_cur;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (nfill < FILL_MAX && (fill[nfill] = dup(p[0])) != -1)
+        nfill++;
+    int fill_errno = errno;
+    /* The table is full: nothing here may open a descriptor until freed. */
+    unsigned long a0 = fi_calls(FI_ACCEPT);
+    int conn_r = connect(c, (struct sockaddr *)&a, sizeof(a));
+    tk_nap_ms(WINDOW_MS); /* a measuring window, not a wait for readiness */
+    unsigned long accepts = fi_calls(FI_ACCEPT) - a0;
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    free(fill);
+    close(p[0]);
+    close(p[1]);
+    cr_assert_eq(fill_errno, EMFILE,
+                 "filling the descriptor table stopped with %s after %d",
+                 strerror(fill_errno), nfill);
+    cr_assert_eq(conn_r, 0, "connect: %s", strerror(errno));
+    cr_assert_leq(accepts, WINDOW_MS / CO_ECHO_BACKOFF_MS * 3 + 3,
+                  "the server called accept %lu times in %d ms while every "
+                  "accept said EMFILE: it retries at once and spins (back "
+                  "off for CO_ECHO_BACKOFF_MS = %d ms)",
+                  accepts, WINDOW_MS, CO_ECHO_BACKOFF_MS);
+    /* A new client: under Valgrind the one in the backlog is lost (its
+     * accept succeeds in the kernel, whose limit Valgrind does not lower,
+     * and Valgrind closes the descriptor it cannot allow and says EMFILE). */
+    int again = tk_connect_tcp(srv.port);
+    ct_echo_str(again, "served after EMFILE\n",
+                "a client that connected once descriptors were free again");
+    close(again);
+    close(c);
+    close(first);
+    ct_stop(&srv);
+    cr_assert_geq(ct_stats.accept_errors, 1,
+                  "stats.accept_errors is 0 after accepts that said EMFILE");
+    cr_assert_geq(ct_stats.accepted, 2,
+                  "stats.accepted is %lu; expected 2 "
+                  "or more",
+                  ct_stats.accepted);
 }

@@ -8,6 +8,8 @@
  * that switches away and back, and reports which registers came back
  * different. Both sides of every switch do this, with different values,
  * so a switch that forgets a register hands one side's value to the other.
+ * The stacks (depth, nesting, 100,000 coroutines, lazy commit, the guard
+ * page, destroy) are tested in test_stack.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include <valgrind/valgrind.h>
 
 #include "co.h"
+#include "helpers.h"
 #include "iolab/testkit.h"
 
 /* ===================================================================== */
@@ -151,79 +154,15 @@ set_x87cw(unsigned v)
     __asm__ volatile("fldcw %0" : : "m"(s));
 }
 
-static struct co *
-create_ok(co_entry_cb fn, void *arg, size_t stack)
-{
-    struct co *co = co_create(fn, arg, stack);
-    cr_assert_not_null(co, "co_create failed: %s", strerror(errno));
-    return co;
-}
-
-/* VmRSS of this process, in KiB. */
-static long
-rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    cr_assert_not_null(f);
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/* Is addr inside a mapping of this process (/proc/self/maps)? */
-static bool
-is_mapped(const void *addr)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    bool found = false;
-    cr_assert_not_null(f);
-    while (!found && fgets(line, sizeof(line), f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && (uintptr_t)addr >= lo &&
-            (uintptr_t)addr < hi)
-            found = true;
-    }
-    fclose(f);
-    return found;
-}
-
 /* ===================================================================== */
 /* Resume, yield, finish                                                 */
 /* ===================================================================== */
 
-struct trace {
-    char log[64];
-    int n;
-};
-
-static void
-note(struct trace *t, char c)
-{
-    if (t->n < (int)sizeof(t->log) - 1)
-        t->log[t->n++] = c;
-}
-
-static void
-body_abc(void *arg)
-{
-    struct trace *t = arg;
-    note(t, 'a');
-    cr_assert_eq(co_yield(), 0);
-    note(t, 'b');
-    cr_assert_eq(co_yield(), 0);
-    note(t, 'c');
-}
-
 TK_TEST(switch, runs_and_yields,
         .description = "[CO-7] resume runs to the next yield; 1 when done")
 {
-    struct trace t = {{0}, 0};
-    struct co *co = create_ok(body_abc, &t, 0);
+    struct ct_trace t = {{0}, 0};
+    struct co *co = ct_create_ok(ct_body_abc, &t, 0);
 
     cr_assert_eq(co->state, CO_READY);
     cr_assert_eq(t.n, 0, "co_create ran the body; it must only prepare it");
@@ -231,7 +170,7 @@ TK_TEST(switch, runs_and_yields,
         int r = co_resume(co);
         cr_assert_eq(r, 0, "co_resume returned %d after a yield, expected 0",
                      r);
-        note(&t, (char)('1' + i));
+        ct_note(&t, (char)('1' + i));
     }
     int r = co_resume(co);
     cr_assert_eq(r, 1,
@@ -248,8 +187,8 @@ TK_TEST(switch, runs_and_yields,
 TK_TEST(switch, resume_finished_is_error,
         .description = "[CO-8] resuming a finished coroutine is -EINVAL")
 {
-    struct trace t = {{0}, 0};
-    struct co *co = create_ok(body_abc, &t, 0);
+    struct ct_trace t = {{0}, 0};
+    struct co *co = ct_create_ok(ct_body_abc, &t, 0);
 
     while (co_resume(co) == 0)
         ;
@@ -276,7 +215,7 @@ TK_TEST(switch, resume_running_is_busy,
         .description = "[CO-8] resuming the running coroutine is -EBUSY")
 {
     int r = 0;
-    struct co *co = create_ok(body_resume_self, &r, 0);
+    struct co *co = ct_create_ok(body_resume_self, &r, 0);
 
     cr_assert_eq(co_resume(co), 1);
     cr_assert_eq(r, -EBUSY,
@@ -326,7 +265,7 @@ TK_TEST(switch, callee_saved_preserved,
         .description = "[CO-1] rbx, rbp, r12-r15 survive switches both ways")
 {
     struct clob c = {0, 0};
-    struct co *co = create_ok(body_clobber, &c, 0);
+    struct co *co = ct_create_ok(body_clobber, &c, 0);
     uint64_t outside = 0, v[6];
 
     for (int i = 0; i < ROUNDS; i++) {
@@ -364,8 +303,8 @@ TK_TEST(switch, callee_saved_three_contexts,
                        "among three")
 {
     struct clob a = {0, 0}, b = {0, 0};
-    struct co *ca = create_ok(body_clobber_pair, &a, 0);
-    struct co *cb = create_ok(body_clobber_pair, &b, 0);
+    struct co *ca = ct_create_ok(body_clobber_pair, &a, 0);
+    struct co *cb = ct_create_ok(body_clobber_pair, &b, 0);
     uint64_t outside = 0, v[6];
 
     for (int i = 0; i < ROUNDS; i++) {
@@ -426,7 +365,7 @@ TK_TEST(switch, fp_control_preserved,
                        "their context")
 {
     struct fpctl f = {0, 0, 0, 0, 0};
-    struct co *co = create_ok(body_fp, &f, 0);
+    struct co *co = ct_create_ok(body_fp, &f, 0);
     int bad = 0;
     unsigned seen_m = 0, seen_c = 0;
 
@@ -520,7 +459,7 @@ TK_TEST(switch, aligned_stack_printf_sse,
                        "and printf(\"%f\") work")
 {
     struct align a = {1, 1, 0, ""};
-    struct co *co = create_ok(body_align, &a, 0);
+    struct co *co = ct_create_ok(body_align, &a, 0);
 
     while (co_resume(co) == 0)
         ;
@@ -534,315 +473,4 @@ TK_TEST(switch, aligned_stack_printf_sse,
     cr_assert_str_eq(a.text, "3.250000 3.333e-01",
                      "snprintf(\"%%f\") in a coroutine gave \"%s\"", a.text);
     co_destroy(co);
-}
-
-/* ===================================================================== */
-/* Deep stacks, nesting, many coroutines                                  */
-/* ===================================================================== */
-
-#define DEPTH 400
-
-static int
-recurse(int depth, int *yields)
-{
-    volatile unsigned char buf[200];
-    for (size_t i = 0; i < sizeof(buf); i++)
-        buf[i] = (unsigned char)(depth + (int)i);
-    int sum = 0;
-    if (depth == 0) {
-        for (int i = 0; i < 3; i++) {
-            co_yield();
-            (*yields)++;
-        }
-    } else {
-        sum = recurse(depth - 1, yields);
-    }
-    for (size_t i = 0; i < sizeof(buf); i++)
-        if (buf[i] != (unsigned char)(depth + (int)i))
-            return -1000000;
-    return sum + 1;
-}
-
-struct deep {
-    int result, yields;
-};
-
-static void
-body_deep(void *arg)
-{
-    struct deep *d = arg;
-    d->result = recurse(DEPTH, &d->yields);
-}
-
-TK_TEST(switch, yield_from_deep_recursion,
-        .description = "[CO-10] yield from 400 nested calls; every frame "
-                       "intact")
-{
-    struct deep d = {0, 0};
-    struct deep e = {0, 0};
-    struct co *co = create_ok(body_deep, &d, 256 * 1024);
-    struct co *other = create_ok(body_deep, &e, 256 * 1024);
-    int r;
-
-    /* Interleaved: each deep stack is left and entered again. */
-    do {
-        r = co_resume(co);
-        cr_assert_geq(co_resume(other), 0);
-    } while (r == 0);
-    cr_assert_eq(r, 1);
-    cr_assert_eq(d.yields, 3);
-    cr_assert_eq(d.result, DEPTH + 1,
-                 "the recursion returned %d, expected %d: a frame was "
-                 "overwritten while the coroutine was suspended",
-                 d.result, DEPTH + 1);
-    cr_assert_eq(e.result, DEPTH + 1);
-    co_destroy(co);
-    co_destroy(other);
-}
-
-struct nest {
-    struct co *inner;
-    struct trace *t;
-};
-
-static void
-body_inner(void *arg)
-{
-    struct trace *t = arg;
-    note(t, 'i');
-    co_yield();
-    note(t, 'j');
-}
-
-static void
-body_outer(void *arg)
-{
-    struct nest *n = arg;
-    note(n->t, 'o');
-    cr_assert_eq(co_resume(n->inner), 0);
-    note(n->t, 'p');
-    co_yield();
-    note(n->t, 'q');
-    cr_assert_eq(co_resume(n->inner), 1);
-    note(n->t, 'r');
-}
-
-TK_TEST(switch, nested_resume,
-        .description = "[CO-9] a coroutine resumes another; yield returns "
-                       "to the resumer")
-{
-    struct trace t = {{0}, 0};
-    struct nest n = {NULL, &t};
-    n.inner = create_ok(body_inner, &t, 0);
-    struct co *outer = create_ok(body_outer, &n, 0);
-
-    cr_assert_eq(co_resume(outer), 0);
-    note(&t, 'M');
-    cr_assert_eq(co_resume(outer), 1);
-    t.log[t.n] = '\0';
-    cr_assert_str_eq(t.log, "oipMqjr", "the order of events was %s", t.log);
-    co_destroy(outer);
-    co_destroy(n.inner);
-}
-
-#define MANY 100000
-
-static void
-body_count(void *arg)
-{
-    int *n = arg;
-    (*n)++;
-    co_yield();
-    (*n)++;
-}
-
-TK_TEST(switch, hundred_thousand_alive,
-        .description = "[CO-5][CO-6] 100,000 coroutines alive at once; "
-                       "ENOMEM when the kernel refuses more")
-{
-    int want = RUNNING_ON_VALGRIND ? 5000 : MANY;
-    struct co **v = tk_xmalloc((size_t)want * sizeof(*v));
-    int n = 0, count = 0, err = 0;
-
-    for (; n < want; n++) {
-        v[n] = co_create(body_count, &count, CO_STACK_MIN);
-        if (v[n] == NULL) {
-            err = errno;
-            break;
-        }
-    }
-    /* Without guard regions (Linux before 6.13) each coroutine is two
-     * entries against vm.max_map_count (65530 by default): ~32,000. */
-    if (n < want) {
-        cr_assert_eq(err, ENOMEM,
-                     "co_create failed after %d coroutines with errno %d, "
-                     "expected ENOMEM (%d)",
-                     n, err, ENOMEM);
-        cr_assert_geq(n, 30000,
-                      "co_create said ENOMEM after only %d coroutines "
-                      "of %d KiB",
-                      n, CO_STACK_MIN / 1024);
-    }
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(co_resume(v[i]), 0);
-    cr_assert_eq(count, n);
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(co_resume(v[i]), 1);
-    cr_assert_eq(count, 2 * n);
-    for (int i = 0; i < n; i++)
-        cr_assert_eq(co_destroy(v[i]), 0);
-    free(v);
-}
-
-TK_TEST(switch, create_rejects_bad_arguments,
-        .description = "[CO-6] co_create: EINVAL for no body or a tiny stack")
-{
-    errno = 0;
-    cr_assert_null(co_create(NULL, NULL, 0));
-    cr_assert_eq(errno, EINVAL);
-    errno = 0;
-    cr_assert_null(co_create(body_count, NULL, CO_STACK_MIN - 1));
-    cr_assert_eq(errno, EINVAL, "a stack below CO_STACK_MIN must be EINVAL");
-    struct co *co = create_ok(body_count, NULL, CO_STACK_MIN + 1);
-    cr_assert_geq(co->map_len, (size_t)CO_STACK_MIN + 1 + 4096,
-                  "a stack of CO_STACK_MIN + 1 bytes needs more than "
-                  "CO_STACK_MIN plus the guard page");
-    cr_assert_eq(co_destroy(co), 0);
-}
-
-/* ===================================================================== */
-/* Stacks: lazy commit, guard page, destroy                              */
-/* ===================================================================== */
-
-#define LAZY_N 64
-
-TK_TEST(switch, stack_committed_lazily,
-        .description = "[CO-5] a 1 MiB stack costs only the pages touched")
-{
-    struct co *v[LAZY_N];
-    int count = 0;
-
-    long before = rss_kib();
-    for (int i = 0; i < LAZY_N; i++) {
-        v[i] = create_ok(body_count, &count, 1024 * 1024);
-        cr_assert_eq(co_resume(v[i]), 0);
-    }
-    long grew = rss_kib() - before;
-    /* Under Valgrind resident memory counts Valgrind's own. */
-    if (!RUNNING_ON_VALGRIND)
-        cr_assert_lt(grew, LAZY_N * 64,
-                     "%d coroutines with 1 MiB stacks made the process %ld "
-                     "KiB bigger: %ld KiB each; a stack must not be touched "
-                     "(or populated) beyond what the body uses",
-                     LAZY_N, grew, grew / LAZY_N);
-    for (int i = 0; i < LAZY_N; i++)
-        co_destroy(v[i]);
-}
-
-static __attribute__((noinline)) int
-overflow(int depth)
-{
-    volatile char buf[512];
-    buf[0] = (char)depth;
-    if (depth > 1000000) /* 512 MB of frames: never reached */
-        return 0;
-    return overflow(depth + 1) + buf[0];
-}
-
-static void
-body_overflow(void *arg)
-{
-    (void)arg;
-    overflow(0);
-}
-
-static int segv_pipe = -1;
-
-static void
-on_segv(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig;
-    (void)uc;
-    void *addr = si->si_addr;
-    if (write(segv_pipe, &addr, sizeof(addr)) != (ssize_t)sizeof(addr))
-        raise(SIGKILL);
-    /* The parent kills this child: no exit, so no leak report from it
-     * under Valgrind for memory the test process owned. */
-    for (;;)
-        pause();
-}
-
-TK_TEST(switch, guard_page_stops_overflow,
-        .description = "[CO-4] overflowing the stack faults in its guard page")
-{
-    int p[2];
-    struct co *co = create_ok(body_overflow, NULL, CO_STACK_MIN);
-    char *guard = co->map;
-
-    tk_pipe(p);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        /* The handler needs a stack of its own: the coroutine's is gone. */
-        static char alt[64 * 1024];
-        stack_t ss = {.ss_sp = alt, .ss_size = sizeof(alt)};
-        struct sigaction sa = {.sa_sigaction = on_segv,
-                               .sa_flags = SA_SIGINFO | SA_ONSTACK};
-        segv_pipe = p[1];
-        sigaltstack(&ss, NULL);
-        sigaction(SIGSEGV, &sa, NULL);
-        co_resume(co);
-        raise(SIGKILL); /* the overflow did not fault */
-    }
-    close(p[1]);
-    void *addr = NULL;
-    ssize_t n = tk_read_exact(p[0], &addr, sizeof(addr), 15000);
-    int status = 0;
-    kill(pid, SIGKILL);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(n == (ssize_t)sizeof(addr),
-              "the overflowing coroutine did not fault (child status %#x): "
-              "it ran off its stack into other memory",
-              status);
-    cr_assert((char *)addr >= guard && (char *)addr < guard + 4096,
-              "the overflow faulted at %p, not in the guard page at %p: "
-              "the page below the stack must fault on any access",
-              addr, (void *)guard);
-    close(p[0]);
-    co_destroy(co);
-}
-
-TK_TEST(switch, destroy_suspended_frees_stack,
-        .description = "[CO-11] destroying a suspended coroutine unmaps its "
-                       "stack; a running one is -EBUSY")
-{
-    struct trace t = {{0}, 0};
-    struct co *co = create_ok(body_abc, &t, 0);
-
-    cr_assert_eq(co_resume(co), 0);
-    void *map = co->map;
-    size_t len = co->map_len;
-    cr_assert(is_mapped((char *)map + len - 1));
-    cr_assert_eq(co_destroy(co), 0);
-    cr_assert(!is_mapped((char *)map + len - 1),
-              "the stack is still mapped after co_destroy");
-    cr_assert_eq(co_destroy(NULL), -EINVAL);
-}
-
-static void
-body_destroy_self(void *arg)
-{
-    int *r = arg;
-    *r = co_destroy(co_current());
-}
-
-TK_TEST(switch, destroy_running_is_busy,
-        .description = "[CO-11] co_destroy of the running coroutine is -EBUSY")
-{
-    int r = 0;
-    struct co *co = create_ok(body_destroy_self, &r, 0);
-
-    cr_assert_eq(co_resume(co), 1);
-    cr_assert_eq(r, -EBUSY, "co_destroy on itself returned %d", r);
-    cr_assert_eq(co_destroy(co), 0);
 }

@@ -8,8 +8,14 @@
  * goes to the tail of the queue. When the queue is empty the thread
  * sleeps in epoll_wait until the nearest deadline, then wakes whoever is
  * ready or due. A coroutine is woken exactly once per park: wake() takes
- * it off epoll and the heap before it queues it, so nothing can wake it
- * twice or wake it later for a wait that is over.
+ * it off its descriptor's record and the heap before it queues it, so
+ * nothing can wake it twice or wake it later for a wait that is over.
+ *
+ * A descriptor is added to epoll at its first wait and stays there, for
+ * the directions of its last wait, until co_close: a coroutine that parks
+ * on the same descriptor in the same direction again and again (a
+ * connection's reads) costs no epoll_ctl. Each descriptor's record says
+ * who waits on it and what epoll watches (see struct fdrec).
  *
  * Sections: the scheduler's state; the run queue and the list of
  * coroutines; the timer heap; parking and waking; the loop; the public
@@ -33,8 +39,22 @@
 /* The scheduler's state                                                 */
 /* ===================================================================== */
 
+/*
+ * What the scheduler knows of one descriptor, indexed by its number.
+ * epoll is level-triggered here: it reports a ready descriptor at every
+ * epoll_wait for as long as it stays ready, so one that is reported while
+ * nobody waits on it is taken off epoll (else the loop would wake for it
+ * again and again), and its next wait adds it back.
+ */
+struct fdrec {
+    struct co *waiter; /* parked on this descriptor, or NULL */
+    unsigned watched;  /* directions registered with epoll; 0: not added */
+};
+
 struct sched {
-    int epfd;               /* every parked descriptor is registered here */
+    int epfd;               /* every descriptor waited on is registered */
+    struct fdrec *fds;      /* indexed by descriptor number */
+    size_t nfds;            /* entries allocated */
     struct co *head, *tail; /* the run queue, linked through co->next */
     struct co **heap;       /* armed timers: a min-heap on (deadline, seq) */
     size_t nheap, heap_cap; /* entries in use, allocated */
@@ -237,7 +257,7 @@ next_timeout(void)
  * already woken (by readiness and its timer in the same round, say) is
  * left alone. Its descriptor and timer are let go here, by the waker, not
  * when it next runs: by then the descriptor may have been closed and its
- * number given to another coroutine's socket.
+ * number given to another coroutine's socket, with a waiter of its own.
  */
 static void
 wake(struct co *co, int res)
@@ -246,8 +266,8 @@ wake(struct co *co, int res)
     if (!co->parked)
         return;
     if (co->wait_fd >= 0) {
-        /* ENOENT or EBADF if it was closed meanwhile: nothing to undo. */
-        epoll_ctl(S->epfd, EPOLL_CTL_DEL, co->wait_fd, NULL);
+        /* The registration stays; only the waiter goes. */
+        S->fds[co->wait_fd].waiter = NULL;
         co->wait_fd = -1;
         S->nfd_waits--;
     }
@@ -271,6 +291,54 @@ park(struct co *self)
     self->parked = true;
     co_yield();
     return self->wake_result;
+}
+
+/* The record of fd, grown to hold it; NULL if there is no memory. */
+static struct fdrec *
+fd_record(int fd)
+{
+    if ((size_t)fd >= S->nfds) {
+        size_t n = S->nfds ? S->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fdrec *v = realloc(S->fds, n * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        memset(v + S->nfds, 0, (n - S->nfds) * sizeof(*v));
+        S->fds = v;
+        S->nfds = n;
+    }
+    return &S->fds[fd];
+}
+
+/* epoll's events for co_wait's directions. */
+static uint32_t
+epoll_events(unsigned dirs)
+{
+    return ((dirs & CO_READABLE) ? EPOLLIN : 0u) |
+           ((dirs & CO_WRITABLE) ? EPOLLOUT : 0u);
+}
+
+/* epoll reported fd: wake its waiter, or stop watching it if none. */
+static void
+fd_event(int fd)
+{
+    // SOLUTION-BEGIN
+    struct fdrec *r = &S->fds[fd];
+
+    if (r->waiter != NULL) {
+        wake(r->waiter, 0); /* the registration stays for its next wait */
+    } else if (r->watched != 0) {
+        /* Ready and nobody waits (its waiter timed out, or was woken
+         * and not yet run): level-triggered, it would be reported at
+         * every epoll_wait until somebody drains it. */
+        epoll_ctl(S->epfd, EPOLL_CTL_DEL, fd, NULL);
+        r->watched = 0;
+    }
+    // SOLUTION-STUB
+    // /* TODO(CO-S9): wake fd's waiter; with none, take fd off epoll. */
+    // (void)fd;
+    // SOLUTION-END
 }
 
 /* The calling coroutine, if it belongs to this thread's scheduler. */
@@ -329,7 +397,7 @@ loop(void)
             return -errno;
         }
         for (int i = 0; i < n; i++)
-            wake(ev[i].data.ptr, 0);
+            fd_event(ev[i].data.fd);
         uint64_t now = now_ns();
         while (S->nheap > 0 && S->heap[0]->deadline <= now)
             wake(S->heap[0], -ETIMEDOUT);
@@ -340,6 +408,7 @@ loop(void)
         //  * -EDEADLK when no timer and no descriptor could wake anyone. */
         // (void)ev;
         // (void)next_timeout;
+        // (void)fd_event;
         // return -ENOSYS;
         // SOLUTION-END
     }
@@ -372,6 +441,7 @@ co_sched_run(co_entry_cb fn, void *arg)
         release(s.all[s.nall - 1]);
     free(s.all);
     free(s.heap);
+    free(s.fds); /* closing epfd ends every registration */
     close(s.epfd);
     S = NULL;
     return rc;
@@ -477,23 +547,34 @@ co_wait(int fd, unsigned events, int timeout_ms)
     if (self->cancelled)
         return -ECANCELED;
     if (fd >= 0) {
-        struct epoll_event ev = {
-            .events = ((events & CO_READABLE) ? EPOLLIN : 0u) |
-                      ((events & CO_WRITABLE) ? EPOLLOUT : 0u),
-            .data.ptr = self,
-        };
-        if (epoll_ctl(S->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-            if (errno == EPERM)
-                return 0; /* a regular file: always ready */
-            return errno == EEXIST ? -EBUSY : -errno;
+        struct fdrec *r = fd_record(fd);
+        if (r == NULL)
+            return -ENOMEM;
+        if (r->waiter != NULL)
+            return -EBUSY;
+        if (r->watched != events) {
+            /* Added at the first wait, changed only with the direction. */
+            struct epoll_event ev = {.events = epoll_events(events),
+                                     .data.fd = fd};
+            int op = r->watched != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+            int rc = epoll_ctl(S->epfd, op, fd, &ev);
+            if (rc == -1 && errno == ENOENT) /* closed without co_close */
+                rc = epoll_ctl(S->epfd, EPOLL_CTL_ADD, fd, &ev);
+            if (rc == -1) {
+                if (errno == EPERM)
+                    return 0; /* a regular file: always ready */
+                return -errno;
+            }
+            r->watched = events;
         }
+        r->waiter = self;
         self->wait_fd = fd;
         S->nfd_waits++;
     }
     if (timeout_ms >= 0 &&
         timer_arm(self, now_ns() + (uint64_t)timeout_ms * 1000000u) != 0) {
         if (self->wait_fd >= 0) {
-            epoll_ctl(S->epfd, EPOLL_CTL_DEL, fd, NULL);
+            S->fds[fd].waiter = NULL;
             self->wait_fd = -1;
             S->nfd_waits--;
         }
@@ -501,10 +582,13 @@ co_wait(int fd, unsigned events, int timeout_ms)
     }
     return park(self);
     // SOLUTION-STUB
-    // /* TODO(CO-S12): register interest in fd with epoll (data.ptr = self),
+    // /* TODO(CO-S12): make epoll watch fd in these directions (data.fd =
+    //  * fd) unless it already does (its record says), become its waiter,
     //  * arm the timer if timeout_ms >= 0, then park. Mind cancellation,
     //  * a descriptor another coroutine already waits on (-EBUSY), and one
     //  * epoll cannot watch (EPERM: a regular file, always ready). */
+    // (void)fd_record;
+    // (void)epoll_events;
     // (void)events;
     // (void)timeout_ms;
     // (void)fd;
@@ -519,4 +603,26 @@ co_sleep(unsigned ms)
 {
     int r = co_wait(-1, 0, ms > INT_MAX ? INT_MAX : (int)ms);
     return r == -ETIMEDOUT ? 0 : r;
+}
+
+int
+co_close(int fd)
+{
+    // SOLUTION-BEGIN
+    if (S != NULL && fd >= 0 && (size_t)fd < S->nfds &&
+        S->fds[fd].watched != 0) {
+        struct fdrec *r = &S->fds[fd];
+        if (r->waiter != NULL)
+            wake(r->waiter, -EBADF);
+        /* close() alone would leave the registration alive while a dup of
+         * the descriptor (a child's, say) stays open. */
+        epoll_ctl(S->epfd, EPOLL_CTL_DEL, fd, NULL);
+        *r = (struct fdrec){0};
+    }
+    // SOLUTION-STUB
+    // /* TODO(CO-S16): if fd is registered, wake its waiter with -EBADF,
+    //  * take fd off epoll and forget its record; then close it. */
+    // SOLUTION-END
+    /* EINTR: the descriptor is closed all the same on Linux (close(2)). */
+    return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }
