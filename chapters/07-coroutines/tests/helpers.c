@@ -105,50 +105,16 @@ ct_stop(struct tk_server *srv)
 }
 
 void
-ct_read_check(int fd, const char *want, size_t len, int timeout_ms,
-              const char *who)
-{
-    char *got = tk_xmalloc(len);
-    ssize_t n = tk_read_exact(fd, got, len, timeout_ms);
-
-    cr_assert_eq(
-        n, (ssize_t)len, "%s: expected %zu bytes of echo, got %s%zd", who, len,
-        n == -ETIMEDOUT ? "none for a while (timed out), -110: " : "EOF after ",
-        n);
-    size_t i = 0;
-    while (i < len && got[i] == want[i])
-        i++;
-    cr_assert_eq(i, len,
-                 "%s: the echo differs from what was sent, first at byte %zu "
-                 "of %zu (bytes lost, reordered or duplicated)",
-                 who, i, len);
-    free(got);
-}
-
-void
 ct_echo(int fd, const void *buf, size_t len, const char *who)
 {
     tk_write_all(fd, buf, len);
-    ct_read_check(fd, buf, len, CT_REPLY_MS, who);
+    tk_read_check(fd, buf, len, CT_REPLY_MS, who);
 }
 
 void
 ct_echo_str(int fd, const char *s, const char *who)
 {
     ct_echo(fd, s, strlen(s), who);
-}
-
-void
-ct_expect_closed(int fd, const char *who)
-{
-    char buf[4096];
-    ssize_t n;
-
-    while ((n = tk_read_exact(fd, buf, sizeof(buf), CT_REPLY_MS)) ==
-           (ssize_t)sizeof(buf))
-        ;
-    cr_assert_neq(n, -ETIMEDOUT, "%s: the server kept the connection open",
-                  who);
 }
 
 int
@@ -161,47 +127,4 @@ ct_wait_open_fds(int want, int timeout_ms)
     while ((n = tk_count_open_fds()) != want && tk_now_ms() < end)
         tk_readable(-1, 10);
     return n;
-}
-
-static void *
-pump_main(void *arg)
-{
-    struct ct_pump *p = arg;
-
-    for (size_t off = 0; off < p->len;) {
-        size_t n = p->len - off < p->chunk ? p->len - off : p->chunk;
-        ssize_t k = send(p->fd, p->data + off, n, MSG_NOSIGNAL);
-        if (k == -1 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break; /* the reading side reports what went missing */
-        off += (size_t)k;
-        __atomic_store_n(&p->written, off, __ATOMIC_RELEASE);
-    }
-    return NULL;
-}
-
-void
-ct_pump_start(struct ct_pump *p)
-{
-    pthread_t *t = tk_xmalloc(sizeof(*t));
-
-    if (p->chunk == 0)
-        p->chunk = 16 * 1024;
-    p->written = 0;
-    if (pthread_create(t, NULL, pump_main, p) != 0)
-        cr_assert_fail("pthread_create failed");
-    p->thread = t;
-}
-
-void
-ct_pump_join(struct ct_pump *p)
-{
-    pthread_t *t = p->thread;
-
-    if (t == NULL)
-        return;
-    pthread_join(*t, NULL);
-    free(t);
-    p->thread = NULL;
 }

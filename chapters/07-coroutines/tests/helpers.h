@@ -59,16 +59,9 @@ void ct_start(struct tk_server *srv, const struct co_echo_config *cfg);
 /* Stops it and checks that it returned 0; ct_stats is then final. */
 void ct_stop(struct tk_server *srv);
 
-/* Reads len bytes from fd and checks them against want; who names fd. */
-void ct_read_check(int fd, const char *want, size_t len, int timeout_ms,
-                   const char *who);
-
 /* Sends buf (or the string s) and checks that the same bytes come back. */
 void ct_echo(int fd, const void *buf, size_t len, const char *who);
 void ct_echo_str(int fd, const char *s, const char *who);
-
-/* Reads and drops whatever echo is left, then expects EOF or a reset. */
-void ct_expect_closed(int fd, const char *who);
 
 /*
  * Waits up to timeout_ms until the process has exactly want descriptors
@@ -78,19 +71,8 @@ void ct_expect_closed(int fd, const char *who);
 int ct_wait_open_fds(int want, int timeout_ms);
 
 /*
- * A client thread that sends len bytes of data in chunks while the test
- * reads the echo: ct_pump_start, read, ct_pump_join. written is its
- * progress (atomic), for tk_wait_stall.
+ * The echo checks and the client that pumps bytes are the kit's:
+ * tk_read_check, tk_expect_closed_drain, struct tk_pump.
  */
-struct ct_pump {
-    int fd;
-    const char *data;
-    size_t len;
-    size_t chunk;   /* bytes per send; 0: 16 KiB */
-    size_t written; /* progress (atomic) */
-    void *thread;   /* pthread_t, hidden to keep this header light */
-};
-void ct_pump_start(struct ct_pump *p);
-void ct_pump_join(struct ct_pump *p);
 
 #endif /* CO_TEST_HELPERS_H */

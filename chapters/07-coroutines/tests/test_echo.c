@@ -96,7 +96,7 @@ TK_TEST(echo, many_clients,
         }
         for (int i = 0; i < NCLIENTS; i++) {
             snprintf(who, sizeof(who), "client %d of %d", i, NCLIENTS);
-            ct_read_check(fd[i], data + (size_t)i * STREAM + sent[i], piece[i],
+            tk_read_check(fd[i], data + (size_t)i * STREAM + sent[i], piece[i],
                           CT_REPLY_MS, who);
             sent[i] += piece[i];
             busy |= sent[i] < STREAM;
@@ -135,7 +135,7 @@ TK_TEST(echo, two_thousand,
         for (int i = 0; i < THOUSANDS; i++) {
             int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
             snprintf(who, sizeof(who), "connection %d of %d", i, THOUSANDS);
-            ct_read_check(fd[i], msg, (size_t)len, CT_REPLY_MS, who);
+            tk_read_check(fd[i], msg, (size_t)len, CT_REPLY_MS, who);
         }
     }
     for (int i = 0; i < THOUSANDS; i++)
@@ -163,9 +163,9 @@ TK_TEST(echo, never_reads,
     tk_small_buffers(srv.listen_fd, 32 * 1024); /* accepted sockets inherit */
     int fd = tk_connect_tcp(srv.port);
     tk_small_buffers(fd, 32 * 1024);
-    struct ct_pump p = {.fd = fd, .data = data, .len = FLOOD};
-    ct_pump_start(&p);
-    size_t sent = tk_wait_stall(&p.written, FLOOD, 300, 30000);
+    struct tk_pump p = {.fd = fd, .data = data, .len = FLOOD};
+    tk_pump_start(&p);
+    size_t sent = tk_pump_wait_stall(&p);
     cr_assert_lt(sent, FLOOD,
                  "a client sent all %u bytes without reading any echo: a "
                  "connection must not read more while its echo is unwritten",
@@ -174,8 +174,8 @@ TK_TEST(echo, never_reads,
     for (int i = 0; i < 10; i++)
         ct_echo_str(other, "not stuck\n",
                     "a client served while another one reads nothing");
-    ct_read_check(fd, data, FLOOD, 30000, "the client that read late");
-    ct_pump_join(&p);
+    tk_read_check(fd, data, FLOOD, 30000, "the client that read late");
+    tk_pump_join(&p);
     close(fd);
     close(other);
     free(data);
@@ -214,7 +214,7 @@ TK_TEST(echo, half_close,
                   "with a client's echo owed and nothing read, the server "
                   "called epoll_wait %lu times in 300 ms: it spins",
                   waits);
-    ct_read_check(fd, data, HALF, CT_REPLY_MS,
+    tk_read_check(fd, data, HALF, CT_REPLY_MS,
                   "a client that sent 48 KiB, shut down its write side and "
                   "read the echo late");
     ssize_t n = tk_read_exact(fd, &tail, 1, CT_REPLY_MS);
@@ -259,11 +259,11 @@ TK_TEST(echo, resets,
      * writing its echo: the server's write fails. */
     int c = tk_connect_tcp(srv.port);
     tk_small_buffers(c, 32 * 1024);
-    struct ct_pump p = {.fd = c, .data = junk, .len = big};
-    ct_pump_start(&p);
+    struct tk_pump p = {.fd = c, .data = junk, .len = big};
+    tk_pump_start(&p);
     tk_wait_stall(&p.written, big, 200, 10000);
     shutdown(c, SHUT_RDWR); /* unblocks the pump if it is stuck */
-    ct_pump_join(&p);
+    tk_pump_join(&p);
     tk_reset_close(c);
 
     /* e half-closes with 60 KiB of echo owed to its 1-byte window, then
@@ -336,13 +336,13 @@ TK_TEST(echo, flood_yields,
     ct_start(&srv, &cfg);
     int fd = tk_connect_tcp(srv.port);
     int other = tk_connect_tcp(srv.port);
-    struct ct_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
-    ct_pump_start(&p);
+    struct tk_pump p = {.fd = fd, .data = data, .len = FLOOD, .chunk = 1 << 20};
+    tk_pump_start(&p);
     for (int i = 0; i < 20; i++)
         ct_echo_str(other, "my turn\n", "a client beside a flooding one");
-    ct_read_check(fd, data, FLOOD, 30000,
+    tk_read_check(fd, data, FLOOD, 30000,
                   "the flooding client (budget 4 KiB per turn)");
-    ct_pump_join(&p);
+    tk_pump_join(&p);
     close(fd);
     close(other);
     free(data);
@@ -388,7 +388,8 @@ TK_TEST(echo, stop_closes_all,
     cr_assert_eq(ct_stats.closed, 6, "stats.closed is %lu; expected 6",
                  ct_stats.closed);
     for (int i = 0; i < 6; i++) {
-        ct_expect_closed(fds[i], "a client after the server stopped");
+        tk_expect_closed_drain(fds[i], CT_REPLY_MS,
+                               "a client after the server stopped");
         close(fds[i]);
     }
 }
