@@ -210,32 +210,15 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
         if (ch->items[i].kind == ITEM_TEST)
             total += ch->items[i].timeout * ch->memcheck_scale;
     char *dir = xasprintf("%s/memcheck", work);
-    char *tmp = xasprintf("%s/tmp", dir);
-    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     char *jarg = xasprintf("-j%d", jobs);
-    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     const char *argv[] = {"valgrind", VG_OPTIONS, bin, jarg, NULL};
-    const char *writable[] = {dir, NULL};
-    struct run_spec spec = {.argv = argv,
-                            .env = env,
-                            .timeout = total / jobs + 60,
-                            .out_cap = VG_OUT_CAP,
-                            .limits = true,
-                            .mem_limit = VG_MEM_LIMIT,
-                            .nofile = ch->nofile,
-                            .nproc = ch->nproc,
-                            .channel = "IOLAB_RESULTS_FD",
-                            .sandbox = true,
-                            .writable = writable};
     struct run_result r;
 
     *runner = NULL;
-    rm_tree(dir);
-    mkdir_p(tmp);
-    run_sandbox_give(dir);
     grade_progress(o, "  valgrind: every test of %s, %d at a time\n", ch->dir,
                    jobs);
-    if (run_child(&spec, &r) == 0) {
+    if (grade_run_whole(ch, argv, dir, total / jobs + 60, VG_OUT_CAP,
+                        VG_MEM_LIMIT, &r) == 0) {
         struct vg_proc *procs = xcalloc(VG_MAX_PROCS, sizeof(*procs));
         int n = r.truncated ? 0 : vg_parse(r.output, procs, VG_MAX_PROCS);
         for (size_t i = 0; i < ch->nitems; i++) {
@@ -277,8 +260,6 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     }
     rm_tree(dir);
     free(dir);
-    free(tmp);
-    free(env_tmp);
     free(jarg);
 }
 

@@ -18,6 +18,7 @@
 #include "grade.h"
 #include "grader.h"
 #include "integrity.h"
+#include "run.h"
 
 #define TEST_OUT_CAP (16 * 1024) /* what a failing test may show */
 /*
@@ -77,6 +78,17 @@ bool grade_build(struct chapter *ch, const struct grade_opts *o, char **tests,
 void grade_run_test(struct chapter *ch, struct item *it, const char *bin,
                     const char *work, bool valgrind,
                     const struct grade_opts *o);
+
+/*
+ * grade_run_whole - runs argv (a test binary over all its tests, or
+ * Valgrind on one) in the sandbox with the chapter's caps, the results
+ * channel, and dir (emptied first; its tmp/ is TMPDIR) as the only
+ * place it may write; fills *r as run_child does and returns its result.
+ * The caller removes dir.
+ */
+int grade_run_whole(const struct chapter *ch, const char *const *argv,
+                    const char *dir, double timeout, size_t out_cap,
+                    size_t mem_limit, struct run_result *r);
 
 /*
  * grade_tests_all - every selected test of bin in one run of the whole

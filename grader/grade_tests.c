@@ -199,6 +199,36 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int
+grade_run_whole(const struct chapter *ch, const char *const *argv,
+                const char *dir, double timeout, size_t out_cap,
+                size_t mem_limit, struct run_result *r)
+{
+    char *tmp = xasprintf("%s/tmp", dir);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
+    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
+    const char *writable[] = {dir, NULL};
+    struct run_spec spec = {.argv = argv,
+                            .env = env,
+                            .timeout = timeout,
+                            .out_cap = out_cap,
+                            .limits = true,
+                            .mem_limit = mem_limit,
+                            .nofile = ch->nofile,
+                            .nproc = ch->nproc,
+                            .channel = "IOLAB_RESULTS_FD",
+                            .sandbox = true,
+                            .writable = writable};
+
+    rm_tree(dir);
+    mkdir_p(tmp);
+    run_sandbox_give(dir);
+    int rc = run_child(&spec, r);
+    free(tmp);
+    free(env_tmp);
+    return rc;
+}
+
 void
 grade_tests_all(struct chapter *ch, const char *bin, const char *work,
                 bool *got, const struct grade_opts *o)
@@ -231,34 +261,16 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     if (n < 2 || o->only_tests != NULL || !run_sandbox_parallel())
         return;
     char *dir = xasprintf("%s/all", work);
-    char *tmp = xasprintf("%s/tmp", dir);
-    char *env_tmp = xasprintf("TMPDIR=%s", tmp);
     char *jarg = xasprintf("-j%d", jobs);
     char *timeout = xasprintf("%g", each);
-    const char *env[] = {env_tmp, "CRITERION_NO_EARLY_EXIT=1", NULL};
     const char *argv[] = {bin, jarg, "--timeout", timeout, NULL};
-    const char *writable[] = {dir, NULL};
-    struct run_spec spec = {.argv = argv,
-                            .env = env,
-                            .timeout = total / jobs < ALL_BUDGET
-                                           ? total / jobs + each + KILL_SLACK
-                                           : ALL_BUDGET + each + KILL_SLACK,
-                            .out_cap = ALL_OUT_CAP,
-                            .limits = true,
-                            .mem_limit = MEM_LIMIT,
-                            .nofile = ch->nofile,
-                            .nproc = ch->nproc,
-                            .channel = "IOLAB_RESULTS_FD",
-                            .sandbox = true,
-                            .writable = writable};
     struct run_result r;
 
-    rm_tree(dir);
-    mkdir_p(tmp);
-    run_sandbox_give(dir);
     grade_progress(o, "  tests: every test of %s, %d at a time\n", ch->dir,
                    jobs);
-    if (run_child(&spec, &r) == 0) {
+    double limit = total / jobs < ALL_BUDGET ? total / jobs : ALL_BUDGET;
+    if (grade_run_whole(ch, argv, dir, limit + each + KILL_SLACK, ALL_OUT_CAP,
+                        MEM_LIMIT, &r) == 0) {
         for (size_t i = 0; i < ch->nitems; i++) {
             struct item *it = &ch->items[i];
             enum status st;
@@ -280,8 +292,6 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     }
     rm_tree(dir);
     free(dir);
-    free(tmp);
-    free(env_tmp);
     free(jarg);
     free(timeout);
 }
