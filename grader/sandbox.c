@@ -1,10 +1,11 @@
 /*
  * sandbox.c - the sandbox: what this machine allows (run_sandbox_init and
- * the other run_sandbox_* of run.h), entering it in a child (sandbox.h),
- * and cleaning up after a run: the sandbox user's processes, orphans.
+ * the other run_sandbox_* of run.h), and entering it in a child
+ * (sandbox.h). The bookkeeping around runs (live runs, giving and taking
+ * directories, cleaning up after a run) is sandbox_clean.c's.
  *
- * Sections: the machine's sandbox; live runs; entering (child side, only
- * system calls); probing; the public queries; cleaning up.
+ * Sections: the machine's sandbox; entering (child side, only system
+ * calls); probing; the public queries.
  */
 #include "sandbox.h"
 
@@ -34,53 +35,26 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "sandbox_int.h"
 #include "xalloc.h"
 
-/*
- * The user untrusted code runs as when the grader is root: a number of its
- * own (no account needs to exist), so that "every process of this user" is
- * exactly the sandbox's processes, and kill(-1) as that user ends them all.
- * Each grader takes a number of its own from a pool, held with a lock for
- * its lifetime: two graders on one machine (a batch run, two CI jobs) must
- * not share one, or one grader's kill(-1) would end the other's runs, and
- * their processes would count against one RLIMIT_NPROC.
- */
-#define SANDBOX_UID_TOP 65533 /* the pool: 65533 down to 65533 - 63 */
-#define SANDBOX_UID_POOL 64
-#define SANDBOX_UID (sb.uid)
 #define PRIVATE_TMP_SIZE "size=2g"
 
 /* ===================================================================== */
 /* The machine's sandbox                                                 */
 /* ===================================================================== */
 
-/* Set once by run_sandbox_init, before any run; read-only afterwards (a
- * child reads it after fork: plain memory, no lock). */
-static struct {
-    bool drop;        /* root: children become SANDBOX_UID */
-    uid_t uid;        /* this grader's sandbox user (when drop) */
-    int uid_lock;     /* held for the grader's lifetime */
-    bool userns;      /* namespaces work */
-    bool private_tmp; /* /tmp can be replaced (the course is moved back in
-                       * when it is under /tmp; not for the course in
-                       * /dev/shm) */
-    char course[4096];
-    char *hidden[32];
-    int nhidden;
-    int nhidden_always; /* hidden[0..nhidden_always) are hidden from builds
-                         * too; the rest only from code under test */
-    char describe[2048];
-} sb;
+struct sandbox_machine sandbox_machine;
 
 void
 sandbox_prepare(struct sandbox_prep *sp, const char *const *writable,
                 bool build)
 {
-    unsigned uid = sb.drop ? SANDBOX_UID : getuid();
-    unsigned gid = sb.drop ? SANDBOX_UID : getgid();
+    unsigned uid = sandbox_machine.drop ? SANDBOX_UID : getuid();
+    unsigned gid = sandbox_machine.drop ? SANDBOX_UID : getgid();
 
     *sp = (struct sandbox_prep){
-        .writable = writable, .userns = sb.userns, .build = build};
+        .writable = writable, .userns = sandbox_machine.userns, .build = build};
     snprintf(sp->uid_map, sizeof(sp->uid_map), "%u %u 1\n", uid, uid);
     snprintf(sp->gid_map, sizeof(sp->gid_map), "%u %u 1\n", gid, gid);
     if (getcwd(sp->cwd, sizeof(sp->cwd)) == NULL)
@@ -90,39 +64,7 @@ sandbox_prepare(struct sandbox_prep *sp, const char *const *writable,
 bool
 sandbox_userns(void)
 {
-    return sb.userns;
-}
-
-/* ===================================================================== */
-/* Live runs                                                             */
-/* ===================================================================== */
-
-/* Live children of run_child, so the orphan sweep spares other threads'. */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t live[64];
-
-void
-sandbox_live(pid_t pid, bool on)
-{
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-        if (on ? live[i] == 0 : live[i] == pid) {
-            live[i] = on ? pid : 0;
-            break;
-        }
-    pthread_mutex_unlock(&live_lock);
-}
-
-static bool
-is_live(pid_t pid)
-{
-    bool found = false;
-
-    pthread_mutex_lock(&live_lock);
-    for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-        found |= live[i] == pid;
-    pthread_mutex_unlock(&live_lock);
-    return found;
+    return sandbox_machine.userns;
 }
 
 /* ===================================================================== */
@@ -183,7 +125,7 @@ int
 sandbox_enter(const struct sandbox_prep *p, const char **step)
 {
     *step = "drop to the sandbox user";
-    if (sb.drop) {
+    if (sandbox_machine.drop) {
         gid_t g = SANDBOX_UID;
         if (setgroups(1, &g) != 0 ||
             setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0 ||
@@ -215,20 +157,23 @@ sandbox_enter(const struct sandbox_prep *p, const char **step)
         if (mount(*w, *w, NULL, MS_BIND | MS_REC, NULL) != 0)
             return -1;
     *step = "read-only course";
-    if (mount(sb.course, sb.course, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-        mount(NULL, sb.course, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) !=
-            0)
+    if (mount(sandbox_machine.course, sandbox_machine.course, NULL,
+              MS_BIND | MS_REC, NULL) != 0 ||
+        mount(NULL, sandbox_machine.course, NULL,
+              MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
         return -1;
     *step = "hidden solutions and tests";
-    for (int i = 0; i < (p->build ? sb.nhidden_always : sb.nhidden); i++)
-        if (mount("tmpfs", sb.hidden[i], "tmpfs",
+    for (int i = 0; i < (p->build ? sandbox_machine.nhidden_always
+                                  : sandbox_machine.nhidden);
+         i++)
+        if (mount("tmpfs", sandbox_machine.hidden[i], "tmpfs",
                   MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k") != 0)
             return -1;
     *step = "private /tmp";
-    if (sb.private_tmp) {
+    if (sandbox_machine.private_tmp) {
         bool tmp_ok = true;
         for (const char *const *w = p->writable; w && *w; w++)
-            if (in_tmp(*w) && !path_under(*w, sb.course))
+            if (in_tmp(*w) && !path_under(*w, sandbox_machine.course))
                 tmp_ok = false;
         /*
          * A course under /tmp (a clone in /tmp, as CI and students make)
@@ -239,9 +184,9 @@ sandbox_enter(const struct sandbox_prep *p, const char **step)
          * moved back in at the same path (open_tree(2), move_mount(2)).
          */
         int tree = -1;
-        if (tmp_ok && in_tmp(sb.course)) {
+        if (tmp_ok && in_tmp(sandbox_machine.course)) {
             *step = "the course's mounts, for the private /tmp";
-            tree = (int)syscall(SYS_open_tree, AT_FDCWD, sb.course,
+            tree = (int)syscall(SYS_open_tree, AT_FDCWD, sandbox_machine.course,
                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
                                     AT_RECURSIVE);
             if (tree < 0)
@@ -255,9 +200,9 @@ sandbox_enter(const struct sandbox_prep *p, const char **step)
             return -1;
         if (tree >= 0) {
             *step = "the course inside the private /tmp";
-            if (make_dirs(sb.course) != 0 ||
-                syscall(SYS_move_mount, tree, "", AT_FDCWD, sb.course,
-                        MOVE_MOUNT_F_EMPTY_PATH) != 0)
+            if (make_dirs(sandbox_machine.course) != 0 ||
+                syscall(SYS_move_mount, tree, "", AT_FDCWD,
+                        sandbox_machine.course, MOVE_MOUNT_F_EMPTY_PATH) != 0)
                 return -1;
             close(tree);
         }
@@ -360,10 +305,10 @@ probe(bool drop_only)
     struct sandbox_prep p;
     /* Everything the child uses is ready before fork (sandbox.h). */
     sandbox_prepare(&p, NULL, false);
-    p.userns = !drop_only && sb.userns;
+    p.userns = !drop_only && sandbox_machine.userns;
     bool debug = getenv("IOLAB_DEBUG_SANDBOX") != NULL;
     char mk[4200];
-    snprintf(mk, sizeof(mk), "%s/Makefile", sb.course);
+    snprintf(mk, sizeof(mk), "%s/Makefile", sandbox_machine.course);
     pid_t pid = fork();
     if (pid == 0) {
         const char *step = "";
@@ -372,7 +317,7 @@ probe(bool drop_only)
             say_errno("sandbox probe: ", step, errno);
         /* With namespaces the course must be read-only, also by the
          * relative paths a test would use (it runs in the course). */
-        bool ro = drop_only || (access(sb.course, W_OK) != 0 &&
+        bool ro = drop_only || (access(sandbox_machine.course, W_OK) != 0 &&
                                 access("Makefile", W_OK) != 0);
         _exit(rc == 0 && ro && access(mk, R_OK) == 0 ? 0 : 1);
     }
@@ -404,8 +349,8 @@ take_sandbox_uid(void)
         if (fd < 0)
             continue;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            sb.uid = uid;
-            sb.uid_lock = fd;
+            sandbox_machine.uid = uid;
+            sandbox_machine.uid_lock = fd;
             return true;
         }
         close(fd);
@@ -413,7 +358,8 @@ take_sandbox_uid(void)
     return false;
 }
 
-/* Adds the directories that match the glob(3) patterns to sb.hidden. */
+/* Adds the directories that match the glob(3) patterns to
+ * sandbox_machine.hidden. */
 static void
 hide(const char *const *patterns)
 {
@@ -423,9 +369,10 @@ hide(const char *const *patterns)
         glob_t g;
         if (glob(*h, GLOB_ONLYDIR, NULL, &g) != 0)
             continue; /* nothing to hide */
-        for (size_t i = 0; i < g.gl_pathc && sb.nhidden < 32; i++)
+        for (size_t i = 0; i < g.gl_pathc && sandbox_machine.nhidden < 32; i++)
             if (realpath(g.gl_pathv[i], real) != NULL)
-                sb.hidden[sb.nhidden++] = xstrdup(real);
+                sandbox_machine.hidden[sandbox_machine.nhidden++] =
+                    xstrdup(real);
         globfree(&g);
     }
 }
@@ -439,21 +386,22 @@ run_sandbox_init(const char *course, const char *const *hidden,
 
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    snprintf(sb.course, sizeof(sb.course), "%s",
+    snprintf(sandbox_machine.course, sizeof(sandbox_machine.course), "%s",
              realpath(course, real) ? real : course);
     hide(hidden);
-    sb.nhidden_always = sb.nhidden;
+    sandbox_machine.nhidden_always = sandbox_machine.nhidden;
     hide(hidden_at_run);
-    sb.private_tmp = !path_under(sb.course, "/dev/shm");
+    sandbox_machine.private_tmp =
+        !path_under(sandbox_machine.course, "/dev/shm");
 
     if (geteuid() == 0) {
-        sb.drop = take_sandbox_uid();
-        if (!sb.drop)
+        sandbox_machine.drop = take_sandbox_uid();
+        if (!sandbox_machine.drop)
             strcat(off, "- untrusted code runs as root: every sandbox user "
                         "of the pool is held by another grader on this "
                         "machine\n");
         else if (probe(true) != 0) {
-            sb.drop = false;
+            sandbox_machine.drop = false;
             strcat(off, "- untrusted code runs as root: an unprivileged "
                         "user cannot read the course here (move it out of "
                         "a private directory such as /root)\n");
@@ -461,9 +409,9 @@ run_sandbox_init(const char *course, const char *const *hidden,
     }
     /* IOLAB_NO_NAMESPACES=1: as on a machine without them (to test the
      * fallback, or where namespaces misbehave). */
-    sb.userns = getenv("IOLAB_NO_NAMESPACES") == NULL;
-    if (!sb.userns || probe(false) != 0) {
-        sb.userns = false;
+    sandbox_machine.userns = getenv("IOLAB_NO_NAMESPACES") == NULL;
+    if (!sandbox_machine.userns || probe(false) != 0) {
+        sandbox_machine.userns = false;
         strcat(off, "- no namespaces (unprivileged user namespaces are off): "
                     "the course is writable by code under test (changes are "
                     "detected, not prevented), the network is not limited "
@@ -472,152 +420,38 @@ run_sandbox_init(const char *course, const char *const *hidden,
                     "namespace\n");
     }
     char who[96] = "";
-    if (sb.drop)
+    if (sandbox_machine.drop)
         snprintf(who, sizeof(who),
                  "runs untrusted code as an unprivileged user of its own "
                  "(uid %u); ",
-                 (unsigned)sb.uid);
-    snprintf(sb.describe, sizeof(sb.describe), "sandbox: %s%s%s\n%s%s", who,
-             sb.userns
+                 (unsigned)sandbox_machine.uid);
+    snprintf(sandbox_machine.describe, sizeof(sandbox_machine.describe),
+             "sandbox: %s%s%s\n%s%s", who,
+             sandbox_machine.userns
                  ? "PID, network (loopback only) and mount namespaces "
                    "(course read-only, solutions and hidden tests out of sight"
                  : "process groups, subreaper and limits only",
-             sb.userns ? (sb.private_tmp ? ", private /tmp)" : ")") : "",
+             sandbox_machine.userns
+                 ? (sandbox_machine.private_tmp ? ", private /tmp)" : ")")
+                 : "",
              off[0] ? "protections off:\n" : "", off);
 }
 
 const char *
 run_sandbox_describe(void)
 {
-    return sb.describe[0] ? sb.describe : "sandbox: not initialised\n";
+    return sandbox_machine.describe[0] ? sandbox_machine.describe
+                                       : "sandbox: not initialised\n";
 }
 
 bool
 run_sandbox_drops_user(void)
 {
-    return sb.drop;
+    return sandbox_machine.drop;
 }
 
 bool
 run_sandbox_parallel(void)
 {
-    return sb.userns || !sb.drop;
-}
-
-static int
-give_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    lchown(path, SANDBOX_UID, SANDBOX_UID);
-    return 0;
-}
-
-static int
-take_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    lchown(path, getuid(), getgid());
-    return 0;
-}
-
-void
-run_sandbox_give(const char *path)
-{
-    if (sb.drop)
-        nftw(path, give_entry, 16, FTW_PHYS);
-}
-
-void
-run_sandbox_take(const char *path)
-{
-    if (sb.drop)
-        nftw(path, take_entry, 16, FTW_PHYS);
-}
-
-/* ===================================================================== */
-/* Cleaning up after a run                                               */
-/* ===================================================================== */
-
-/*
- * Without namespaces, as root: ends every process of the sandbox's user
- * (kill(-1) from a child of that user), which no fork bomb or daemon
- * escapes. Only when no other run is live (runs are then one at a time).
- */
-static void
-kill_sandbox_user(void)
-{
-    for (int round = 0; round < 5; round++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            if (setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) == 0 &&
-                setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) == 0)
-                kill(-1, SIGKILL);
-            _exit(0);
-        }
-        if (pid > 0)
-            waitpid(pid, NULL, 0);
-    }
-}
-
-/*
- * Kills whatever the run left behind outside its process group: orphans
- * reparented to the grader (its subreaper) that no other run owns.
- */
-static void
-sweep_orphans(void)
-{
-    for (int round = 0; round < 50; round++) {
-        DIR *d = opendir("/proc");
-        int found = 0;
-        if (d == NULL)
-            return;
-        for (struct dirent *e; (e = readdir(d)) != NULL;) {
-            char path[300], buf[512];
-            if (e->d_name[0] < '1' || e->d_name[0] > '9')
-                continue;
-            snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd == -1)
-                continue;
-            ssize_t n = read(fd, buf, sizeof(buf) - 1);
-            close(fd);
-            if (n <= 0)
-                continue;
-            buf[n] = '\0';
-            char *paren = strrchr(buf, ')');
-            int ppid = 0;
-            char state;
-            if (paren == NULL ||
-                sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
-                continue;
-            pid_t pid = (pid_t)atoi(e->d_name);
-            if (ppid == getpid() && !is_live(pid)) {
-                /* Reaped at once: a zombie still counts against its
-                 * user's RLIMIT_NPROC, and would starve the next run. */
-                kill(pid, SIGKILL);
-                while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-                    ;
-                found++;
-            }
-        }
-        closedir(d);
-        if (found == 0)
-            return;
-        struct timespec ts = {.tv_nsec = 2 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-void
-sandbox_cleanup(bool sandboxed)
-{
-    /* First stop everything of the sandbox's user (a fork bomb keeps the
-     * machine too busy for anything else), then reap what is left. */
-    if (sandboxed && sb.drop && !sb.userns)
-        kill_sandbox_user();
-    sweep_orphans();
+    return sandbox_machine.userns || !sandbox_machine.drop;
 }
