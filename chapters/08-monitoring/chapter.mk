@@ -9,7 +9,7 @@ CHAPTERS += 08-monitoring
 08-monitoring_GIVEN := mon_num.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-08-monitoring_TESTS := test_disk.c test_hist.c test_proc.c test_why.c
+08-monitoring_TESTS := oracle.c test_disk.c test_hist.c test_proc.c test_why.c
 08-monitoring_BENCH := bench.c
 
 # ceil() for the nearest rank, and the tests' own arithmetic.

@@ -29,6 +29,7 @@
  *                       over --runs. Its own getrusage against the
  *                       intervals it slept through: the cost of observing.
  *  sampler_processes    (shown) processes seen per round.
+ *  sampler_us_per_process (shown) CPU microseconds per process read.
  *
  * Run by hand: build/grade/chapters/08-monitoring/bench [--runs N]
  */
@@ -351,12 +352,17 @@ bench_sampler(int runs)
     close(hold[0]);
 
     int seen = 0;
+    double *per = calloc((size_t)runs, sizeof(double));
+    if (per == NULL)
+        die("calloc");
     for (int r = 0; r < runs; r++) {
+        long total = 0;
         struct timespec next;
         clock_gettime(CLOCK_MONOTONIC, &next);
         uint64_t cpu0 = rusage_ns(), t0 = pk_now_ns();
         for (int k = 0; k < ROUNDS; k++) {
             seen = sample_all();
+            total += seen;
             next.tv_nsec += (long)PERIOD_NS;
             if (next.tv_nsec >= 1000000000L) {
                 next.tv_sec++;
@@ -368,6 +374,7 @@ bench_sampler(int runs)
         }
         uint64_t cpu = rusage_ns() - cpu0, wall = pk_now_ns() - t0;
         share[r] = (double)cpu / (double)wall;
+        per[r] = (double)cpu / 1e3 / (double)(total > 0 ? total : 1);
         printf("  run %d: %d processes, %.2f ms CPU in %.0f ms (%.4f)\n", r + 1,
                seen, (double)cpu / 1e6, (double)wall / 1e6, share[r]);
     }
@@ -376,6 +383,8 @@ bench_sampler(int runs)
         waitpid(crowd[i], NULL, 0);
     pk_metric("sampler_processes", seen);
     pk_metric("sampler_cpu_share", pk_median(share, (size_t)runs));
+    pk_metric("sampler_us_per_process", pk_median(per, (size_t)runs));
+    free(per);
     free(share);
 }
 
