@@ -459,8 +459,8 @@ void mon_why_tally(struct mon_why_states *s, char state);
 /*
  * The thresholds of the verdict, as shares of the interval (0..1).
  */
-#define MON_WHY_CPU_MIN 0.5 /* busy (on CPU + waiting for one) at least */
-#define MON_WHY_IO_MIN 0.2  /* waiting for block IO at least */
+#define MON_WHY_IO_MIN 0.2  /* waiting for block IO at least: IO */
+#define MON_WHY_CPU_MIN 0.5 /* else busy (on CPU + waiting for one): CPU */
 
 enum mon_why_verdict {
     MON_WHY_CPU = 1, /* it wants a CPU most of the time */
@@ -490,9 +490,10 @@ struct mon_why {
  * runq_share = d(wait_ns) / t with schedstat, else 0. io_share =
  * d(blkio_ticks) / ticks_per_s / (t in seconds) when that increase is not
  * 0 (io_from_delayacct true), else disk / n. sleep_share = sleeping / n.
- * [MON-30] The verdict: MON_WHY_CPU when cpu_share + runq_share is at
- * least MON_WHY_CPU_MIN and at least io_share; else MON_WHY_IO when
- * io_share is at least MON_WHY_IO_MIN; else MON_WHY_OTHER.
+ * [MON-30] The verdict: MON_WHY_IO when io_share is at least
+ * MON_WHY_IO_MIN (the disk is on its path: a faster CPU would not remove
+ * that wait); else MON_WHY_CPU when cpu_share + runq_share is at least
+ * MON_WHY_CPU_MIN (waiting for a CPU is wanting one); else MON_WHY_OTHER.
  * [MON-31] Returns 0; -EINVAL when the two are not the same process (pid
  * and starttime), cur is not later than prev, ticks_per_s is not
  * positive, or no state was tallied. *out is written only on success.

@@ -294,11 +294,13 @@ mon_why_classify(const struct mon_why_point *prev,
     }
     w.sleep_share = (double)states->sleeping / n;
 
+    /* IO first: a process waiting for the disk a fifth of the time would
+     * still wait that long on a faster CPU. */
     double busy = w.cpu_share + w.runq_share;
-    if (busy >= MON_WHY_CPU_MIN && busy >= w.io_share)
-        w.verdict = MON_WHY_CPU;
-    else if (w.io_share >= MON_WHY_IO_MIN)
+    if (w.io_share >= MON_WHY_IO_MIN)
         w.verdict = MON_WHY_IO;
+    else if (busy >= MON_WHY_CPU_MIN)
+        w.verdict = MON_WHY_CPU;
     else
         w.verdict = MON_WHY_OTHER;
     *out = w;
