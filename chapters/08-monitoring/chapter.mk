@@ -15,6 +15,6 @@ CHAPTERS += 08-monitoring
 # ceil() for the nearest rank, and the tests' own arithmetic.
 08-monitoring_LIBS := -lm
 
-# The predict-then-measure experiment on /proc/self/io (not graded):
-# make demos CH=08.
-08-monitoring_DEMOS := counters.c
+# The predict-then-measure experiment on /proc/self/io, and "is it IO or
+# CPU?" on any process (not graded): make demos CH=08.
+08-monitoring_DEMOS := counters.c why.c
