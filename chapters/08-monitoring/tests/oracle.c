@@ -2,7 +2,6 @@
  * oracle.c - running the real tools from chapter 08's tests: see
  * oracle.h.
  */
-#define _GNU_SOURCE /* unshare */
 #include "oracle.h"
 
 #include <errno.h>
@@ -81,7 +80,8 @@ mont_run(const char *const argv[], const char *in_path,
     int fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     cr_assert(in >= 0 && fd >= 0, "opening the tool's stdin or stdout: %s",
               strerror(errno));
-    char *const env[] = {"LC_ALL=C", NULL};
+    static char lc_all[] = "LC_ALL=C"; /* C's decimal point in numbers */
+    char *const env[] = {lc_all, NULL};
 
     pid_t pid = fork();
     cr_assert_geq(pid, 0, "fork: %s", strerror(errno));

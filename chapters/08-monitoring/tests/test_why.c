@@ -8,7 +8,6 @@
  * writes) and sample them: each child spends nearly all of its time in
  * one state, so the verdict holds on a loaded machine and under Valgrind.
  */
-#define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
