@@ -5,7 +5,7 @@ CHAPTERS += 08-monitoring
 
 # The student's files: src/ in the tree being built (skeleton, solution or
 # a submission). The reference solution has exactly the same files.
-08-monitoring_SRC := mon_disk.c mon_hist.c mon_proc.c mon_why.c
+08-monitoring_SRC := mon_disk.c mon_hist.c mon_proc.c mon_why.c mon_tcp.c
 08-monitoring_GIVEN := mon_num.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.

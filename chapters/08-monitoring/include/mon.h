@@ -15,7 +15,8 @@
  *    /proc/PID/stat and /proc/PID/io.
  *  - Exercise 4 (why): is a process CPU-bound, IO-bound or waiting on
  *    something else? From the kernel's own accounting: /proc/PID/stat,
- *    /proc/PID/schedstat, and for the machine /proc/pressure (PSI).
+ *    /proc/PID/schedstat, and for the machine /proc/pressure (PSI); and a
+ *    TCP connection's health from TCP_INFO.
  *
  * This header is the specification. Every sentence tagged [MON-n] is
  * checked by a test whose description names the same tag. The conventions
@@ -502,5 +503,32 @@ int mon_why_classify(const struct mon_why_point *prev,
                      const struct mon_why_point *cur,
                      const struct mon_why_states *states, long ticks_per_s,
                      struct mon_why *out);
+
+/*
+ * A TCP connection's health, from getsockopt(TCP_INFO) (tcp(7); the
+ * fields of struct tcp_info in <linux/tcp.h>): the network half of iftop,
+ * per connection.
+ */
+struct mon_tcp {
+    uint8_t state;          /* TCP_ESTABLISHED, ... (netinet/tcp.h) */
+    uint32_t rtt_us;        /* smoothed round-trip time, microseconds */
+    uint32_t rttvar_us;     /* its variation */
+    uint32_t total_retrans; /* segments retransmitted over the connection */
+    uint32_t snd_cwnd;      /* congestion window, in segments */
+    uint32_t unacked;       /* segments sent and not yet acknowledged */
+    uint64_t bytes_acked;   /* bytes the peer acknowledged */
+    uint32_t notsent_bytes; /* bytes written but not yet sent: the peer's
+                               window or the congestion window is shut */
+};
+
+/*
+ * mon_tcp_info - reads TCP_INFO of the connected TCP socket fd.
+ * [MON-32] Returns 0 with every field of *out from the kernel's struct
+ * tcp_info (tcpi_state, tcpi_rtt, tcpi_rttvar, tcpi_total_retrans,
+ * tcpi_snd_cwnd, tcpi_unacked, tcpi_bytes_acked, tcpi_notsent_bytes).
+ * [MON-33] Returns -errno from getsockopt, and leaves *out untouched, when
+ * fd is not a TCP socket (-ENOTSOCK for a descriptor that is no socket).
+ */
+int mon_tcp_info(int fd, struct mon_tcp *out);
 
 #endif /* IOLAB_MON_H */

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -554,4 +556,87 @@ TK_TEST(why, pipe_reader_is_other,
     expect_verdict(&w, MON_WHY_OTHER, "a child blocked on a pipe");
     cr_assert(w.sleep_share > 0.9, "a child blocked on a pipe: sleep %.2f",
               w.sleep_share);
+}
+
+/* ---- TCP_INFO ------------------------------------------------------------ */
+
+TK_TEST(why, tcp_info_backlog,
+        .description = "[MON-32] [MON-33] a sender to a peer that does not "
+                       "read: bytes acked, then bytes not sent")
+{
+    unsigned short port;
+    int lfd = tk_listen_tcp(&port);
+    int reader = tk_connect_tcp_rcvbuf(port, 4096); /* never reads */
+    int sender = accept(lfd, NULL, NULL);
+    cr_assert_geq(sender, 0, "accept: %s", strerror(errno));
+    close(lfd);
+
+    struct mon_tcp t;
+    int rc = mon_tcp_info(sender, &t);
+    cr_assert_eq(rc, 0, "mon_tcp_info on a fresh connection returned %d", rc);
+    cr_assert_eq(t.state, TCP_ESTABLISHED, "state %u, expected %d", t.state,
+                 TCP_ESTABLISHED);
+    cr_assert(t.notsent_bytes == 0 && t.snd_cwnd > 0,
+              "a fresh connection: notsent %u cwnd %u", t.notsent_bytes,
+              t.snd_cwnd);
+
+    /* Write until the send buffer is full: the peer's window shut long
+     * before, so what the kernel holds is mostly not yet sent. */
+    enum { CHUNK = 16384 };
+    char *buf = tk_xmalloc(CHUNK);
+    memset(buf, 'x', CHUNK);
+    int fl = fcntl(sender, F_GETFL);
+    cr_assert_eq(fcntl(sender, F_SETFL, fl | O_NONBLOCK), 0);
+    uint64_t written = 0;
+    for (;;) {
+        ssize_t n = write(sender, buf, CHUNK);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        cr_assert_gt(n, 0, "write: %s", strerror(errno));
+        written += (uint64_t)n;
+    }
+    free(buf);
+    /* The peer's acknowledgements of what its buffer took arrive on
+     * loopback within the write calls; the last ones may still be on
+     * their way: wait for the count to settle. */
+    struct mon_tcp u = {0};
+    for (int tries = 0; tries < 200; tries++) {
+        rc = mon_tcp_info(sender, &u);
+        cr_assert_eq(rc, 0, "mon_tcp_info returned %d", rc);
+        if (u.notsent_bytes > 0 && u.bytes_acked > 0)
+            break;
+        tk_nap_ms(10);
+    }
+    cr_assert(u.bytes_acked > 0 && u.bytes_acked < written,
+              "bytes_acked %llu of %llu written: the peer took some and "
+              "shut its window",
+              (unsigned long long)u.bytes_acked, (unsigned long long)written);
+    cr_assert(u.notsent_bytes > 0 && u.bytes_acked + u.notsent_bytes <= written,
+              "notsent_bytes %u with %llu acked of %llu written: "
+              "expected the rest waiting, not sent",
+              u.notsent_bytes, (unsigned long long)u.bytes_acked,
+              (unsigned long long)written);
+    cr_assert(u.rtt_us > 0, "rtt 0 us after data was acknowledged");
+
+    /* Not a socket; a socket that is not TCP. */
+    memset(&u, 0x5a, sizeof(u));
+    struct mon_tcp keep = u;
+    int p[2];
+    tk_pipe(p);
+    rc = mon_tcp_info(p[0], &u);
+    cr_assert_eq(rc, -ENOTSOCK, "a pipe: returned %d, expected -ENOTSOCK", rc);
+    int sp[2];
+    tk_socketpair(sp);
+    rc = mon_tcp_info(sp[0], &u);
+    cr_assert_lt(rc, 0, "an AF_UNIX socket: returned %d, expected -errno", rc);
+    cr_assert(memcmp(&u, &keep, sizeof(u)) == 0,
+              "a refused mon_tcp_info changed *out");
+    close(p[0]);
+    close(p[1]);
+    close(sp[0]);
+    close(sp[1]);
+    close(sender);
+    close(reader);
 }
