@@ -5,16 +5,16 @@ CHAPTERS += 08-monitoring
 
 # The student's files: src/ in the tree being built (skeleton, solution or
 # a submission). The reference solution has exactly the same files.
-08-monitoring_SRC := mon_disk.c mon_hist.c mon_proc.c
+08-monitoring_SRC := mon_disk.c mon_hist.c mon_proc.c mon_why.c mon_tcp.c
 08-monitoring_GIVEN := mon_num.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-08-monitoring_TESTS := test_disk.c test_hist.c test_proc.c
+08-monitoring_TESTS := oracle.c test_disk.c test_hist.c test_proc.c test_why.c
 08-monitoring_BENCH := bench.c
 
 # ceil() for the nearest rank, and the tests' own arithmetic.
 08-monitoring_LIBS := -lm
 
-# The predict-then-measure experiment on /proc/self/io (not graded):
-# make demos CH=08.
-08-monitoring_DEMOS := counters.c
+# The predict-then-measure experiment on /proc/self/io, and "is it IO or
+# CPU?" on any process (not graded): make demos CH=08.
+08-monitoring_DEMOS := counters.c why.c

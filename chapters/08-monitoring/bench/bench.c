@@ -20,6 +20,16 @@
  *                       the histogram (record every value, read the six
  *                       percentiles), 1,000,000 values; each run takes the
  *                       best of 3 tries of each side; median over --runs.
+ *  sampler_cpu_share    (timed, from rusage) the CPU time this process
+ *                       spends per second of wall time while it samples
+ *                       every process it can see 10 times a second
+ *                       (mon_proc_read and mon_why_point of each), with
+ *                       200 children of its own asleep so that there is a
+ *                       known crowd to watch; 10 rounds per run, median
+ *                       over --runs. Its own getrusage against the
+ *                       intervals it slept through: the cost of observing.
+ *  sampler_processes    (shown) processes seen per round.
+ *  sampler_us_per_process (shown) CPU microseconds per process read.
  *
  * Run by hand: build/grade/chapters/08-monitoring/bench [--runs N]
  */
@@ -29,6 +39,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
@@ -273,6 +289,105 @@ bench_speed(const uint64_t *v, uint64_t *vec, int runs)
     free(ratio);
 }
 
+/* ---- the cost of observing --------------------------------------------- */
+
+#define CROWD 200              /* sleeping children the sampler watches */
+#define ROUNDS 10              /* samples per run, one every PERIOD_NS */
+#define PERIOD_NS 100000000ULL /* 10 Hz */
+
+static uint64_t
+rusage_ns(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        die("getrusage");
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* One round: every process in /proc, both files of each. */
+static int
+sample_all(void)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int seen = 0;
+    if (d == NULL)
+        die("opendir /proc");
+    while ((e = readdir(d)) != NULL) {
+        const char *p = e->d_name;
+        uint64_t pid;
+        if (!mon_parse_u64(&p, &pid) || *p != '\0' || pid > INT32_MAX)
+            continue;
+        struct mon_proc pr;
+        struct mon_why_point pt;
+        /* A process that exits meanwhile is -ESRCH: skipped, as pidstat
+         * skips it. */
+        if (mon_proc_read((int)pid, &pr) == 0 &&
+            mon_why_point((int)pid, &pt) == 0)
+            seen++;
+    }
+    closedir(d);
+    return seen;
+}
+
+static void
+bench_sampler(int runs)
+{
+    int hold[2];
+    pid_t crowd[CROWD];
+    double *share = calloc((size_t)runs, sizeof(double));
+    if (share == NULL || pipe(hold) != 0)
+        die("calloc or pipe");
+    for (int i = 0; i < CROWD; i++) {
+        crowd[i] = fork();
+        if (crowd[i] == -1)
+            die("fork");
+        if (crowd[i] == 0) {
+            char b;
+            close(hold[1]);
+            _exit(read(hold[0], &b, 1) == 0 ? 0 : 1); /* until EOF */
+        }
+    }
+    close(hold[0]);
+
+    int seen = 0;
+    double *per = calloc((size_t)runs, sizeof(double));
+    if (per == NULL)
+        die("calloc");
+    for (int r = 0; r < runs; r++) {
+        long total = 0;
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        uint64_t cpu0 = rusage_ns(), t0 = pk_now_ns();
+        for (int k = 0; k < ROUNDS; k++) {
+            seen = sample_all();
+            total += seen;
+            next.tv_nsec += (long)PERIOD_NS;
+            if (next.tv_nsec >= 1000000000L) {
+                next.tv_sec++;
+                next.tv_nsec -= 1000000000L;
+            }
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+                                   NULL) == EINTR)
+                ;
+        }
+        uint64_t cpu = rusage_ns() - cpu0, wall = pk_now_ns() - t0;
+        share[r] = (double)cpu / (double)wall;
+        per[r] = (double)cpu / 1e3 / (double)(total > 0 ? total : 1);
+        printf("  run %d: %d processes, %.2f ms CPU in %.0f ms (%.4f)\n", r + 1,
+               seen, (double)cpu / 1e6, (double)wall / 1e6, share[r]);
+    }
+    close(hold[1]); /* EOF: the crowd exits */
+    for (int i = 0; i < CROWD; i++)
+        waitpid(crowd[i], NULL, 0);
+    pk_metric("sampler_processes", seen);
+    pk_metric("sampler_cpu_share", pk_median(share, (size_t)runs));
+    pk_metric("sampler_us_per_process", pk_median(per, (size_t)runs));
+    free(per);
+    free(share);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -288,6 +403,8 @@ main(int argc, char **argv)
     bench_error(v, work);
     printf("%d values: sorted vector against histogram\n", VALUES);
     bench_speed(v, work, runs);
+    printf("a 10 Hz sampler over every process (%d of them asleep):\n", CROWD);
+    bench_sampler(runs);
     free(work);
     free(v);
     return 0;

@@ -13,6 +13,10 @@
  *    format.
  *  - Exercise 3 (proc): what `pidstat -d` shows per process, from
  *    /proc/PID/stat and /proc/PID/io.
+ *  - Exercise 4 (why): is a process CPU-bound, IO-bound or waiting on
+ *    something else? From the kernel's own accounting: /proc/PID/stat,
+ *    /proc/PID/schedstat, and for the machine /proc/pressure (PSI); and a
+ *    TCP connection's health from TCP_INFO.
  *
  * This header is the specification. Every sentence tagged [MON-n] is
  * checked by a test whose description names the same tag. The conventions
@@ -33,6 +37,13 @@
  * the value exceeds UINT64_MAX.
  */
 bool mon_parse_u64(const char **p, uint64_t *out);
+
+/*
+ * mon_read_text - given complete (src/mon_num.c): reads a small file
+ * (a /proc file) into buf[0..cap), at most cap - 1 bytes, NUL-terminated;
+ * cap must be at least 1. Returns 0, or -errno from open or read.
+ */
+int mon_read_text(const char *path, char *buf, size_t cap);
 
 /* ======================================================================
  * Exercise 1: /proc/diskstats and iostat's formulas
@@ -345,5 +356,179 @@ struct mon_proc_rates {
 int mon_proc_rates(const struct mon_proc *prev, const struct mon_proc *cur,
                    uint64_t interval_ms, long ticks_per_s,
                    struct mon_proc_rates *out);
+
+/* ======================================================================
+ * Exercise 4: is it IO or CPU? /proc/PID/schedstat and /proc/pressure
+ * ====================================================================== */
+
+/*
+ * /proc/PID/schedstat (Documentation/scheduler/sched-stats.rst): three
+ * counters since the task started, for its main thread.
+ */
+struct mon_sched {
+    uint64_t run_ns;  /* time spent on a CPU */
+    uint64_t wait_ns; /* time spent runnable, waiting in a run queue */
+    uint64_t slices;  /* timeslices run on a CPU */
+};
+
+/*
+ * mon_sched_parse - parses the text of /proc/PID/schedstat.
+ * [MON-24] Exactly three unsigned decimal numbers, in the order run time,
+ * run-queue wait, timeslices, separated by one space, with a trailing
+ * newline allowed. Returns 0, or -EINVAL (and *out untouched) for any
+ * other text.
+ */
+int mon_sched_parse(const char *text, struct mon_sched *out);
+
+/* One line of a /proc/pressure file. */
+struct mon_psi_line {
+    double avg10, avg60, avg300; /* % of the last 10, 60, 300 s stalled */
+    uint64_t total_us;           /* stalled time since boot, microseconds */
+};
+
+/*
+ * A /proc/pressure/{cpu,io,memory} file (Documentation/accounting/psi.rst).
+ * "some": the share of time at least one task was stalled on the resource;
+ * "full": the share of time every non-idle task was stalled at once.
+ */
+struct mon_psi {
+    struct mon_psi_line some;
+    struct mon_psi_line full;
+    bool has_full; /* the file had a "full" line (cpu has none before 5.13) */
+};
+
+/*
+ * mon_psi_parse - parses the text of one /proc/pressure file.
+ * [MON-25] Each line is "some" or "full" followed by exactly
+ * " avg10=A avg60=B avg300=C total=T": A, B and C decimal numbers with an
+ * optional fraction ("0.00", "75.06"), T an unsigned decimal number. The
+ * two lines may come in either order; "some" is required and each may
+ * appear once; each line's values go to its own member, whatever the order.
+ * A trailing newline is allowed. Returns 0, or -EINVAL (and *out
+ * untouched) for any other text.
+ */
+int mon_psi_parse(const char *text, struct mon_psi *out);
+
+/*
+ * mon_psi_read - reads dir/resource, where dir is NULL for
+ * "/proc/pressure" and resource is "cpu", "io" or "memory".
+ * [MON-26] Returns 0 with *out filled; -ENOENT when the file is absent or
+ * the kernel refuses to read it (-EOPNOTSUPP: built with PSI but booted
+ * with psi=0): PSI is not available here, which a report shows as such
+ * and is not a fault; -EINVAL when its text does not parse; another
+ * -errno from open or read. *out is written only on success.
+ */
+int mon_psi_read(const char *dir, const char *resource, struct mon_psi *out);
+
+/*
+ * One look at a process: what its stat and schedstat files said, and when.
+ */
+struct mon_why_point {
+    int pid;
+    uint64_t starttime;    /* stat field 22: with pid, which process */
+    char state;            /* stat field 3 at this instant */
+    uint64_t utime, stime; /* stat fields 14, 15: clock ticks */
+    uint64_t blkio_ticks;  /* stat field 42: ticks waiting for block IO;
+                              stays 0 when delay accounting is off
+                              (kernel.task_delayacct = 0, the default) */
+    bool has_sched;        /* sched below was read */
+    struct mon_sched sched;
+    uint64_t t_ns; /* CLOCK_MONOTONIC when the files were read */
+};
+
+/*
+ * mon_why_point - reads /proc/PID/stat and /proc/PID/schedstat into *out,
+ * with the time it read them.
+ * [MON-27] Returns 0; -ESRCH when the process is gone (either file absent
+ * or refused with ESRCH). A schedstat file that is absent while stat is
+ * there (a kernel without CONFIG_SCHED_INFO) is no error: has_sched is
+ * false. *out is written only on success.
+ */
+int mon_why_point(int pid, struct mon_why_point *out);
+
+/* How often each state was seen, over the points sampled in between. */
+struct mon_why_states {
+    unsigned running;  /* R: on a CPU or waiting for one */
+    unsigned disk;     /* D: uninterruptible sleep, in practice block IO */
+    unsigned sleeping; /* S and I: waiting for an event */
+    unsigned other;    /* anything else: T, t, Z, X, ... */
+};
+
+/* [MON-28] mon_why_tally - counts one state letter in its class above. */
+void mon_why_tally(struct mon_why_states *s, char state);
+
+/*
+ * The thresholds of the verdict, as shares of the interval (0..1).
+ */
+#define MON_WHY_IO_MIN 0.2  /* waiting for block IO at least: IO */
+#define MON_WHY_CPU_MIN 0.5 /* else busy (on CPU + waiting for one): CPU */
+
+enum mon_why_verdict {
+    MON_WHY_CPU = 1, /* it wants a CPU most of the time */
+    MON_WHY_IO,      /* it waits for the disk a good part of the time */
+    MON_WHY_OTHER,   /* neither: it waits on something else (a pipe, a
+                        socket, a lock, a timer) or is idle */
+};
+
+/* A verdict and its evidence, each a share of the interval (0..1). */
+struct mon_why {
+    enum mon_why_verdict verdict;
+    double cpu_share;       /* on a CPU */
+    double runq_share;      /* runnable, waiting in a run queue */
+    double io_share;        /* waiting for block IO */
+    bool io_from_delayacct; /* io_share came from stat field 42; else
+                               from the share of samples in state D */
+    double sleep_share;     /* share of samples in S or I */
+};
+
+/*
+ * mon_why_classify - what a process did between two points of it, with
+ * the states tallied from the samples taken in between (the two points'
+ * own states included, if the caller tallied them).
+ * With t = cur->t_ns - prev->t_ns and n the number of states tallied:
+ * [MON-29] cpu_share = d(run_ns) / t when both points have schedstat,
+ * else (d(utime) + d(stime)) / ticks_per_s / (t in seconds);
+ * runq_share = d(wait_ns) / t with schedstat, else 0. io_share =
+ * d(blkio_ticks) / ticks_per_s / (t in seconds) when that increase is not
+ * 0 (io_from_delayacct true), else disk / n. sleep_share = sleeping / n.
+ * [MON-30] The verdict: MON_WHY_IO when io_share is at least
+ * MON_WHY_IO_MIN (the disk is on its path: a faster CPU would not remove
+ * that wait); else MON_WHY_CPU when cpu_share + runq_share is at least
+ * MON_WHY_CPU_MIN (waiting for a CPU is wanting one); else MON_WHY_OTHER.
+ * [MON-31] Returns 0; -EINVAL when the two are not the same process (pid
+ * and starttime), cur is not later than prev, ticks_per_s is not
+ * positive, or no state was tallied. *out is written only on success.
+ */
+int mon_why_classify(const struct mon_why_point *prev,
+                     const struct mon_why_point *cur,
+                     const struct mon_why_states *states, long ticks_per_s,
+                     struct mon_why *out);
+
+/*
+ * A TCP connection's health, from getsockopt(TCP_INFO) (tcp(7); the
+ * fields of struct tcp_info in <linux/tcp.h>): the network half of iftop,
+ * per connection.
+ */
+struct mon_tcp {
+    uint8_t state;          /* TCP_ESTABLISHED, ... (netinet/tcp.h) */
+    uint32_t rtt_us;        /* smoothed round-trip time, microseconds */
+    uint32_t rttvar_us;     /* its variation */
+    uint32_t total_retrans; /* segments retransmitted over the connection */
+    uint32_t snd_cwnd;      /* congestion window, in segments */
+    uint32_t unacked;       /* segments sent and not yet acknowledged */
+    uint64_t bytes_acked;   /* bytes the peer acknowledged */
+    uint32_t notsent_bytes; /* bytes written but not yet sent: the peer's
+                               window or the congestion window is shut */
+};
+
+/*
+ * mon_tcp_info - reads TCP_INFO of the connected TCP socket fd.
+ * [MON-32] Returns 0 with every field of *out from the kernel's struct
+ * tcp_info (tcpi_state, tcpi_rtt, tcpi_rttvar, tcpi_total_retrans,
+ * tcpi_snd_cwnd, tcpi_unacked, tcpi_bytes_acked, tcpi_notsent_bytes).
+ * [MON-33] Returns -errno from getsockopt, and leaves *out untouched, when
+ * fd is not a TCP socket (-ENOTSOCK for a descriptor that is no socket).
+ */
+int mon_tcp_info(int fd, struct mon_tcp *out);
 
 #endif /* IOLAB_MON_H */

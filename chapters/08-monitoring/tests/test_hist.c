@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <valgrind/valgrind.h>
+
 #include "iolab/testkit.h"
 #include "mon.h"
+#include "oracle.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -539,4 +542,46 @@ TK_TEST(hist, prometheus_rejects,
     n = mon_hist_prometheus(h, "x", le, 2, 1.0, buf, 5);
     cr_assert_eq(n, -ENOSPC, "5 bytes: returned %zd", n);
     mon_hist_free(h);
+}
+
+/* ---- the real tool ------------------------------------------------------ */
+
+TK_TEST(hist, promtool_accepts_export,
+        .description = "[MON-18] promtool check metrics reads the export "
+                       "without an error, where promtool is installed")
+{
+    struct mon_hist *h = new_hist(MON_HIST_HOUR_US, 3);
+    for (uint64_t v = 1; v < 5000000; v = v * 3 + 1)
+        record(h, v);
+    uint64_t le[] = {100, 1000, 10000, 100000, 1000000};
+    char buf[2048];
+    ssize_t n = mon_hist_prometheus(h, "kvd_get_duration_seconds", le, 5, 1e-6,
+                                    buf, sizeof(buf));
+    mon_hist_free(h);
+    cr_assert(n > 0, "mon_hist_prometheus returned %zd", n);
+
+    const char *tool = mont_tool("promtool");
+    if (tool == NULL)
+        tk_skip("promtool is not available (Debian: apt-get install "
+                "prometheus; grader/deps.sh --oracles)");
+    /* Valgrind follows the exec (the grader traces children) and cannot
+     * run a Go program: under memcheck, the export's memory is what is
+     * checked; the plain run asks promtool. */
+    if (RUNNING_ON_VALGRIND)
+        return;
+    char *in = tk_make_file("export.prom", buf, (size_t)n);
+    const char *argv[] = {tool, "check", "metrics", NULL};
+    char out[4096];
+    int rc = mont_run(argv, in, NULL, 0, out, sizeof(out));
+    free(in);
+    /* 0: clean; 3: lint remarks only (no HELP line: the contract writes
+     * none); 1: the text did not parse. */
+    cr_assert(rc == 0 || rc == 3,
+              "promtool check metrics exited %d on the export:\n%s\n"
+              "the text was:\n%s",
+              rc, out, buf);
+    cr_assert(strstr(out, "error") == NULL,
+              "promtool check metrics reported an error:\n%s\nthe text "
+              "was:\n%s",
+              out, buf);
 }

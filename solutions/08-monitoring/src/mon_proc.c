@@ -9,11 +9,9 @@
 #include "mon.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -138,34 +136,6 @@ mon_proc_parse_io(const char *text, struct mon_proc *out)
 /* ---- the real files ------------------------------------------------------ */
 
 /*
- * Given: reads a whole small file into buf (NUL-terminated). Returns 0 or
- * -errno from open or read.
- */
-static int
-slurp(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return -errno;
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            int err = -errno;
-            close(fd);
-            return err;
-        }
-        if (n == 0 || (len += (size_t)n) == cap - 1)
-            break;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return 0;
-}
-
-/*
  * TODO(proc.3): both files of one process [MON-22]. A process that is
  * gone is -ESRCH, whichever file said so; an io file closed to us by
  * permission is not an error.
@@ -177,7 +147,7 @@ mon_proc_read(int pid, struct mon_proc *out)
     struct mon_proc d = {0};
 
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    int err = slurp(path, buf, sizeof(buf));
+    int err = mon_read_text(path, buf, sizeof(buf));
     // SOLUTION-BEGIN
     if (err == -ENOENT || err == -ESRCH)
         return -ESRCH;
@@ -188,7 +158,7 @@ mon_proc_read(int pid, struct mon_proc *out)
         return err;
 
     snprintf(path, sizeof(path), "/proc/%d/io", pid);
-    err = slurp(path, buf, sizeof(buf));
+    err = mon_read_text(path, buf, sizeof(buf));
     if (err == -ENOENT || err == -ESRCH)
         return -ESRCH; /* it exited between the two reads */
     if (err == -EACCES || err == -EPERM) {
