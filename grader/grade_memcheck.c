@@ -217,7 +217,7 @@ memcheck_all(struct chapter *ch, const char *bin, const char *work, int jobs,
     *runner = NULL;
     grade_progress(o, "  valgrind: every test of %s, %d at a time\n", ch->dir,
                    jobs);
-    if (grade_run_whole(ch, argv, dir, total / jobs + 60, VG_OUT_CAP,
+    if (grade_run_whole(ch, argv, dir, total / jobs + 60, 0, VG_OUT_CAP,
                         VG_MEM_LIMIT, &r) == 0) {
         struct vg_proc *procs = xcalloc(VG_MAX_PROCS, sizeof(*procs));
         int n = r.truncated ? 0 : vg_parse(r.output, procs, VG_MAX_PROCS);

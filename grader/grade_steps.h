@@ -84,11 +84,11 @@ void grade_run_test(struct chapter *ch, struct item *it, const char *bin,
  * Valgrind on one) in the sandbox with the chapter's caps, the results
  * channel, and dir (emptied first; its tmp/ is TMPDIR) as the only
  * place it may write; fills *r as run_child does and returns its result.
- * The caller removes dir.
+ * silence: run_spec.silence (0: none). The caller removes dir.
  */
 int grade_run_whole(const struct chapter *ch, const char *const *argv,
-                    const char *dir, double timeout, size_t out_cap,
-                    size_t mem_limit, struct run_result *r);
+                    const char *dir, double timeout, double silence,
+                    size_t out_cap, size_t mem_limit, struct run_result *r);
 
 /*
  * grade_tests_all - every selected test of bin in one run of the whole

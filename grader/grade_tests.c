@@ -201,7 +201,7 @@ cmp_double(const void *a, const void *b)
 
 int
 grade_run_whole(const struct chapter *ch, const char *const *argv,
-                const char *dir, double timeout, size_t out_cap,
+                const char *dir, double timeout, double silence, size_t out_cap,
                 size_t mem_limit, struct run_result *r)
 {
     char *tmp = xasprintf("%s/tmp", dir);
@@ -211,6 +211,7 @@ grade_run_whole(const struct chapter *ch, const char *const *argv,
     struct run_spec spec = {.argv = argv,
                             .env = env,
                             .timeout = timeout,
+                            .silence = silence,
                             .out_cap = out_cap,
                             .limits = true,
                             .mem_limit = mem_limit,
@@ -247,11 +248,12 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     }
     /*
      * Each test of the whole run may take the median of the tests' limits,
-     * and the whole run ALL_BUDGET seconds more: the verdicts come when it
-     * ends (the report hook writes them all at once, when Criterion has
-     * them final), so a hang would otherwise hold them for the sum of the
-     * limits. A run stopped so leaves its tests to run alone, each with
-     * its own limit.
+     * and the whole run ALL_BUDGET seconds more. The report hook writes a
+     * line as each test ends (a pass or a skip is final then), so the run
+     * is also stopped when no test has ended for that median: a hang then
+     * costs one test's limit, not the budget. A run stopped so keeps the
+     * passes it wrote and leaves the rest to run alone, each with its own
+     * limit.
      */
     qsort(limits, n, sizeof(*limits), cmp_double);
     double each = n > 0 ? limits[n / 2] : 0;
@@ -269,8 +271,8 @@ grade_tests_all(struct chapter *ch, const char *bin, const char *work,
     grade_progress(o, "  tests: every test of %s, %d at a time\n", ch->dir,
                    jobs);
     double limit = total / jobs < ALL_BUDGET ? total / jobs : ALL_BUDGET;
-    if (grade_run_whole(ch, argv, dir, limit + each + KILL_SLACK, ALL_OUT_CAP,
-                        MEM_LIMIT, &r) == 0) {
+    if (grade_run_whole(ch, argv, dir, limit + each + KILL_SLACK,
+                        each + KILL_SLACK, ALL_OUT_CAP, MEM_LIMIT, &r) == 0) {
         for (size_t i = 0; i < ch->nitems; i++) {
             struct item *it = &ch->items[i];
             enum status st;

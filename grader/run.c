@@ -168,19 +168,22 @@ sink_init(struct sink *s, int fd, size_t cap)
     s->buf[0] = '\0';
 }
 
-/* Reads what is there; closes the sink at EOF. Keeps at most cap bytes. */
-static void
+/*
+ * Reads what is there; closes the sink at EOF. Keeps at most cap bytes.
+ * Returns whether bytes came (kept or not).
+ */
+static bool
 sink_drain(struct sink *s)
 {
     char tmp[16384];
     ssize_t n = read(s->fd, tmp, sizeof(tmp));
 
     if (n == -1 && (errno == EINTR || errno == EAGAIN))
-        return;
+        return false;
     if (n <= 0) {
         close(s->fd);
         s->fd = -1;
-        return;
+        return false;
     }
     size_t keep = (size_t)n;
     if (keep > s->cap - s->len) {
@@ -190,6 +193,7 @@ sink_drain(struct sink *s)
     memcpy(s->buf + s->len, tmp, keep);
     s->len += keep;
     s->buf[s->len] = '\0';
+    return true;
 }
 
 static long long
@@ -331,15 +335,28 @@ run_child(const struct run_spec *spec, struct run_result *res)
 
     long long deadline =
         spec->timeout > 0 ? now_ms() + (long long)(spec->timeout * 1000) : -1;
+    /* With spec->silence: the channel's last sign of life. */
+    long long heard = now_ms();
+    long long quiet_ms = spec->channel && spec->silence > 0
+                             ? (long long)(spec->silence * 1000)
+                             : -1;
     while (out.fd >= 0 || chan.fd >= 0) {
         struct pollfd pf[2] = {{.fd = out.fd, .events = POLLIN},
                                {.fd = chan.fd, .events = POLLIN}};
+        long long until = deadline;
+        bool by_silence = false;
+        if (quiet_ms >= 0 && !res->timed_out && chan.fd >= 0 &&
+            (until < 0 || heard + quiet_ms < until)) {
+            until = heard + quiet_ms;
+            by_silence = true;
+        }
         int wait_ms = -1;
-        if (deadline >= 0) {
-            long long left = deadline - now_ms();
+        if (until >= 0) {
+            long long left = until - now_ms();
             if (left <= 0) {
                 if (!res->timed_out) {
                     res->timed_out = true;
+                    res->silent = by_silence;
                     kill(-pid, SIGKILL);
                     deadline = now_ms() + DRAIN_AFTER_KILL_MS;
                     continue;
@@ -353,8 +370,8 @@ run_child(const struct run_spec *spec, struct run_result *res)
             break;
         if (n > 0 && pf[0].revents)
             sink_drain(&out);
-        if (n > 0 && pf[1].revents)
-            sink_drain(&chan);
+        if (n > 0 && pf[1].revents && sink_drain(&chan))
+            heard = now_ms();
     }
     if (out.fd >= 0)
         close(out.fd);

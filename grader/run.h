@@ -53,6 +53,13 @@ struct run_spec {
      * environment variable named here says so ("NAME=3"). NULL: none.
      */
     const char *channel;
+    /*
+     * With a channel: seconds it may stay silent before the group is
+     * killed as hung (as at the timeout, with run_result.silent set); 0:
+     * no such limit. A runner that writes as it goes (a line a finished
+     * test) is stopped soon after its last sign of life.
+     */
+    double silence;
     bool sandbox;                /* contain it (see above) */
     const char *const *writable; /* sandbox: directories it may write */
     /*
@@ -71,6 +78,7 @@ struct run_result {
     bool truncated; /* output went past out_cap */
     char *channel;  /* what the child wrote to the channel (capped) */
     bool lost;      /* the sandbox could not report the program's status */
+    bool silent;    /* timed_out because the channel fell silent */
 };
 
 /*

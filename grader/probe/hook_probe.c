@@ -22,6 +22,12 @@ TK_TEST(probe, passes, .description = "passes")
     cr_assert(1);
 }
 
+TK_TEST(probe, pauses, .description = "never ends (a hang)")
+{
+    for (;;)
+        pause();
+}
+
 TK_TEST(probe, hostile_message, .description = "fails with a hostile message")
 {
     /* As an argument, not the format: "% \xff" is no conversion, and the

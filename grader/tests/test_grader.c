@@ -201,6 +201,41 @@ TK_TEST(runner, metrics_travel_apart_from_output,
     run_result_free(&r);
 }
 
+TK_TEST(runner, silence_stops_a_quiet_child,
+        .description = "a channel silent for run_spec.silence seconds gets "
+                       "the group killed; one that keeps talking does not")
+{
+    const char *quiet[] = {"sh", "-c", "echo hi >&3; sleep 100", NULL};
+    struct run_spec spec = {.argv = quiet,
+                            .timeout = 60,
+                            .silence = 1,
+                            .out_cap = 4096,
+                            .channel = "IOLAB_RESULTS_FD"};
+    struct run_result r;
+    long long t0 = tk_now_ms();
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    long long took = tk_now_ms() - t0;
+    cr_assert(r.timed_out && r.silent, "timed_out %d silent %d", r.timed_out,
+              r.silent);
+    cr_assert_lt(took, 20000, "the kill took %lld ms", took);
+    cr_assert_str_eq(r.channel, "hi\n", "what it said before is kept");
+    run_result_free(&r);
+
+    /* Ten lines 0.2 s apart: never 3 s quiet, though 2 s in all. */
+    const char *talky[] = {"sh", "-c",
+                           "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i >&3; "
+                           "sleep 0.2; done",
+                           NULL};
+    spec.argv = talky;
+    spec.silence = 3;
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert(!r.timed_out && !r.silent);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    cr_assert(strncmp(r.channel, "1\n2\n", 4) == 0);
+    run_result_free(&r);
+}
+
 TK_TEST(runner, memory_is_limited,
         .description = "a child cannot allocate past mem_limit")
 {
@@ -342,6 +377,47 @@ TK_TEST_UNSEALED(
     }
 }
 
+TK_TEST_UNSEALED(hook, passes_written_as_they_end,
+                 .description =
+                     "a pass reaches the channel when its test ends, so a run "
+                     "stopped for going quiet (a hang) keeps it")
+{
+    const char *bin = "build/grader/hook-probe";
+
+    cr_assert_eq(access(bin, X_OK), 0,
+                 "build the probe first (make test does)");
+    /* probe/passes, and probe/pauses, which never ends. */
+    const char *argv[] = {bin, "--filter", "probe/pa*", "-j2", NULL};
+    struct run_spec spec = {.argv = argv,
+                            .timeout = 60,
+                            .silence = 3,
+                            .out_cap = 65536,
+                            .channel = "IOLAB_RESULTS_FD"};
+    struct run_result r;
+    enum status st;
+    char *msg, *where;
+
+    cr_assert_eq(run_child(&spec, &r), 0);
+    cr_assert(r.timed_out && r.silent, "the run was not stopped as quiet");
+    cr_assert(grade_find_result(r.channel, "probe/passes", &st, &msg, &where),
+              "channel:\n%s", r.channel);
+    cr_assert_eq(st, ST_PASS);
+    cr_assert(!grade_find_result(r.channel, "probe/pauses", &st, &msg, &where),
+              "a test that never ended has a verdict:\n%s", r.channel);
+    run_result_free(&r);
+
+    /* A failure is not final as it ends: only a sign of life then, and
+     * its verdict once, at the end. */
+    char *res = probe("probe/hostile_message");
+    cr_assert(strncmp(res, "#\tprobe/hostile_message\n", 24) == 0,
+              "channel:\n%s", res);
+    const char *again = strstr(res + 1, "probe/hostile_message\tfail");
+    cr_assert(again != NULL &&
+                  strstr(again + 1, "probe/hostile_message\t") == NULL,
+              "channel:\n%s", res);
+    free(res);
+}
+
 TK_TEST_UNSEALED(hook, lists_every_test_and_runs_none,
                  .description =
                      "IOLAB_LIST_TESTS=1: one suite/name per line on the "
@@ -366,7 +442,7 @@ TK_TEST_UNSEALED(hook, lists_every_test_and_runs_none,
               "the runner ended with status %#x", r.status);
     for (const char *p = r.channel; *p; p++)
         lines += *p == '\n';
-    cr_assert_eq(lines, 12, "listed:\n%s", r.channel);
+    cr_assert_eq(lines, 13, "listed:\n%s", r.channel);
     cr_assert(strncmp(r.channel, "probe/cr_skips\n", 15) == 0);
     cr_assert(strstr(r.channel, "\nprobe/hostile_message\n") != NULL);
     cr_assert(strstr(r.output, "Synthesis") == NULL, "tests ran:\n%s",

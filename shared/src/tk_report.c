@@ -12,6 +12,14 @@
  * status is pass, fail, crash, timeout or skip; message and where are
  * percent-encoded (%, TAB, CR, LF and other control bytes become %XX), so
  * any message survives: quotes, newlines, "]]>", invalid UTF-8.
+ *
+ * A pass or a skip is written as soon as the test ends: its process has
+ * exited then with the kit's status (Criterion reports POST_FINI after it
+ * has recorded the exit), and nothing later changes it. Every other test
+ * is written at the end, when Criterion has its verdict final; as it ends
+ * the hook writes only "#<TAB>suite/name", a sign of life (no test name
+ * starts with '#'). So the grader can stop a whole run that has gone
+ * quiet (a hang) and keep the passes it already has.
  * Without $IOLAB_RESULTS_FD the hook does nothing and Criterion's own
  * output is all a person running the binary by hand sees.
  *
@@ -77,6 +85,12 @@ status_of(const struct criterion_test_stats *st)
 
 static int results_fd = -1; /* the runner's channel to the grader */
 static bool list_only;      /* $IOLAB_LIST_TESTS=1: list, run nothing */
+static FILE *results;       /* results_fd as a stream, once opened */
+
+/* Tests whose line went out as they ended: not written again at the end. */
+#define EARLY_MAX 1024
+static const struct criterion_test *early[EARLY_MAX];
+static size_t nearly;
 
 /* Runs before main in every process of the binary; acts in the runner. */
 __attribute__((constructor)) static void
@@ -147,6 +161,61 @@ report_test(FILE *f, const struct criterion_test_stats *st)
     fputc('\n', f);
 }
 
+/* The channel as a stream, or NULL (run by hand, or it cannot be used). */
+static FILE *
+channel(void)
+{
+    if (results == NULL && results_fd >= 0) {
+        results = fdopen(results_fd, "w");
+        if (results == NULL) {
+            perror("iolab results channel");
+            results_fd = -1;
+        }
+    }
+    return results;
+}
+
+static bool
+written_early(const struct criterion_test *t)
+{
+    for (size_t i = 0; i < nearly; i++)
+        if (early[i] == t)
+            return true;
+    return false;
+}
+
+/*
+ * As each test ends, in the runner: its line if it passed or was skipped
+ * (final: see the top of this file), else a sign of life.
+ */
+ReportHook(POST_FINI)(struct criterion_test_stats *st)
+{
+    FILE *f = list_only ? NULL : channel();
+    if (f == NULL)
+        return;
+    bool final = !st->crashed && !st->timed_out &&
+                 ((st->exit_code == TK_EXIT_DONE &&
+                   st->test_status == CR_STATUS_PASSED) ||
+                  st->exit_code == TK_EXIT_SKIP);
+    if (final && nearly < EARLY_MAX) {
+        report_test(f, st);
+        early[nearly++] = st->test;
+    } else {
+        fprintf(f, "#\t%s/%s\n", st->test->category, st->test->name);
+    }
+    fflush(f);
+}
+
+/* A test that crashed ends without POST_FINI: a sign of life too. */
+ReportHook(TEST_CRASH)(struct criterion_test_stats *st)
+{
+    FILE *f = list_only ? NULL : channel();
+    if (f == NULL)
+        return;
+    fprintf(f, "#\t%s/%s\n", st->test->category, st->test->name);
+    fflush(f);
+}
+
 /*
  * Before the first test, in the runner: in listing mode, writes every
  * test's "suite/name" to the channel and ends the runner. The walk over
@@ -178,16 +247,14 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
-    if (results_fd < 0)
+    FILE *f = channel();
+    if (f == NULL)
         return;
-    FILE *f = fdopen(results_fd, "w");
-    if (f == NULL) {
-        perror("iolab results channel");
-        return;
-    }
     for (struct criterion_suite_stats *s = stats->suites; s; s = s->next)
         for (struct criterion_test_stats *t = s->tests; t; t = t->next)
-            report_test(f, t);
+            if (!written_early(t->test))
+                report_test(f, t);
     fclose(f);
+    results = NULL;
     results_fd = -1;
 }
