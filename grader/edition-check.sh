@@ -29,6 +29,16 @@ for name in $hidden; do
 done
 [ "$(cat "$dest"/chapters/*/grade.manifest | grep -c '^withheld ')" = "$(echo "$hidden" | wc -l)" ] ||
     fail "the edition's manifests do not hold one withheld line per hidden test"
+# Instructor-only text and targets: gone, markers included.
+! grep -rq 'instructor-only' --include='*.md' "$dest" ||
+    fail "the edition holds instructor-only text: $(grep -rl 'instructor-only' --include='*.md' "$dest" | head -n 1)"
+grep -q '^## For instructors' README.md || fail "the course's README lost its instructors' section"
+! grep -q '^## For instructors' "$dest/README.md" || fail "the edition's README has the instructors' section"
+(cd "$dest" && make --no-print-directory help) >"$dest.help" 2>&1 || fail "make help fails in the edition" "$dest.help"
+! grep -q 'course only\|make test \|make skeletons\|make calibrate' "$dest.help" ||
+    fail "the edition's make help lists a target that needs the course: $(grep 'course only\|make test \|make skeletons\|make calibrate' "$dest.help" | head -n 1)"
+grep -q 'make check ' "$dest.help" || fail "the edition's make help lost make check" "$dest.help"
+rm -f "$dest.help"
 [ -f "$dest/.github/workflows/grade.yml" ] || fail "the grading workflow is not installed"
 [ ! -e "$dest/.github/workflows/ci.yml" ] || fail "the course's own CI is in the edition"
 (cd "$dest" && make --no-print-directory grade CH=01 \

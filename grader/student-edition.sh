@@ -39,6 +39,16 @@ for m in "$dest"/chapters/*/grade.manifest; do
     awk '$1 == "test" { for (i = 5; i <= NF; i++) if ($i == "hidden") { print "withheld " $2 " " $4; next } }
          { print }' "$m" >"$m.tmp" && mv "$m.tmp" "$m"
 done
+# Instructor-only text: Markdown between <!-- instructor-only --> and
+# <!-- /instructor-only --> lines goes, markers included; make help stops
+# listing the targets marked "(course only)" (they need solutions/ or the
+# hidden tests), which stay callable but are no longer advertised.
+while IFS= read -r -d '' md; do
+    awk '/^<!-- instructor-only -->$/ { skip = 1; next }
+         /^<!-- \/instructor-only -->$/ { skip = 0; next }
+         !skip' "$md" >"$md.tmp" && mv "$md.tmp" "$md"
+done < <(find "$dest" -name '*.md' -print0)
+sed -E -i '/^[a-z-]+:.*## .*\(course only\)$/ s/ *## .*$//' "$dest/Makefile"
 mkdir -p "$dest/.github/workflows"
 mv "$dest/.github/student-template/workflows/grade.yml" "$dest/.github/workflows/grade.yml"
 rm -rf "$dest/.github/student-template"
