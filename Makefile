@@ -285,15 +285,20 @@ CH_ARG := $(if $(strip $(CH)),--ch $(strip $(CH)),)
 
 .PHONY: help deps grade test memcheck coverage calibrate skeletons \
         format format-check shellcheck compdb clean grader student-edition \
-        gradescope batch demos sanitize check watch hint progress reset
+        gradescope batch demos charts sanitize check watch hint progress reset
 
 help: ## show this list
 	@echo "iolab - efficient IO on Linux, graded. Targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-	  sed -E 's/^([a-z-]+):.*## (.*)/  make \1|\2/' | column -t -s '|'
+	  sed -E 's/^([a-z-]+):.*## (.*)/\1|\2/' | \
+	  awk -F'|' '{ n = split($$2, w, " "); line = sprintf("  make %-16s", $$1); \
+	    for (i = 1; i <= n; i++) { \
+	      if (length(line) + 1 + length(w[i]) > 100) { print line; line = sprintf("%23s", "") w[i] } \
+	      else line = line (substr(line, length(line)) == " " ? "" : " ") w[i] } \
+	    print line }'
 	@echo "Variables: CH=01 (one chapter), SUBMISSION=dir (grade another tree), V=1 (show commands)"
 
-deps: ## check for (and install) Criterion, Valgrind, gcovr and the rest [ORACLES=1: iostat, promtool too]
+deps: ## check for (and install) Criterion, Valgrind, gcovr and the rest [ORACLES=1: iostat, promtool, gnuplot too]
 	@$(DEPS) $(if $(strip $(ORACLES)),--oracles)
 
 grader: $(GRADER) ## build the grader only
@@ -317,7 +322,7 @@ progress: ## where you stand: each chapter's last grade, without running anythin
 hint: ## print a hint: H=H1.5 [CH=01]
 	@bash grader/hint.sh "$(strip $(H))" "$(strip $(CH))"
 
-test: ## the self-test: solutions full marks, skeletons fail cleanly, grader's own tests
+test: ## the self-test: solutions full marks, skeletons fail cleanly, grader's own tests (course only)
 	@$(DEPS) --quiet --oracles
 	@bash grader/selftest.sh
 
@@ -326,20 +331,20 @@ memcheck: ## run the tests under Valgrind, naming each error's test [CH=01]
 	@$(MAKE) --no-print-directory $(GRADER)
 	@$(GRADER) --tree $(GRADE_TREE) $(CH_ARG) --only memcheck $(GRADE_FLAGS)
 
-coverage: ## line coverage of the solutions by the tests (HTML + summary) [CH=01]
+coverage: ## line coverage of the solutions by the tests (HTML + summary) [CH=01] (course only)
 	@$(DEPS) --quiet
 	@bash grader/coverage.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
 
-sanitize: ## run the solutions' tests and kvd's under ASan and UBSan [CH=01, CC=clang]
+sanitize: ## run the solutions' tests and kvd's under ASan and UBSan [CH=01, CC=clang] (course only)
 	@$(DEPS) --quiet
 	@bash grader/sanitize.sh $(if $(strip $(SUBMISSION)),$(SUBMISSION),solutions) $(CH)
 
-calibrate: ## the reference's metrics against every threshold, with margins
+calibrate: ## the reference's metrics against every threshold, with margins (course only)
 	@$(DEPS) --quiet
 	@$(MAKE) --no-print-directory $(GRADER)
 	@$(GRADER) --tree solutions $(CH_ARG) --calibrate
 
-skeletons: ## regenerate chapters/*/src from the marked solutions (keeps uncommitted edits unless FORCE=1)
+skeletons: ## regenerate chapters/*/src from the marked solutions (keeps uncommitted edits unless FORCE=1) (course only)
 	@FORCE="$(FORCE)" bash grader/skeletons.sh
 
 reset: ## put F=chapters/NN-slug/src/FILE back to its skeleton (your version is kept in .backups/)
@@ -372,14 +377,17 @@ compdb: ## write compile_commands.json for editors (clangd), from make's own com
 	  python3 grader/compdb.py '$(CC)' >compile_commands.json.tmp && \
 	  mv compile_commands.json.tmp compile_commands.json && echo "  wrote compile_commands.json"
 
-student-edition: ## write the course without solutions to DEST=dir (for a student repository)
+student-edition: ## write the course without solutions to DEST=dir (for a student repository) (course only)
 	@bash grader/student-edition.sh "$(DEST)"
 
 batch: ## grade SUBMISSIONS=dir (one entry a student) into OUT=dir/gradebook.csv [CH=01, FLAGS=...]
 	@CH="$(strip $(CH))" FLAGS="$(FLAGS)" bash grader/batch.sh "$(SUBMISSIONS)" $(OUT)
 
-gradescope: ## build/gradescope/autograder.zip, Gradescope's autograder [CH=01, FLAGS=grader options]
+gradescope: ## build/gradescope/autograder.zip, Gradescope's autograder [CH=01, FLAGS=grader options] (course only)
 	@bash grader/gradescope/make-zip.sh "$(strip $(CH))" "$(FLAGS)"
+
+charts: ## your code's benchmark curves as PNG in build/charts/ (gnuplot) [CH=04]
+	@bash grader/charts.sh "$(strip $(CH))" $(if $(strip $(SUBMISSION)),$(SUBMISSION),$(TREE))
 
 demos: ## build the chapters' demo programs from your code [CH=02]
 	@$(MAKE) --no-print-directory TREE=$(GRADE_TREE) \

@@ -6,9 +6,10 @@
 # Usage: grader/deps.sh [--quiet] [--oracles]
 #   make grade runs it first; make test and .ci/run add --oracles, which
 #   also installs the real tools some chapters check their answers against
-#   (iostat and pidstat from sysstat, promtool from prometheus). Without
-#   them those comparisons report "not available" instead of failing, so a
-#   student never needs them.
+#   (iostat and pidstat from sysstat, promtool from prometheus), and
+#   gnuplot for make charts. Without them those comparisons report "not
+#   available" instead of failing, and make charts keeps the data without
+#   the pictures, so a student never needs them.
 set -u
 quiet=0
 oracles=0
@@ -62,6 +63,7 @@ need "liburing (io_uring, chapter 09)" liburing-dev has_header liburing.h -lurin
 if [ $oracles = 1 ]; then
     need "iostat and pidstat (chapter 08's oracles)" sysstat command -v iostat
     need "promtool (chapter 08's oracle)" prometheus command -v promtool
+    need "gnuplot (make charts)" gnuplot-nox command -v gnuplot
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

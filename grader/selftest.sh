@@ -276,6 +276,26 @@ check "solutions: demo programs build with -Werror" \
     make -s --no-print-directory TREE=solutions B="$out/sol-demos" WERROR=1 \
     "${chapters[@]/#/demos-}"
 
+# make charts: every chart's program measures its curve, and gnuplot (which
+# deps.sh --oracles installs) draws it; small runs, since this checks that
+# the pictures still come, not what they show.
+charts_check() {
+    local dir=$out/charts gp name rows
+    rm -rf "$dir"
+    IOLAB_CHARTS_QUICK=1 IOLAB_CHARTS_OUT="$dir" bash grader/charts.sh "" solutions || return 1
+    for gp in chapters/*/charts/*.gp; do
+        name=${gp#chapters/}
+        name=${name%%/*}-$(basename "$gp" .gp)
+        rows=$(grep -vc '^#' "$dir/$name.tsv" 2>/dev/null)
+        [ "${rows:-0}" -ge 3 ] || { echo "charts: $name.tsv has ${rows:-no} rows"; return 1; }
+        if command -v gnuplot >/dev/null && [ ! -s "$dir/$name.png" ]; then
+            echo "charts: no $name.png"
+            return 1
+        fi
+    done
+}
+check "charts: every chart's program measures its curve, and gnuplot draws it" charts_check
+
 # The learner's commands: make check, hint, progress, reset, skeletons.
 check "learner commands: check stops at the first failure with its hint, hint, progress, reset" \
     bash grader/loop-check.sh

@@ -284,6 +284,29 @@ start_keeper(int mfd)
     return fdopen(p[1], "w");
 }
 
+static const char *chart_dir; /* --chart DIR */
+
+const char *
+pk_chart_dir(void)
+{
+    return chart_dir;
+}
+
+FILE *
+pk_chart_open(const char *dir, const char *name, const char *columns)
+{
+    char path[4096];
+
+    if (dir == NULL)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/%s.tsv", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        die_errno("create", path);
+    fprintf(f, "# %s\n", columns);
+    return f;
+}
+
 int
 pk_init(int argc, char **argv, int def_runs)
 {
@@ -294,15 +317,18 @@ pk_init(int argc, char **argv, int def_runs)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = (int)die_number("--runs", argv[++i], 1, PK_MAX_RUNS);
+        } else if (strcmp(argv[i], "--chart") == 0 && i + 1 < argc) {
+            chart_dir = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: %s [--runs N]\n"
+            printf("usage: %s [--runs N] [--chart DIR]\n"
                    "Measures this chapter's metrics; N (default %d) is the "
                    "number of runs\nwhose median each timed metric "
-                   "reports.\n",
+                   "reports. --chart: measure the curves only,\ninto "
+                   "DIR/NAME.tsv (make charts).\n",
                    argv[0], def_runs);
             exit(0);
         } else {
-            fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--runs N] [--chart DIR]\n", argv[0]);
             exit(2);
         }
     }

@@ -473,6 +473,56 @@ bench_scaling(enum mux_backend b, int runs, int many)
     free(ratio);
 }
 
+/*
+ * The scaling curve, for make charts (--chart DIR): the median round trip
+ * of one client against the number of idle connections, for every
+ * backend, into DIR/scaling.tsv; "?" where a backend cannot hold that
+ * many (select: FD_SETSIZE).
+ */
+static void
+chart_scaling(const char *dir, int runs, int many)
+{
+    static const int idle[] = {10, 100, 250, 500, 1000, 2000, 3500, 5000};
+    FILE *d = pk_chart_open(dir, "scaling",
+                            "idle select_us poll_us epoll_lt_us epoll_et_us");
+    double *rtt = calloc((size_t)runs, sizeof(double));
+
+    if (rtt == NULL)
+        die("out of memory");
+    printf("scaling curve: median round trip of %d runs against idle "
+           "connections\n",
+           runs);
+    for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++) {
+        if (idle[i] > many)
+            break;
+        fprintf(d, "%d", idle[i]);
+        printf("  %5d idle:", idle[i]);
+        for (int b = 0; b < MUX_NBACKENDS; b++) {
+            int held = 0, limit = b == MUX_SELECT ? IDLE_CONNS : many;
+            size_t got = 0;
+            for (int r = 0; r < runs && idle[i] <= limit; r++) {
+                double t = rtt_with_idle((enum mux_backend)b, idle[i], &held);
+                if (t > 0 && held == idle[i])
+                    rtt[got++] = t;
+            }
+            if (got == 0) {
+                fprintf(d, "\t?");
+                printf(" %s -", mux_backend_name((enum mux_backend)b));
+            } else {
+                double us = pk_median(rtt, got) / 1e3;
+                fprintf(d, "\t%.1f", us);
+                printf(" %s %.1f us", mux_backend_name((enum mux_backend)b),
+                       us);
+            }
+        }
+        fprintf(d, "\n");
+        printf("\n");
+    }
+    free(rtt);
+    if (fclose(d) != 0)
+        die_errno("write", "scaling.tsv");
+}
+
 /* ===================================================================== */
 /* Throughput against a thread per connection                             */
 /* ===================================================================== */
@@ -550,6 +600,10 @@ main(int argc, char **argv)
     int many = nofile >= 2 * MANY + 100 ? MANY : (int)(nofile / 2 - 50);
 
     signal(SIGPIPE, SIG_IGN);
+    if (pk_chart_dir() != NULL) {
+        chart_scaling(pk_chart_dir(), runs, many);
+        return 0;
+    }
     printf("idle efficiency: %d idle connections, server CPU over 1 s\n",
            IDLE_CONNS);
     for (int b = 0; b < MUX_NBACKENDS; b++)

@@ -12,9 +12,12 @@
  *
  *     make demos CH=04
  *     build/tree/solutions/04-buffering/demo/sweep [--mib N] [--record N]
+ *                                                  [--chart DIR]
  *
  * When gnuplot is installed, a chart of the same figures follows the table
- * (in the terminal). The README explains where the curve flattens and why.
+ * (in the terminal); --chart DIR also writes them to DIR/sweep.tsv, which
+ * make charts draws as a picture. The README explains where the curve
+ * flattens and why.
  */
 #include "buf.h"
 
@@ -40,6 +43,7 @@ struct opts {
     size_t volume; /* bytes timed per capacity */
     size_t record; /* bytes per buf_write and buf_read */
     const char *path;
+    const char *chart; /* --chart DIR, or NULL */
 };
 
 struct row {
@@ -197,8 +201,10 @@ main(int argc, char **argv)
             o.volume = die_number("--mib", argv[++i], 1, 4096) * MIB;
         else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc)
             o.record = die_number("--record", argv[++i], 1, MIB);
+        else if (strcmp(argv[i], "--chart") == 0 && i + 1 < argc)
+            o.chart = argv[++i];
         else
-            die("usage: %s [--mib N] [--record BYTES]", argv[0]);
+            die("usage: %s [--mib N] [--record BYTES] [--chart DIR]", argv[0]);
     }
     int fd = mkstemp(path);
     if (fd == -1 || fstat(fd, &st) == -1)
@@ -254,6 +260,15 @@ main(int argc, char **argv)
         fflush(stdout);
     }
     unlink(path);
+    FILE *d = pk_chart_open(o.chart, "sweep",
+                            "capacity write_mbs read_mbs write_calls_per_mib "
+                            "read_calls_per_mib");
+    for (int i = 0; d != NULL && i < n; i++)
+        fprintf(d, "%zu\t%.1f\t%.1f\t%.0f\t%.0f\n", rows[i].cap,
+                rows[i].write_mbs, rows[i].read_mbs, rows[i].write_calls,
+                rows[i].read_calls);
+    if (d != NULL && fclose(d) != 0)
+        die_errno("write", "sweep.tsv");
     plot(rows, n);
     return 0;
 }

@@ -250,6 +250,58 @@ out:
     free(w);
 }
 
+/*
+ * The depth curve, for make charts (--chart DIR): PIPE_N SETs with
+ * PIPE_RTT_US added per round trip, in batches of 1 to 256, best of runs;
+ * commands per second and round trips per batch into DIR/pipeline.tsv.
+ */
+static void
+chart_pipeline(const char *dir, int runs)
+{
+    static const size_t depth[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+    struct pipe_work *w = calloc(1, sizeof(*w));
+    struct kvd *kv = NULL;
+    struct resp_conn *c = NULL;
+    struct kvd_stats st;
+
+    if (w == NULL)
+        die("out of memory");
+    pipe_setup(w);
+    int err = kvd_start(NULL, &kv);
+    if (err == 0)
+        err = resp_connect(NULL, kvd_port(kv), PIPE_TIMEOUT, &c);
+    if (err == 0)
+        err = kvd_set_delays(kv, PIPE_RTT_US, 0);
+    if (err != 0)
+        die("kvd: %s", strerror(-err));
+    FILE *d = pk_chart_open(dir, "pipeline",
+                            "depth cmds_per_s rtts_per_batch ideal_cmds_per_s");
+    printf("pipelining curve: %d SETs, %d us per round trip, best of %d\n",
+           PIPE_N, PIPE_RTT_US, runs);
+    for (size_t i = 0; i < sizeof(depth) / sizeof(depth[0]); i++) {
+        uint64_t best = 0;
+        kvd_reset_stats(kv);
+        for (int r = 0; r < runs; r++) {
+            uint64_t t = pipe_once(w, c, depth[i]);
+            if (t == 0)
+                die("bat_pipeline failed at depth %zu", depth[i]);
+            best = best == 0 || t < best ? t : best;
+        }
+        kvd_stats(kv, &st);
+        size_t batches = (PIPE_N + depth[i] - 1) / depth[i] * (size_t)runs;
+        double per_s = PIPE_N / (best / 1e9);
+        fprintf(d, "%zu\t%.0f\t%.2f\t%.0f\n", depth[i], per_s,
+                (double)st.round_trips / batches, depth[i] * 1e6 / PIPE_RTT_US);
+        printf("  depth %3zu: %8.0f commands/s, %.2f round trips a batch\n",
+               depth[i], per_s, (double)st.round_trips / batches);
+    }
+    if (fclose(d) != 0)
+        die_errno("write", "pipeline.tsv");
+    resp_close(c);
+    kvd_stop(kv);
+    free(w);
+}
+
 /* ===================================================================== */
 /* Group commit                                                          */
 /* ===================================================================== */
@@ -506,6 +558,10 @@ main(int argc, char **argv)
 {
     int runs = pk_init(argc, argv, 5);
 
+    if (pk_chart_dir() != NULL) {
+        chart_pipeline(pk_chart_dir(), runs);
+        return 0;
+    }
     bench_gather(runs);
     bench_pipeline(runs);
     bench_commit(runs);

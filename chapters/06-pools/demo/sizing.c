@@ -12,7 +12,8 @@
  * achieved and the median and 99th percentile latency.
  *
  * Build and run: make demos CH=06 && build/grade/chapters/06-pools/demo/sizing
- *   [rate_per_s [rtt_us [seconds]]]    defaults: 2000 2000 2
+ *   [--chart DIR] [rate_per_s [rtt_us [seconds]]]    defaults: 2000 2000 2
+ * --chart DIR also writes the table to DIR/sizing.tsv (make charts).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -80,6 +81,12 @@ cmp(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
+    const char *chart = NULL;
+    if (argc > 2 && strcmp(argv[1], "--chart") == 0) {
+        chart = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     double rate = argc > 1 ? atof(argv[1]) : 2000;
     unsigned rtt = argc > 2 ? (unsigned)atoi(argv[2]) : 2000;
     double secs = argc > 3 ? atof(argv[3]) : 2;
@@ -88,7 +95,9 @@ main(int argc, char **argv)
     struct kvd *kv = NULL;
 
     if (rate <= 0 || secs <= 0 || kvd_start(&kc, &kv) < 0)
-        die("usage: sizing [rate_per_s [rtt_us [seconds]]]");
+        die("usage: sizing [--chart DIR] [rate_per_s [rtt_us [seconds]]]");
+    FILE *d = pk_chart_open(chart, "sizing",
+                            "pool_size done_per_s p50_ms p99_ms little_l");
     int per = (int)(rate * secs / THREADS);
     printf("offered %.0f req/s for %.1f s, service %u us: Little's law "
            "L = %.2f busy connections\n",
@@ -131,10 +140,16 @@ main(int argc, char **argv)
         printf("%5u %12.0f %9.2f %9.2f %8llu\n", sizes[s], n / wall,
                n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0,
                (unsigned long long)ks.accepted);
+        if (d != NULL)
+            fprintf(d, "%u\t%.0f\t%.3f\t%.3f\t%.2f\n", sizes[s], n / wall,
+                    n ? all[n / 2] : 0, n ? all[n * 99 / 100] : 0,
+                    rate * rtt / 1e6);
         fflush(stdout);
         pool_close(p);
         free(all);
     }
     kvd_stop(kv);
+    if (d != NULL && fclose(d) != 0)
+        die_errno("write", "sizing.tsv");
     return 0;
 }

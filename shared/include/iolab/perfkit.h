@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- clocks and resources --------------------------------------------- */
 
@@ -56,17 +57,35 @@ int pk_dial_tcp(unsigned short port, int timeout_ms);
 /* ---- metrics ------------------------------------------------------------ */
 
 /*
- * pk_init - reads the bench's options (--runs N) and takes the metrics
- * descriptor from the environment before any code under test runs.
- * Returns the number of runs for timed metrics (default def_runs). Also
- * sets die()'s program name. --help prints the usage and exits 0; any
- * other argument, or a --runs that is not a number from 1 to PK_MAX_RUNS,
- * prints the usage and exits 2.
+ * pk_init - reads the bench's options (--runs N, --chart DIR) and takes
+ * the metrics descriptor from the environment before any code under test
+ * runs. Returns the number of runs for timed metrics (default def_runs).
+ * Also sets die()'s program name. --help prints the usage and exits 0;
+ * any other argument, or a --runs that is not a number from 1 to
+ * PK_MAX_RUNS, prints the usage and exits 2.
  */
 int pk_init(int argc, char **argv, int def_runs);
 
 /* The largest --runs pk_init accepts. */
 #define PK_MAX_RUNS 1000
+
+/* ---- charts ------------------------------------------------------------- */
+
+/*
+ * pk_chart_dir - the DIR of --chart DIR given to pk_init, or NULL. A bench
+ * run so (by make charts: grader/charts.sh) measures only its curves and
+ * writes them to DIR with pk_chart_open; graded runs never pass it.
+ */
+const char *pk_chart_dir(void);
+
+/*
+ * pk_chart_open - creates DIR/NAME.tsv for one curve and writes its first
+ * line, "# " and the column names (space-separated) given in columns; the
+ * caller writes one row per line, fields separated by TABs, and closes
+ * it. dir NULL: returns NULL (no chart wanted). Exits with a message if
+ * the file cannot be created.
+ */
+FILE *pk_chart_open(const char *dir, const char *name, const char *columns);
 
 /*
  * pk_tmpdir - creates a private directory for the bench's files,
