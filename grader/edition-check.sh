@@ -30,8 +30,8 @@ done
 [ "$(cat "$dest"/chapters/*/grade.manifest | grep -c '^withheld ')" = "$(echo "$hidden" | wc -l)" ] ||
     fail "the edition's manifests do not hold one withheld line per hidden test"
 # Instructor-only text and targets: gone, markers included.
-! grep -rq 'instructor-only' --include='*.md' "$dest" ||
-    fail "the edition holds instructor-only text: $(grep -rl 'instructor-only' --include='*.md' "$dest" | head -n 1)"
+! grep -rqx '<!-- /\{0,1\}instructor-only -->' --include='*.md' "$dest" ||
+    fail "the edition holds instructor-only text: $(grep -rlx '<!-- /\{0,1\}instructor-only -->' --include='*.md' "$dest" | head -n 1)"
 grep -q '^## For instructors' README.md || fail "the course's README lost its instructors' section"
 ! grep -q '^## For instructors' "$dest/README.md" || fail "the edition's README has the instructors' section"
 (cd "$dest" && make --no-print-directory help) >"$dest.help" 2>&1 || fail "make help fails in the edition" "$dest.help"
