@@ -36,4 +36,13 @@ struct mont_bind {
 int mont_run(const char *const argv[], const char *in_path,
              const struct mont_bind *bind, size_t nbind, char *out, size_t cap);
 
+/*
+ * mont_column - the number a tool's table (iostat's, pidstat's) prints
+ * under column col in the row that holds the word key (a device's name, a
+ * pid). The header is the nearest line above the row that has col as a
+ * word; words are separated by blanks. Fails the test, showing the
+ * output, when there is no such header or row.
+ */
+double mont_column(const char *out, const char *col, const char *key);
+
 #endif /* MON_TEST_ORACLE_H */
