@@ -21,6 +21,6 @@ CHAPTERS += 08-monitoring
 08-monitoring_LIBS := -lm
 
 # The predict-then-measure experiment on /proc/self/io, "is it IO or
-# CPU?" on any process, and a kvd client's latencies measured and
-# corrected (not graded): make demos CH=08.
-08-monitoring_DEMOS := counters.c why.c latency.c
+# CPU?" on any process, a kvd client's latencies measured and corrected,
+# and pidstat -d -u for one process (not graded): make demos CH=08.
+08-monitoring_DEMOS := counters.c why.c latency.c pidio.c
