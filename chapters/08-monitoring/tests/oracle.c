@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -146,4 +147,32 @@ mont_column(const char *out, const char *col, const char *key)
     cr_assert_fail("no column %s in a row of %s in the output:\n%s", col, key,
                    out);
     return 0;
+}
+
+void
+mont_sysstat_agrees(const char *const argv[], const struct mont_file *files,
+                    size_t nfiles, const char *key,
+                    const struct mont_want *want, size_t nwant)
+{
+    struct mont_bind bind[8];
+    cr_assert(nfiles <= 8);
+    for (size_t i = 0; i < nfiles; i++)
+        bind[i] = (struct mont_bind){
+            tk_make_file(files[i].name, files[i].text, strlen(files[i].text)),
+            files[i].onto};
+    char out[8192];
+    int rc = mont_run(argv, NULL, bind, nfiles, out, sizeof(out));
+    for (size_t i = 0; i < nfiles; i++)
+        free((char *)bind[i].from);
+    const char *tool = strrchr(argv[0], '/') + 1;
+    if (rc == MONT_NO_NAMESPACE)
+        tk_skip("no user namespace to show %s recorded counters in", tool);
+    cr_assert_eq(rc, 0, "%s exited %d:\n%s", tool, rc, out);
+    for (size_t i = 0; i < nwant; i++) {
+        double theirs = mont_column(out, want[i].col, key);
+        cr_assert(fabs(theirs - want[i].ours) < 0.006,
+                  "%s: %s says %.2f, yours %.4f (same counters over the same "
+                  "10 s):\n%s",
+                  want[i].col, tool, theirs, want[i].ours, out);
+    }
 }

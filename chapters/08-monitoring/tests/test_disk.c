@@ -476,36 +476,15 @@ TK_TEST(disk, iostat_agrees_on_same_counters,
     /* iostat's first report is since boot: the counters over the uptime.
      * It reads /sys/block/DEV/stat (or /proc/diskstats) and /proc/uptime,
      * so it is shown ours in their place. */
-    char *up = tk_make_file("uptime", "10.00 20.00\n", 12);
-    char *dsf = tk_make_file("diskstats", ds, strlen(ds));
     const char *st_text = "1234 66 50000 2468 500 7 30000 3000 0 7000 25000 "
                           "0 0 0 0 0 0\n";
-    char *stf = tk_make_file("stat", st_text, strlen(st_text));
-    struct mont_bind bind[] = {
-        {up, "/proc/uptime"}, {dsf, "/proc/diskstats"}, {stf, stat_path}};
+    struct mont_file files[] = {{"uptime", "10.00 20.00\n", "/proc/uptime"},
+                                {"diskstats", ds, "/proc/diskstats"},
+                                {"stat", st_text, stat_path}};
+    struct mont_want want[] = {{"r/s", r.r_s},         {"w/s", r.w_s},
+                               {"rkB/s", r.rkb_s},     {"wkB/s", r.wkb_s},
+                               {"r_await", r.r_await}, {"w_await", r.w_await},
+                               {"aqu-sz", r.aqu_sz},   {"%util", r.util}};
     const char *argv[] = {tool, "-d", "-x", dev, NULL};
-    char out[8192];
-    rc = mont_run(argv, NULL, bind, 3, out, sizeof(out));
-    free(up);
-    free(dsf);
-    free(stf);
-    if (rc == MONT_NO_NAMESPACE)
-        tk_skip("no user namespace to show iostat recorded counters in");
-    cr_assert_eq(rc, 0, "iostat exited %d:\n%s", rc, out);
-
-    struct {
-        const char *col;
-        double ours;
-    } c[] = {{"r/s", r.r_s},         {"w/s", r.w_s},
-             {"rkB/s", r.rkb_s},     {"wkB/s", r.wkb_s},
-             {"r_await", r.r_await}, {"w_await", r.w_await},
-             {"aqu-sz", r.aqu_sz},   {"%util", r.util}};
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        double theirs = mont_column(out, c[i].col, dev);
-        /* iostat prints 2 decimals; these values need no more. */
-        cr_assert(fabs(theirs - c[i].ours) < 0.006,
-                  "%s: iostat says %.2f, mon_disk_rates %.4f (same counters "
-                  "over the same 10 s)",
-                  c[i].col, theirs, c[i].ours);
-    }
+    mont_sysstat_agrees(argv, files, 3, dev, want, 8);
 }

@@ -437,40 +437,20 @@ TK_TEST(proc, pidstat_agrees_on_same_counters,
     }
     /* With no interval pidstat reports since boot: the counters over the
      * uptime, which it reads from /proc/uptime. */
-    char *up = tk_make_file("uptime", "10.00 20.00\n", 12);
-    char *stf = tk_make_file("stat", stat, strlen(stat));
-    char *iof = tk_make_file("io", io, strlen(io));
     char stat_path[64], io_path[64], pid[16];
     snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)ch.pid);
     snprintf(io_path, sizeof(io_path), "/proc/%d/io", (int)ch.pid);
     snprintf(pid, sizeof(pid), "%d", (int)ch.pid);
-    struct mont_bind bind[] = {
-        {up, "/proc/uptime"}, {stf, stat_path}, {iof, io_path}};
+    struct mont_file files[] = {{"uptime", "10.00 20.00\n", "/proc/uptime"},
+                                {"stat", stat, stat_path},
+                                {"io", io, io_path}};
+    struct mont_want want[] = {
+        {"kB_rd/s", r.read_bytes_s / 1024},
+        {"kB_wr/s", r.write_bytes_s / 1024},
+        {"kB_ccwr/s", r.cancelled_s / 1024},
+        {"iodelay", (double)(cur.blkio_ticks - zero.blkio_ticks)},
+        {"%CPU", r.cpu_pct}};
     const char *argv[] = {tool, "-d", "-u", "-p", pid, NULL};
-    char out[8192];
-    rc = mont_run(argv, NULL, bind, 3, out, sizeof(out));
-    free(up);
-    free(stf);
-    free(iof);
-    stop_child(&ch);
-    if (rc == MONT_NO_NAMESPACE)
-        tk_skip("no user namespace to show pidstat recorded counters in");
-    cr_assert_eq(rc, 0, "pidstat exited %d:\n%s", rc, out);
-
-    struct {
-        const char *col;
-        double ours;
-    } c[] = {{"kB_rd/s", r.read_bytes_s / 1024},
-             {"kB_wr/s", r.write_bytes_s / 1024},
-             {"kB_ccwr/s", r.cancelled_s / 1024},
-             {"iodelay", (double)(cur.blkio_ticks - zero.blkio_ticks)},
-             {"%CPU", r.cpu_pct}};
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        double theirs = mont_column(out, c[i].col, pid);
-        /* pidstat prints 2 decimals; these values need no more. */
-        cr_assert(fabs(theirs - c[i].ours) < 0.006,
-                  "%s: pidstat says %.2f, yours %.4f (same counters over "
-                  "the same 10 s)\n%s",
-                  c[i].col, theirs, c[i].ours, out);
-    }
+    mont_sysstat_agrees(argv, files, 3, pid, want, 5);
+    stop_child(&ch); /* alive until pidstat has read its files */
 }
