@@ -12,9 +12,15 @@ CHAPTERS += 08-monitoring
 08-monitoring_TESTS := oracle.c test_disk.c test_hist.c test_proc.c test_why.c
 08-monitoring_BENCH := bench.c
 
+# kvd (the server whose client's latencies the histogram records) and
+# resp (the client library), from shared/kvd/kit.mk.
+08-monitoring_TEST_DEPS := $(KVD_T_OBJ)
+08-monitoring_BENCH_DEPS := $(KVD_B_OBJ)
+
 # ceil() for the nearest rank, and the tests' own arithmetic.
 08-monitoring_LIBS := -lm
 
-# The predict-then-measure experiment on /proc/self/io, and "is it IO or
-# CPU?" on any process (not graded): make demos CH=08.
-08-monitoring_DEMOS := counters.c why.c
+# The predict-then-measure experiment on /proc/self/io, "is it IO or
+# CPU?" on any process, a kvd client's latencies measured and corrected,
+# and pidstat -d -u for one process (not graded): make demos CH=08.
+08-monitoring_DEMOS := counters.c why.c latency.c pidio.c

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +107,72 @@ mont_run(const char *const argv[], const char *in_path,
     cr_assert_neq(WEXITSTATUS(status), 127, "%s could not be run", argv[0]);
     return WEXITSTATUS(status) == NS_REFUSED ? MONT_NO_NAMESPACE
                                              : WEXITSTATUS(status);
+}
+
+/* Splits line (modified) into at most max words; returns how many. */
+static size_t
+words(char *line, char **w, size_t max)
+{
+    size_t n = 0;
+    char *save;
+    for (char *t = strtok_r(line, " \t", &save); t != NULL && n < max;
+         t = strtok_r(NULL, " \t", &save))
+        w[n++] = t;
+    return n;
+}
+
+double
+mont_column(const char *out, const char *col, const char *key)
+{
+    int at = -1; /* col's word in the last header seen */
+    for (const char *p = out; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char line[1024], *w[64];
+        snprintf(line, sizeof(line), "%.*s", (int)len, p);
+        p += len + (nl != NULL);
+        size_t n = words(line, w, 64);
+        int col_at = -1;
+        bool has_key = false;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(w[i], col) == 0)
+                col_at = (int)i;
+            has_key |= strcmp(w[i], key) == 0;
+        }
+        if (col_at >= 0)
+            at = col_at;
+        else if (at >= 0 && has_key && (size_t)at < n)
+            return strtod(w[at], NULL);
+    }
+    cr_assert_fail("no column %s in a row of %s in the output:\n%s", col, key,
+                   out);
+    return 0;
+}
+
+void
+mont_sysstat_agrees(const char *const argv[], const struct mont_file *files,
+                    size_t nfiles, const char *key,
+                    const struct mont_want *want, size_t nwant)
+{
+    struct mont_bind bind[8];
+    cr_assert(nfiles <= 8);
+    for (size_t i = 0; i < nfiles; i++)
+        bind[i] = (struct mont_bind){
+            tk_make_file(files[i].name, files[i].text, strlen(files[i].text)),
+            files[i].onto};
+    char out[8192];
+    int rc = mont_run(argv, NULL, bind, nfiles, out, sizeof(out));
+    for (size_t i = 0; i < nfiles; i++)
+        free((char *)bind[i].from);
+    const char *tool = strrchr(argv[0], '/') + 1;
+    if (rc == MONT_NO_NAMESPACE)
+        tk_skip("no user namespace to show %s recorded counters in", tool);
+    cr_assert_eq(rc, 0, "%s exited %d:\n%s", tool, rc, out);
+    for (size_t i = 0; i < nwant; i++) {
+        double theirs = mont_column(out, want[i].col, key);
+        cr_assert(fabs(theirs - want[i].ours) < 0.006,
+                  "%s: %s says %.2f, yours %.4f (same counters over the same "
+                  "10 s):\n%s",
+                  want[i].col, tool, theirs, want[i].ours, out);
+    }
 }

@@ -36,4 +36,38 @@ struct mont_bind {
 int mont_run(const char *const argv[], const char *in_path,
              const struct mont_bind *bind, size_t nbind, char *out, size_t cap);
 
+/*
+ * mont_column - the number a tool's table (iostat's, pidstat's) prints
+ * under column col in the row that holds the word key (a device's name, a
+ * pid). The header is the nearest line above the row that has col as a
+ * word; words are separated by blanks. Fails the test, showing the
+ * output, when there is no such header or row.
+ */
+double mont_column(const char *out, const char *col, const char *key);
+
+/* A file a sysstat tool is shown: text, in place of the file at onto. */
+struct mont_file {
+    const char *name; /* its name in the test's directory */
+    const char *text;
+    const char *onto; /* e.g. /proc/uptime */
+};
+
+/* A column of a tool's table and the value the student's code gave. */
+struct mont_want {
+    const char *col;
+    double ours;
+};
+
+/*
+ * mont_sysstat_agrees - runs the sysstat tool argv (iostat, pidstat)
+ * shown the recorded files, and fails the test unless, in the row that
+ * holds key, each column of want prints that value to the tool's two
+ * decimals (within 0.006: the recorded counters give values exact at two
+ * decimals). Skips the test when the sandbox refuses the namespace.
+ */
+void mont_sysstat_agrees(const char *const argv[],
+                         const struct mont_file *files, size_t nfiles,
+                         const char *key, const struct mont_want *want,
+                         size_t nwant);
+
 #endif /* MON_TEST_ORACLE_H */

@@ -428,36 +428,6 @@ TK_TEST(disk, live_diskstats_parse,
 
 /* ---- the real tool ------------------------------------------------------ */
 
-/* The value under column `col` of iostat's row for `dev`, or fails. */
-static double
-iostat_column(const char *out, const char *dev, const char *col)
-{
-    const char *head = strstr(out, "\nDevice");
-    cr_assert_not_null(head, "no \"Device\" header in iostat's output:\n%s",
-                       out);
-    char hbuf[1024], rbuf[1024];
-    const char *hend = strchr(head + 1, '\n');
-    cr_assert_not_null(hend);
-    snprintf(hbuf, sizeof(hbuf), "%.*s", (int)(hend - head - 1), head + 1);
-    char want[64];
-    snprintf(want, sizeof(want), "\n%s ", dev);
-    const char *row = strstr(hend, want);
-    cr_assert_not_null(row, "no row for %s in iostat's output:\n%s", dev, out);
-    const char *rend = strchr(row + 1, '\n');
-    snprintf(rbuf, sizeof(rbuf), "%.*s",
-             (int)(rend != NULL ? rend - row - 1 : (long)strlen(row + 1)),
-             row + 1);
-
-    char *hs, *rs;
-    char *h = strtok_r(hbuf, " \t", &hs), *r = strtok_r(rbuf, " \t", &rs);
-    for (; h != NULL && r != NULL;
-         h = strtok_r(NULL, " \t", &hs), r = strtok_r(NULL, " \t", &rs))
-        if (strcmp(h, col) == 0)
-            return strtod(r, NULL);
-    cr_assert_fail("no column %s in iostat's output:\n%s", col, out);
-    return 0;
-}
-
 TK_TEST(disk, iostat_agrees_on_same_counters,
         .description = "[MON-5] [MON-6] [MON-7] iostat -x reads the same "
                        "counters and prints the same rates, where iostat is "
@@ -506,36 +476,15 @@ TK_TEST(disk, iostat_agrees_on_same_counters,
     /* iostat's first report is since boot: the counters over the uptime.
      * It reads /sys/block/DEV/stat (or /proc/diskstats) and /proc/uptime,
      * so it is shown ours in their place. */
-    char *up = tk_make_file("uptime", "10.00 20.00\n", 12);
-    char *dsf = tk_make_file("diskstats", ds, strlen(ds));
     const char *st_text = "1234 66 50000 2468 500 7 30000 3000 0 7000 25000 "
                           "0 0 0 0 0 0\n";
-    char *stf = tk_make_file("stat", st_text, strlen(st_text));
-    struct mont_bind bind[] = {
-        {up, "/proc/uptime"}, {dsf, "/proc/diskstats"}, {stf, stat_path}};
+    struct mont_file files[] = {{"uptime", "10.00 20.00\n", "/proc/uptime"},
+                                {"diskstats", ds, "/proc/diskstats"},
+                                {"stat", st_text, stat_path}};
+    struct mont_want want[] = {{"r/s", r.r_s},         {"w/s", r.w_s},
+                               {"rkB/s", r.rkb_s},     {"wkB/s", r.wkb_s},
+                               {"r_await", r.r_await}, {"w_await", r.w_await},
+                               {"aqu-sz", r.aqu_sz},   {"%util", r.util}};
     const char *argv[] = {tool, "-d", "-x", dev, NULL};
-    char out[8192];
-    rc = mont_run(argv, NULL, bind, 3, out, sizeof(out));
-    free(up);
-    free(dsf);
-    free(stf);
-    if (rc == MONT_NO_NAMESPACE)
-        tk_skip("no user namespace to show iostat recorded counters in");
-    cr_assert_eq(rc, 0, "iostat exited %d:\n%s", rc, out);
-
-    struct {
-        const char *col;
-        double ours;
-    } c[] = {{"r/s", r.r_s},         {"w/s", r.w_s},
-             {"rkB/s", r.rkb_s},     {"wkB/s", r.wkb_s},
-             {"r_await", r.r_await}, {"w_await", r.w_await},
-             {"aqu-sz", r.aqu_sz},   {"%util", r.util}};
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        double theirs = iostat_column(out, dev, c[i].col);
-        /* iostat prints 2 decimals; these values need no more. */
-        cr_assert(fabs(theirs - c[i].ours) < 0.006,
-                  "%s: iostat says %.2f, mon_disk_rates %.4f (same counters "
-                  "over the same 10 s)",
-                  c[i].col, theirs, c[i].ours);
-    }
+    mont_sysstat_agrees(argv, files, 3, dev, want, 8);
 }

@@ -5,7 +5,9 @@
  * test that means a rank r of n values asks for p = 100 (r - 0.5) / n:
  * p / 100 * n is then r - 0.5 give or take a rounding, and its ceiling is
  * r however a solution orders the arithmetic. The Prometheus text is read
- * back by a small parser here, line by line.
+ * back by a small parser here, line by line. kvd_client_latencies records
+ * a real kvd client's round trips: whatever they measure on this machine,
+ * the histogram must agree with an exact sort of the same samples.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <valgrind/valgrind.h>
 
+#include "iolab/kvd.h"
+#include "iolab/resp.h"
 #include "iolab/testkit.h"
 #include "mon.h"
 #include "oracle.h"
@@ -584,4 +589,181 @@ TK_TEST(hist, promtool_accepts_export,
               "promtool check metrics reported an error:\n%s\nthe text "
               "was:\n%s",
               out, buf);
+}
+
+/* ---- a kvd client's latencies ------------------------------------------- */
+
+/* Sleeps until CLOCK_MONOTONIC reaches due_ns (at once if it is past). */
+static void
+sleep_until(long long due_ns)
+{
+    struct timespec ts = {.tv_sec = due_ns / 1000000000LL,
+                          .tv_nsec = due_ns % 1000000000LL};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/*
+ * The values record_corrected(v, interval) counts, by [MON-13]: v, then
+ * v - k * interval while that is at least interval; appended to out[*n].
+ */
+static void
+expand_corrected(uint64_t v, uint64_t interval, uint64_t *out, size_t *n)
+{
+    out[(*n)++] = v;
+    for (uint64_t k = 1; v >= (k + 1) * interval; k++)
+        out[(*n)++] = v - k * interval;
+}
+
+/* The exact number of values in sorted[0..n) whose bucket can lie at or
+ * below bound: at least those with x + x / 1000 <= bound, at most those
+ * with x <= bound ([MON-15] at 3 digits). */
+static void
+bucket_range(const uint64_t *sorted, size_t n, uint64_t bound, uint64_t *lo,
+             uint64_t *hi)
+{
+    *lo = *hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        *lo += sorted[i] + sorted[i] / 1000 <= bound;
+        *hi += sorted[i] <= bound;
+    }
+}
+
+TK_TEST(hist, kvd_client_latencies,
+        .description = "[MON-13] [MON-14] [MON-15] [MON-18] a kvd client's "
+                       "round trips at a fixed rate, one stalled: every "
+                       "request counted, the stall corrected, percentiles "
+                       "and buckets as an exact sort says")
+{
+    /*
+     * One request meant every INTERVAL us; request STALL_AT is held
+     * STALL_US by the server (kvd's round-trip delay), so it alone hides
+     * at least STALL_US / INTERVAL - 1 requests the loop meant to send.
+     */
+    enum { N = 200, INTERVAL = 1000, STALL_AT = 120, STALL_US = 25000 };
+    struct kvd *kv;
+    int err = kvd_start(NULL, &kv);
+    cr_assert_eq(err, 0, "kvd_start: %s", strerror(-err));
+    struct resp_conn *c;
+    err = resp_connect(NULL, kvd_port(kv), 10000, &c);
+    cr_assert_eq(err, 0, "resp_connect: %s", strerror(-err));
+    struct mon_hist *raw = new_hist(MON_HIST_HOUR_US, 3);
+    struct mon_hist *fixed = new_hist(MON_HIST_HOUR_US, 3);
+    uint64_t *lat = tk_xmalloc(N * sizeof(*lat));
+
+    long long start = tk_now_ns();
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(kvd_set_delays(kv, i == STALL_AT ? STALL_US : 0, 0), 0);
+        sleep_until(start + (long long)i * INTERVAL * 1000);
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i % 10);
+        struct resp_reply r = {0};
+        long long t0 = tk_now_ns();
+        err = i % 2 == 0 ? resp_call(c, &r, 30000, "SET", key, "v", NULL)
+                         : resp_call(c, &r, 30000, "GET", key, NULL);
+        long long t1 = tk_now_ns();
+        cr_assert_eq(err, 0, "request %d: %s", i, strerror(-err));
+        cr_assert(r.type != RESP_ERROR, "request %d: kvd said %s", i, r.str);
+        resp_reply_free(&r);
+        lat[i] = (uint64_t)((t1 - t0 + 999) / 1000); /* us, rounded up */
+        record(raw, lat[i]);
+        err = mon_hist_record_corrected(fixed, lat[i], INTERVAL);
+        cr_assert_eq(err, 0,
+                     "mon_hist_record_corrected(%" PRIu64 ", %d) "
+                     "returned %d",
+                     lat[i], INTERVAL, err);
+    }
+    struct kvd_stats ks;
+    kvd_stats(kv, &ks);
+    resp_close(c);
+    kvd_stop(kv);
+    cr_assert(lat[STALL_AT] >= STALL_US,
+              "the stalled request took %" PRIu64 " us, less than kvd's "
+              "%d us delay: the test's premise failed",
+              lat[STALL_AT], STALL_US);
+
+    /* Every request made is counted once uncorrected. */
+    struct mon_hist_stats st;
+    mon_hist_stats(raw, &st);
+    cr_assert(ks.commands == N && st.count == N,
+              "kvd served %" PRIu64 " requests, the histogram counted "
+              "%" PRIu64 ", expected %d",
+              ks.commands, st.count, N);
+
+    /* Corrected: each sample and the requests it held back, exactly. */
+    size_t total = 0;
+    for (int i = 0; i < N; i++)
+        total += lat[i] / INTERVAL > 1 ? lat[i] / INTERVAL : 1;
+    uint64_t *all = tk_xmalloc(total * sizeof(*all));
+    size_t n = 0;
+    uint64_t sum = 0;
+    for (int i = 0; i < N; i++)
+        expand_corrected(lat[i], INTERVAL, all, &n);
+    for (size_t i = 0; i < n; i++)
+        sum += all[i];
+    qsort(all, n, sizeof(*all), cmp_u64);
+    mon_hist_stats(fixed, &st);
+    cr_assert(st.count == n && st.sum == sum && st.min == all[0] &&
+                  st.max == all[n - 1],
+              "corrected: count %" PRIu64 " sum %" PRIu64 " min %" PRIu64
+              " max %" PRIu64 ", expected %zu %" PRIu64 " %" PRIu64 " %" PRIu64
+              " (%d requests, one held %" PRIu64 " us, "
+              "interval %d us)",
+              st.count, st.sum, st.min, st.max, n, sum, all[0], all[n - 1], N,
+              lat[STALL_AT], INTERVAL);
+    cr_assert_geq(n, (size_t)N + STALL_US / INTERVAL - 1,
+                  "the stall hid requests, yet only %zu values", n);
+
+    double ps[] = {50, 90, 99, 99.9, 100};
+    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+        uint64_t r = (uint64_t)ceil(ps[i] / 100 * (double)n);
+        r = r < 1 ? 1 : r > n ? n : r;
+        uint64_t x = all[r - 1], got = percentile(fixed, p_of_rank(r, n));
+        cr_assert(got >= x && got - x <= x / 1000,
+                  "p%g (rank %" PRIu64 " of %zu): got %" PRIu64
+                  ", the exact sort says %" PRIu64 " (allowed up to +%" PRIu64
+                  ")",
+                  ps[i], r, n, got, x, x / 1000);
+    }
+
+    /* Exported for Prometheus: each bucket as the sort allows. */
+    uint64_t le[] = {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000};
+    enum { NLE = sizeof(le) / sizeof(le[0]) };
+    char buf[4096];
+    ssize_t len = mon_hist_prometheus(fixed, "kvd_request_duration_seconds", le,
+                                      NLE, 1e-6, buf, sizeof(buf));
+    cr_assert(len > 0, "mon_hist_prometheus returned %zd", len);
+    struct prom pr;
+    prom_parse(buf, "kvd_request_duration_seconds", &pr);
+    cr_assert_eq(pr.nbuckets, NLE + 1, "%d _bucket lines, expected %d",
+                 pr.nbuckets, NLE + 1);
+    for (int i = 0; i < NLE; i++) {
+        uint64_t lo, hi;
+        bucket_range(all, n, le[i], &lo, &hi);
+        cr_assert(pr.cum[i] >= lo && pr.cum[i] <= hi,
+                  "le=%" PRIu64 " us: %" PRIu64 " values, the sort allows "
+                  "%" PRIu64 "..%" PRIu64 ":\n%s",
+                  le[i], pr.cum[i], lo, hi, buf);
+    }
+    cr_assert(pr.count == n && fabs(pr.sum - (double)sum * 1e-6) <=
+                                   1e-9 * (double)sum * 1e-6,
+              "_count %" PRIu64 " _sum %.17g, expected %zu and %.17g", pr.count,
+              pr.sum, n, (double)sum * 1e-6);
+
+    const char *tool = mont_tool("promtool");
+    if (tool != NULL && !RUNNING_ON_VALGRIND) {
+        char *in = tk_make_file("kvd.prom", buf, (size_t)len);
+        const char *argv[] = {tool, "check", "metrics", NULL};
+        char out[4096];
+        int rc = mont_run(argv, in, NULL, 0, out, sizeof(out));
+        free(in);
+        cr_assert((rc == 0 || rc == 3) && strstr(out, "error") == NULL,
+                  "promtool check metrics exited %d:\n%s\nthe text "
+                  "was:\n%s",
+                  rc, out, buf);
+    }
+    free(all);
+    free(lat);
+    mon_hist_free(raw);
+    mon_hist_free(fixed);
 }

@@ -9,15 +9,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "iolab/testkit.h"
 #include "mon.h"
+#include "oracle.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -44,14 +48,18 @@ static const char *io_text = "rchar: 1000\n"
                              "cancelled_write_bytes: 512\n";
 
 /* A child that, for each byte it reads on cmd, writes `chunk` bytes to
- * /dev/null `count` times, then answers on done. Exits at EOF on cmd. */
+ * /dev/null `count` times, then answers on done. Exits at EOF on cmd.
+ * An undumpable one makes itself so (prctl(2), PR_SET_DUMPABLE) before
+ * its first answer: its /proc/PID/io is then closed to other processes
+ * of its user that lack CAP_SYS_PTRACE (proc(5), "/proc/pid/io"; the
+ * check is ptrace_may_access, Documentation/filesystems/proc.rst). */
 struct child {
     pid_t pid;
     int cmd, done;
 };
 
 static struct child
-start_writer(size_t chunk, int count)
+start_child(size_t chunk, int count, bool undumpable)
 {
     int c[2], d[2];
     tk_pipe(c);
@@ -67,6 +75,8 @@ start_writer(size_t chunk, int count)
         char b;
         close(c[1]);
         close(d[0]);
+        if (undumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+            _exit(1);
         while (read(c[0], &b, 1) == 1) {
             for (int i = 0; i < count; i++)
                 if (write(null, buf, chunk) != (ssize_t)chunk)
@@ -81,6 +91,12 @@ start_writer(size_t chunk, int count)
     close(null);
     free(buf);
     return (struct child){.pid = pid, .cmd = c[1], .done = d[0]};
+}
+
+static struct child
+start_writer(size_t chunk, int count)
+{
+    return start_child(chunk, count, false);
 }
 
 static void
@@ -298,4 +314,143 @@ TK_TEST(proc, exited_process_is_esrch,
     cr_assert(self.has_io && self.state == 'R',
               "our own process: has_io %d, state '%c' (expected 'R')",
               self.has_io, self.state);
+}
+
+/*
+ * Gives up this process's capabilities, effective and permitted
+ * (capset(2)), so that a test run as root meets the permission checks a
+ * student's account meets, and so do the children it forks next (a
+ * process may read another's io file only with every capability that one
+ * has: capabilities(7), the ptrace access mode checks of ptrace(2)).
+ */
+static void
+drop_caps(void)
+{
+    struct __user_cap_header_struct hdr = {.version =
+                                               _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2];
+    cr_assert_eq(syscall(SYS_capget, &hdr, data), 0, "capget: %s",
+                 strerror(errno));
+    for (int i = 0; i < 2; i++)
+        data[i].effective = data[i].permitted = data[i].inheritable = 0;
+    cr_assert_eq(syscall(SYS_capset, &hdr, data), 0, "capset: %s",
+                 strerror(errno));
+}
+
+TK_TEST(proc, unreadable_io_is_no_error,
+        .description = "[MON-22] an io file closed to us (EACCES) reads as "
+                       "has_io false, the scan goes on")
+{
+    drop_caps();
+    struct child open_ch = start_writer(1, 1);
+    struct child shut = start_child(1, 1, true);
+    child_round(&shut); /* it answers after it made itself undumpable */
+
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/io", (int)shut.pid);
+    int err = mon_read_text(path, buf, sizeof(buf));
+    if (err != -EACCES)
+        tk_skip("an undumpable process's io file reads here (%s): this "
+                "test needs it closed",
+                err == 0 ? "no error" : strerror(-err));
+
+    /* A scan over three processes: ours, an open child, a closed one. */
+    int pids[] = {getpid(), open_ch.pid, shut.pid};
+    struct mon_proc seen[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&seen[i], 0x5a, sizeof(seen[i]));
+        int rc = mon_proc_read(pids[i], &seen[i]);
+        cr_assert_eq(rc, 0,
+                     "mon_proc_read(%d) returned %d, expected 0 (%s): a "
+                     "process whose io file is closed to us is still a "
+                     "process to report",
+                     pids[i], rc, i == 2 ? "its io file says EACCES" : "open");
+        cr_assert_eq(seen[i].pid, pids[i], "pid %d read as %d", pids[i],
+                     seen[i].pid);
+    }
+    cr_assert(seen[0].has_io && seen[1].has_io,
+              "the readable io files were not read");
+    cr_assert(!seen[2].has_io,
+              "has_io is true for a process whose io file said EACCES: its "
+              "counters are unknown, not 0");
+    cr_assert_str_eq(seen[2].comm, seen[1].comm,
+                     "the closed child's stat was not read (comm \"%s\", its "
+                     "open twin has \"%s\")",
+                     seen[2].comm, seen[1].comm);
+    cr_assert(seen[2].starttime >= seen[0].starttime,
+              "the closed child's starttime %llu is before ours (%llu)",
+              (unsigned long long)seen[2].starttime,
+              (unsigned long long)seen[0].starttime);
+
+    /* Its rates are not known: -ENODATA, not zeros. */
+    struct mon_proc again = read_proc(shut.pid);
+    struct mon_proc_rates r;
+    int rc = mon_proc_rates(&seen[2], &again, 1000, 100, &r);
+    cr_assert_eq(rc, -ENODATA,
+                 "rates of the closed child: returned %d, expected "
+                 "-ENODATA (-61)",
+                 rc);
+    stop_child(&shut);
+    stop_child(&open_ch);
+}
+
+/* ---- the real tool ------------------------------------------------------ */
+
+TK_TEST(proc, pidstat_agrees_on_same_counters,
+        .description = "[MON-20] [MON-21] [MON-23] pidstat -d -u reads the "
+                       "same counters and prints the same rates, where "
+                       "pidstat is installed")
+{
+    /*
+     * A live child, so that pidstat finds /proc/PID; its stat and io files
+     * are recorded ones, shown to pidstat in place of the kernel's. Over
+     * 10 s every column is exact at pidstat's 2 decimals.
+     */
+    struct child ch = start_writer(1, 1);
+    char stat[512];
+    snprintf(stat, sizeof(stat),
+             "%d (iolab child) S 1 1 1 0 -1 4194304 131 0 1 0 250 150 0 0 "
+             "20 0 1 0 500 2990080 413 18446744073709551615 1 1 0 0 0 0 0 0 "
+             "0 0 0 0 17 1 0 0 37 0 0 0 0 0 0 0 0 0 0\n",
+             (int)ch.pid);
+    const char *io = "rchar: 7000000\nwchar: 9000000\nsyscr: 300\n"
+                     "syscw: 400\nread_bytes: 1024000\nwrite_bytes: 3072000\n"
+                     "cancelled_write_bytes: 512000\n";
+
+    struct mon_proc cur = {0};
+    int rc = mon_proc_parse_stat(stat, &cur);
+    cr_assert_eq(rc, 0, "mon_proc_parse_stat returned %d on:\n%s", rc, stat);
+    rc = mon_proc_parse_io(io, &cur);
+    cr_assert_eq(rc, 0, "mon_proc_parse_io returned %d on:\n%s", rc, io);
+    /* Since boot: every counter was 0 when the uptime was 0. */
+    struct mon_proc zero = {
+        .pid = cur.pid, .starttime = cur.starttime, .has_io = true};
+    struct mon_proc_rates r;
+    rc = mon_proc_rates(&zero, &cur, 10000, sysconf(_SC_CLK_TCK), &r);
+    cr_assert_eq(rc, 0, "mon_proc_rates returned %d", rc);
+
+    const char *tool = mont_tool("pidstat");
+    if (tool == NULL) {
+        stop_child(&ch);
+        tk_skip("pidstat is not available (Debian: apt-get install sysstat; "
+                "grader/deps.sh --oracles)");
+    }
+    /* With no interval pidstat reports since boot: the counters over the
+     * uptime, which it reads from /proc/uptime. */
+    char stat_path[64], io_path[64], pid[16];
+    snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", (int)ch.pid);
+    snprintf(io_path, sizeof(io_path), "/proc/%d/io", (int)ch.pid);
+    snprintf(pid, sizeof(pid), "%d", (int)ch.pid);
+    struct mont_file files[] = {{"uptime", "10.00 20.00\n", "/proc/uptime"},
+                                {"stat", stat, stat_path},
+                                {"io", io, io_path}};
+    struct mont_want want[] = {
+        {"kB_rd/s", r.read_bytes_s / 1024},
+        {"kB_wr/s", r.write_bytes_s / 1024},
+        {"kB_ccwr/s", r.cancelled_s / 1024},
+        {"iodelay", (double)(cur.blkio_ticks - zero.blkio_ticks)},
+        {"%CPU", r.cpu_pct}};
+    const char *argv[] = {tool, "-d", "-u", "-p", pid, NULL};
+    mont_sysstat_agrees(argv, files, 3, pid, want, 5);
+    stop_child(&ch); /* alive until pidstat has read its files */
 }
