@@ -136,9 +136,9 @@ ssize_t uio_splice_file(int sock, int file_fd, off_t off, size_t len);
  * uio_echo_serve - chapter 02's echo server on io_uring: what a client
  * sends comes back to it, in order, on the same connection.
  *
- * One ring does all of it: a multishot accept on listen_fd, a multishot
- * receive on each connection into buffers the server provides in a
- * buffer ring (IOSQE_BUFFER_SELECT), and sends that complete on their
+ * One ring does all of it: a multishot accept on listen_fd, a receive on
+ * each connection into a buffer the kernel picks from a buffer ring the
+ * server provides (IOSQE_BUFFER_SELECT), and sends that complete on their
  * own. A received buffer is the echo: it is sent as it is, and given back
  * to the buffer ring only when the send that uses it has completed.
  *
@@ -150,10 +150,10 @@ ssize_t uio_splice_file(int sock, int file_fd, off_t off, size_t len);
  */
 
 /* The defaults uio_echo_serve uses for a zero field of its config. */
-#define UIO_ECHO_ENTRIES 256      /* submission queue entries */
-#define UIO_ECHO_NBUFS 64         /* buffers in the buffer ring */
-#define UIO_ECHO_BUF_SIZE 4096    /* bytes per buffer */
-#define UIO_ECHO_MAX_HELD 65536   /* bytes owed to one connection */
+#define UIO_ECHO_ENTRIES 256    /* submission queue entries */
+#define UIO_ECHO_NBUFS 64       /* buffers in the buffer ring */
+#define UIO_ECHO_BUF_SIZE 4096  /* bytes per buffer */
+#define UIO_ECHO_MAX_HELD 65536 /* bytes owed to one connection */
 
 /* The largest buffer count (a power of two) and buffer size accepted. */
 #define UIO_ECHO_MAX_NBUFS 32768
@@ -174,11 +174,16 @@ struct uio_echo_stats {
     uint64_t closed;        /* connections closed, for any reason */
     uint64_t bytes;         /* bytes echoed (sends completed) */
     uint64_t enobufs;       /* receives that ended for want of a buffer */
-    uint64_t rearms;        /* receives armed again after one ended */
     uint64_t paused;        /* times a connection stopped receiving */
+    uint64_t rearms;        /* receives armed again after ENOBUFS or a
+                               pause */
     uint64_t max_held;      /* the most bytes one connection held at once */
     uint64_t buffers_out;   /* buffers taken from the ring and not given
                                back, now (0 after the call returns) */
+    uint64_t accept_errors; /* accepts that failed (EMFILE, ...) */
+    uint64_t accept_rearms; /* multishot accepts armed again after one
+                               ended (a completion without
+                               IORING_CQE_F_MORE) */
 };
 
 /*
@@ -188,15 +193,16 @@ struct uio_echo_stats {
  * send of its bytes has completed: the bytes one client is owed are
  * never overwritten by another client's (nor by its own later) bytes.
  * [UIO-22] Backpressure: a connection that holds max_held bytes or more
- * received and not yet sent stops receiving (stats->paused grows), and
- * receives again once its sends have caught up; a client that never
- * reads is held back by TCP and never takes the buffers the other
- * clients need, and those are served meanwhile.
- * [UIO-23] A multishot request that ends (a completion without
- * IORING_CQE_F_MORE), for want of a buffer (-ENOBUFS, stats->enobufs) or
- * for any other reason that is not an error of its connection, is armed
- * again (stats->rearms), for want of a buffer once a buffer is back in
- * the ring: the connection is served as soon as buffers are free.
+ * received and not yet sent does not receive (stats->paused counts the
+ * times it stops), and receives again once its sends have brought it
+ * under max_held; it never holds more than max_held plus one buffer
+ * (stats->max_held). A client that never reads is held back by TCP, and
+ * the other clients are served meanwhile.
+ * [UIO-23] A receive that ended for want of a buffer (-ENOBUFS,
+ * stats->enobufs) is armed again once a buffer is back in the ring
+ * (stats->rearms), so the connection is served as soon as buffers are
+ * free; the multishot accept, when it ends (a completion without
+ * IORING_CQE_F_MORE), is armed again too.
  * [UIO-24] After a client's shutdown(SHUT_WR), every byte owed to it is
  * sent, then the server closes the connection.
  * [UIO-25] A reset (or any error) on one connection closes that one only;

@@ -3,20 +3,25 @@
  * io_uring.
  *
  * Nothing here asks whether a socket is ready. The ring holds, for the
- * whole run, a multishot accept on the listener and a multishot receive
- * on each connection; the kernel picks a buffer from the buffer ring for
- * each piece it receives and says which in the completion. That buffer
- * is the echo: it goes onto its connection's queue and is sent from
- * where it is, and it goes back into the buffer ring only when the send
- * has completed. A connection's queue is a chain of buffer ids, so a
- * connection costs the same few bytes however much it is owed.
+ * whole run, a multishot accept on the listener and one receive on each
+ * connection; the kernel picks a buffer from the buffer ring for what it
+ * receives and says which in the completion. That buffer is the echo: it
+ * goes onto its connection's queue and is sent from where it is, and it
+ * goes back into the buffer ring only when the send has completed. A
+ * connection's queue is a chain of buffer ids, so a connection costs the
+ * same few bytes however much it is owed.
  *
- * Backpressure is a cancel: a connection that holds max_held bytes
- * cancels its own receive, and arms it again when its sends have brought
- * it under half of that. A receive that ends for want of a buffer waits
- * until one comes back. Every request carries its connection and its
- * kind in user_data; a connection is closed only when none of its
- * requests is in flight, so no completion ever finds it freed.
+ * The receive is armed again after each completion, in the same
+ * io_uring_enter as the send, while the connection holds less than
+ * max_held: that is the backpressure, exact to one buffer. A multishot
+ * receive would save preparing that entry, but the kernel goes on
+ * filling buffers for it until the completion queue is full, long before
+ * a cancel can land (README, "Backpressure and multishot"). A receive
+ * that ends for want of a buffer waits until one comes back; an accept
+ * that ends is armed again, after a pause when it failed (EMFILE). Every
+ * request carries its connection and its kind in user_data; a connection
+ * is closed only when none of its requests is in flight, so no completion
+ * ever finds it freed.
  */
 #include "uio.h"
 
@@ -36,18 +41,20 @@
 #define BGID 7 /* the buffer group the receives select from */
 
 /* What a request is, in the low bits of its user_data. */
-enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_STOP, OP_CANCEL };
+enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_STOP, OP_CANCEL, OP_RETRY };
+
+#define ACCEPT_BACKOFF_NS 10000000 /* 10 ms after an accept failed */
 #define OP_MASK 7u
 
 struct conn {
     int fd;
-    bool armed;    /* its multishot receive is in flight */
+    bool armed;    /* its receive is in flight */
     bool sending;  /* a send is in flight */
     bool eof;      /* the client shut down its side */
     bool dead;     /* an error or the stop: close when nothing flies */
     bool shut;     /* shutdown(2) done, to end what flies */
     bool waiting;  /* its receive ended for want of a buffer */
-    bool pausing;  /* a cancel of its receive was asked for */
+    bool paused;   /* not receiving: it holds max_held or more */
     int head;      /* the first buffer owed to it, or -1 */
     int tail;      /* the last one */
     unsigned sent; /* bytes of the head buffer already sent */
@@ -70,6 +77,7 @@ struct server {
     bool returned;    /* a buffer went back since waiters were woken */
     bool stopping;
     bool registered; /* the buffer ring is registered */
+    struct __kernel_timespec backoff;
     int listen_fd, stop_fd;
     struct uio_echo_stats *st;
 };
@@ -92,15 +100,14 @@ static void
 arm_accept(struct server *s)
 {
     struct io_uring_sqe *sqe = sqe_for(s, NULL, OP_ACCEPT);
-    io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL,
-                                   SOCK_CLOEXEC);
+    io_uring_prep_multishot_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 }
 
 static void
 arm_recv(struct server *s, struct conn *c)
 {
     struct io_uring_sqe *sqe = sqe_for(s, c, OP_RECV);
-    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    io_uring_prep_recv(sqe, c->fd, NULL, s->bsize, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
     c->armed = true;
@@ -111,8 +118,8 @@ static void
 give_back(struct server *s, int bid)
 {
     io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * s->bsize, s->bsize,
-                          (unsigned short)bid,
-                          io_uring_buf_ring_mask(s->nbufs), 0);
+                          (unsigned short)bid, io_uring_buf_ring_mask(s->nbufs),
+                          0);
     io_uring_buf_ring_advance(s->br, 1);
     s->st->buffers_out--;
     s->returned = true;
@@ -164,19 +171,38 @@ settle(struct server *s, struct conn *c)
                            s->blen[bid] - c->sent, MSG_NOSIGNAL);
         c->sending = true;
     }
-    if (!c->armed && !c->waiting && !c->eof && c->held <= s->max_held / 2) {
+    if (c->armed || c->waiting || c->eof)
+        return;
+    if (c->held < s->max_held) {
+        if (c->paused)
+            s->st->rearms++;
+        c->paused = false;
         arm_recv(s, c);
-        s->st->rearms++;
+    } else if (!c->paused) {
+        c->paused = true; /* TCP holds the client back meanwhile */
+        s->st->paused++;
     }
 }
 
 static void
 on_accept(struct server *s, int res, unsigned flags)
 {
-    if (!(flags & IORING_CQE_F_MORE) && !s->stopping)
-        arm_accept(s);
-    if (res < 0)
-        return; /* this client is lost; the listener goes on */
+    if (!(flags & IORING_CQE_F_MORE) && !s->stopping) {
+        s->st->accept_rearms++;
+        if (res >= 0) {
+            arm_accept(s);
+        } else {
+            /* EMFILE and the like: the client waits in the backlog, and
+             * accepting again at once would fail again at once. */
+            s->backoff.tv_nsec = ACCEPT_BACKOFF_NS;
+            io_uring_prep_timeout(sqe_for(s, NULL, OP_RETRY), &s->backoff, 0,
+                                  0);
+        }
+    }
+    if (res < 0) {
+        s->st->accept_errors++;
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL || s->stopping) {
         free(c);
@@ -194,10 +220,7 @@ on_accept(struct server *s, int res, unsigned flags)
 static void
 on_recv(struct server *s, struct conn *c, int res, unsigned flags)
 {
-    if (!(flags & IORING_CQE_F_MORE)) {
-        c->armed = false;
-        c->pausing = false;
-    }
+    c->armed = false;
     if (res > 0) {
         int bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
         s->st->buffers_out++;
@@ -211,20 +234,14 @@ on_recv(struct server *s, struct conn *c, int res, unsigned flags)
         c->held += (size_t)res;
         if (c->held > s->st->max_held)
             s->st->max_held = c->held;
-        if (c->held >= s->max_held && c->armed && !c->pausing) {
-            struct io_uring_sqe *sqe = sqe_for(s, NULL, OP_CANCEL);
-            io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c | OP_RECV, 0);
-            c->pausing = true;
-            s->st->paused++;
-        }
     } else if (res == 0) {
         c->eof = true;
     } else if (res == -ENOBUFS) {
+        /* The ring was empty: armed again when a buffer comes back. */
         s->st->enobufs++;
-        if (!c->waiting)
-            s->waiters++;
+        s->waiters++;
         c->waiting = true;
-    } else if (res != -ECANCELED) {
+    } else {
         c->dead = true; /* ECONNRESET and the like */
     }
     settle(s, c);
@@ -275,6 +292,7 @@ wake_waiters(struct server *s)
         if (c->waiting) {
             c->waiting = false;
             s->waiters--;
+            s->st->rearms++;
             settle(s, c);
         }
     }
@@ -300,6 +318,10 @@ dispatch(struct server *s, const struct io_uring_cqe *cqe)
         break;
     case OP_STOP:
         begin_stop(s);
+        break;
+    case OP_RETRY:
+        if (!s->stopping)
+            arm_accept(s);
         break;
     case OP_CANCEL:
         break;
@@ -377,7 +399,8 @@ uio_echo_serve(int listen_fd, int stop_fd, const struct uio_echo_config *cfg,
     // SOLUTION-BEGIN
     static const struct uio_echo_config defaults;
     struct uio_echo_stats own = {0};
-    struct server s = {.listen_fd = listen_fd, .stop_fd = stop_fd,
+    struct server s = {.listen_fd = listen_fd,
+                       .stop_fd = stop_fd,
                        .st = stats != NULL ? stats : &own};
     int err = setup(&s, cfg != NULL ? cfg : &defaults);
 
