@@ -130,4 +130,96 @@ ssize_t uio_send_file(int sock, int file_fd, off_t off, size_t len);
  */
 ssize_t uio_splice_file(int sock, int file_fd, off_t off, size_t len);
 
+/* --- exercise 2: echo server --- */
+
+/*
+ * uio_echo_serve - chapter 02's echo server on io_uring: what a client
+ * sends comes back to it, in order, on the same connection.
+ *
+ * One ring does all of it: a multishot accept on listen_fd, a receive on
+ * each connection into a buffer the kernel picks from a buffer ring the
+ * server provides (IOSQE_BUFFER_SELECT), and sends that complete on their
+ * own. A received buffer is the echo: it is sent as it is, and given back
+ * to the buffer ring only when the send that uses it has completed.
+ *
+ * The server runs on the calling thread until stop_fd becomes readable,
+ * then returns 0. listen_fd is a listening TCP socket (blocking or not);
+ * neither it nor stop_fd is closed. cfg and stats may be NULL; stats is
+ * updated as the server runs, and is final when the call returns.
+ * Nothing in it raises SIGPIPE.
+ */
+
+/* The defaults uio_echo_serve uses for a zero field of its config. */
+#define UIO_ECHO_ENTRIES 256    /* submission queue entries */
+#define UIO_ECHO_NBUFS 64       /* buffers in the buffer ring */
+#define UIO_ECHO_BUF_SIZE 4096  /* bytes per buffer */
+#define UIO_ECHO_MAX_HELD 65536 /* bytes owed to one connection */
+
+/* The largest buffer count (a power of two) and buffer size accepted. */
+#define UIO_ECHO_MAX_NBUFS 32768
+#define UIO_ECHO_MAX_BUF_SIZE (1024 * 1024)
+
+/* The server's settings. Zero-initialise, then set what you need. */
+struct uio_echo_config {
+    unsigned entries;  /* submission queue size; 0: UIO_ECHO_ENTRIES */
+    unsigned nbufs;    /* buffers in the ring, a power of two; 0: default */
+    unsigned buf_size; /* bytes per buffer; 0: UIO_ECHO_BUF_SIZE */
+    size_t max_held;   /* bytes one connection may hold received and not
+                          yet sent back; 0: UIO_ECHO_MAX_HELD */
+};
+
+/* What the server did. Counters only grow while it runs. */
+struct uio_echo_stats {
+    uint64_t accepted;      /* connections accepted */
+    uint64_t closed;        /* connections closed, for any reason */
+    uint64_t bytes;         /* bytes echoed (sends completed) */
+    uint64_t enobufs;       /* receives that ended for want of a buffer */
+    uint64_t paused;        /* times a connection stopped receiving */
+    uint64_t rearms;        /* receives armed again after ENOBUFS or a
+                               pause */
+    uint64_t max_held;      /* the most bytes one connection held at once */
+    uint64_t buffers_out;   /* buffers taken from the ring and not given
+                               back, now (0 after the call returns) */
+    uint64_t accept_errors; /* accepts that failed (EMFILE, ...) */
+    uint64_t accept_rearms; /* multishot accepts armed again after one
+                               ended (a completion without
+                               IORING_CQE_F_MORE) */
+};
+
+/*
+ * [UIO-20] Every byte a client sends comes back to it, once and in
+ * order, whatever the other clients do; many clients are served at once.
+ * [UIO-21] A buffer is given back to the buffer ring only after every
+ * send of its bytes has completed: the bytes one client is owed are
+ * never overwritten by another client's (nor by its own later) bytes.
+ * [UIO-22] Backpressure: a connection that holds max_held bytes or more
+ * received and not yet sent does not receive (stats->paused counts the
+ * times it stops), and receives again once its sends have brought it
+ * under max_held; it never holds more than max_held plus one buffer
+ * (stats->max_held). A client that never reads is held back by TCP, and
+ * the other clients are served meanwhile.
+ * [UIO-23] A receive that ended for want of a buffer (-ENOBUFS,
+ * stats->enobufs) is armed again once a buffer is back in the ring
+ * (stats->rearms), so the connection is served as soon as buffers are
+ * free; the multishot accept, when it ends (a completion without
+ * IORING_CQE_F_MORE), is armed again too.
+ * [UIO-24] After a client's shutdown(SHUT_WR), every byte owed to it is
+ * sent, then the server closes the connection.
+ * [UIO-25] A reset (or any error) on one connection closes that one only;
+ * SIGPIPE is never raised; the others are served on.
+ * [UIO-26] Once stop_fd is readable, the call returns 0 with every
+ * connection closed (stats->closed == stats->accepted), no buffer out
+ * of the ring, and the process holding exactly the descriptors it held
+ * before the call.
+ * [UIO-27] A config with nbufs not a power of two, or above
+ * UIO_ECHO_MAX_NBUFS, or buf_size above UIO_ECHO_MAX_BUF_SIZE, gives
+ * -EINVAL before anything is accepted.
+ *
+ * Where io_uring is not available, returns what io_uring_queue_init
+ * returned (as uio_copy).
+ */
+int uio_echo_serve(int listen_fd, int stop_fd,
+                   const struct uio_echo_config *cfg,
+                   struct uio_echo_stats *stats);
+
 #endif /* IOLAB_UIO_H */
