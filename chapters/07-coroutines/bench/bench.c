@@ -28,6 +28,7 @@
  *  - echo_throughput_over_baseline (shown): the baseline's time for the
  *    same load over co_echo_serve's, alternating, median of the runs:
  *    above 1 when the coroutines are faster.
+ *  - kv_* (exercise 4): in bench_kv.c, which says what each one counts.
  *
  * Sections: the switch; memory; the scheduler; the echo server; main.
  */
@@ -47,6 +48,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "bench_kv.h"
 #include "co.h"
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
@@ -513,5 +515,6 @@ main(int argc, char **argv)
     bench_memory();
     bench_idle();
     bench_echo(runs);
+    bench_kv(runs);
     return 0;
 }
