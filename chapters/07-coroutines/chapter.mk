@@ -9,7 +9,7 @@ CHAPTERS += 07-coroutines
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
 07-coroutines_TESTS := test_switch.c test_stack.c test_sched.c test_sched_io.c helpers.c test_echo.c test_kv.c
-07-coroutines_BENCH := bench.c bench_kv.c
+07-coroutines_BENCH := bench.c bench_kv.c fcontext.c
 
 # kvd (the server exercise 4's pool talks to) and resp (its reply parser
 # and encoder), from shared/kvd/kit.mk.
