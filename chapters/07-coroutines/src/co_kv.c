@@ -145,6 +145,7 @@ hand_over(struct co_kv_pool *p, struct co_kv_conn *c)
      * waiter first) and wake it; with none, c becomes idle, or the slot
      * is free. */
     (void)c;
+    (void)p;
     (void)waiter_unlink;
 }
 
@@ -206,6 +207,7 @@ co_kv_release(struct co_kv_pool *p, struct co_kv_conn *c, bool broken)
      * handed over; a healthy one is handed over itself. */
     (void)broken;
     (void)conn_free;
+    (void)hand_over;
 }
 
 /* Writes all of c->out; 0 or -errno. */
