@@ -519,8 +519,10 @@ void co_kv_release(struct co_kv_pool *p, struct co_kv_conn *c, bool broken);
  * coroutine parks on EAGAIN, others run) and parsed into *out (free it
  * with resp_reply_free). An error reply (-ERR ...) is a successful call.
  * Returns 0; -ECONNRESET when the server closed or reset the connection,
- * -EPROTO when its bytes are not RESP, -ECANCELED, -EINVAL, -ENOMEM;
- * after any error c is broken (co_kv_release closes it) and *out empty.
+ * -EPROTO when its bytes are not RESP, -ECANCELED: then c is broken
+ * (co_kv_release closes it); or -EINVAL, -ENOMEM from encoding the
+ * command, which sent nothing and leave c as it was. *out is empty after
+ * any error.
  */
 int co_kv_call(struct co_kv_conn *c, struct resp_reply *out, int argc,
                const char *const argv[], const size_t lens[]);
