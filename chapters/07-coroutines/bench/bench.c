@@ -16,7 +16,9 @@
  *  - idle_epoll_waits (counted): epoll_wait calls while 100 coroutines
  *    sleep 200 ms (counted with ptrace too): a few, not thousands.
  *  - thread_switch_over_co (shown): a round trip between two threads
- *    through pipes over a coroutine round trip.
+ *    through pipes over a coroutine round trip. Boost.Context's
+ *    jump_fcontext is timed too when its library is installed, and shown
+ *    on the run lines only (fcontext.c: it is not a course dependency).
  *  - syscalls_per_echo (counted): system calls co_echo_serve makes per
  *    64-byte message, 8 clients (another process) each making 1,000
  *    round trips; epoll_ctl_per_echo (counted), the epoll_ctl calls among
@@ -28,6 +30,7 @@
  *  - echo_throughput_over_baseline (shown): the baseline's time for the
  *    same load over co_echo_serve's, alternating, median of the runs:
  *    above 1 when the coroutines are faster.
+ *  - kv_* (exercise 4): in bench_kv.c, which says what each one counts.
  *
  * Sections: the switch; memory; the scheduler; the echo server; main.
  */
@@ -47,6 +50,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "bench_kv.h"
+#include "fcontext.h"
 #include "co.h"
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
@@ -130,6 +135,38 @@ time_co(struct co *co)
     return (double)(pk_now_ns() - t0) / TIMED_PAIRS;
 }
 
+/*
+ * ns per round trip of co_switch alone, without co_resume's and co_yield's
+ * bookkeeping (the checks, the current coroutine, the states): what
+ * Boost.Context's jump_fcontext does, for a like-for-like comparison. The
+ * body is entered once through its initial frame, then the two stacks
+ * switch straight to each other.
+ */
+static void *raw_main_sp, *raw_co_sp;
+
+static void
+raw_body(void *arg)
+{
+    (void)arg;
+    for (;;)
+        co_switch(&raw_co_sp, raw_main_sp);
+}
+
+static double
+time_raw_switch(void)
+{
+    struct co *co = co_create(raw_body, NULL, 0);
+    if (co == NULL)
+        die("co_create failed");
+    co_switch(&raw_main_sp, co->sp); /* the first entry */
+    uint64_t t0 = pk_now_ns();
+    for (int i = 0; i < TIMED_PAIRS; i++)
+        co_switch(&raw_main_sp, raw_co_sp);
+    double ns = (double)(pk_now_ns() - t0) / TIMED_PAIRS;
+    co_destroy(co); /* never resumed: suspended, so it may be freed */
+    return ns;
+}
+
 /* A round trip between two threads: a byte each way through pipes. */
 static int ping[2], pong[2];
 
@@ -198,11 +235,22 @@ bench_switch(int runs)
         double uc = time_ucontext();
         double mine = time_co(co);
         double th = time_threads();
+        double fc = time_fcontext(TIMED_PAIRS);
         ratio[r] = uc / mine;
         thr[r] = th / mine;
         printf("  run %d: round trip: swapcontext %.1f ns, co %.1f ns, "
                "threads through pipes %.0f ns; swapcontext/co %.1f\n",
                r + 1, uc, mine, th, ratio[r]);
+        double raw = time_raw_switch();
+        printf("  run %d: round trip: co_switch alone %.1f ns", r + 1, raw);
+        if (fc > 0)
+            printf(", Boost.Context's jump_fcontext %.1f ns; fcontext over "
+                   "co_switch alone %.2f",
+                   fc, fc / raw);
+        else if (r == 0)
+            printf("; jump_fcontext not timed: libboost_context.so not "
+                   "found (Debian: libboost-context-dev)");
+        printf("\n");
     }
     pk_metric("switch_speedup", pk_median(ratio, (size_t)runs));
     pk_metric("thread_switch_over_co", pk_median(thr, (size_t)runs));
@@ -513,5 +561,6 @@ main(int argc, char **argv)
     bench_memory();
     bench_idle();
     bench_echo(runs);
+    bench_kv(runs);
     return 0;
 }

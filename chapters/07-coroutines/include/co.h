@@ -1,7 +1,7 @@
 /*
  * co.h - the contract of chapter 07: stackful coroutines on epoll.
  *
- * Two layers, one exercise each:
+ * Four parts, one exercise each:
  *  1. the switch: co_switch (x86-64 assembly, src/co_switch.S) saves what
  *     the System V ABI makes a called function preserve and loads another
  *     stack; co_create, co_resume, co_yield and co_destroy (src/co_core.c)
@@ -11,7 +11,9 @@
  *     co_write, co_accept and co_connect (src/co_io.c) try the call, and
  *     on EAGAIN park the coroutine until epoll or a timer wakes it;
  *  3. straight-line servers (src/co_echo.c): chapter 02's echo server as
- *     one coroutine per connection on that scheduler.
+ *     one coroutine per connection on that scheduler;
+ *  4. a client (src/co_kv.c): many coroutines sharing a small pool of
+ *     connections to kvd, parking while every connection is lent.
  *
  * This header is the specification. The skeleton in src/ and the reference
  * solution implement exactly these functions, and the tests in tests/ use
@@ -414,5 +416,132 @@ struct co_echo_stats {
  */
 int co_echo_serve(int listen_fd, int stop_fd, const struct co_echo_config *cfg,
                   struct co_echo_stats *stats);
+
+/* ===================================================================== */
+/* Exercise 4 (kv): a kvd client over a small pool of connections        */
+/* ===================================================================== */
+
+/*
+ * co_wake - makes co, parked in co_wait, runnable at the tail of the run
+ * queue; that co_wait returns 0 and co no longer waits on its descriptor
+ * or its timer. It is the one way for a coroutine to hand something to
+ * another that waits for it (a connection, below): the waiter parks in
+ * co_wait(-1, 0, timeout), the giver records what it gives where the
+ * waiter will look, then wakes it. Implemented in src/co_sched.c, as it
+ * needs the scheduler's state.
+ * [CO-31] A coroutine is woken once per park: co_wake on a coroutine that
+ * is not parked (running, queued, or already woken by its timer or a
+ * cancellation that has not run yet) does nothing and returns -EALREADY,
+ * so the giver must expect that a waiter it wakes may already be leaving.
+ * Returns 0, -EALREADY, or -EINVAL (NULL, or not the scheduler's).
+ */
+int co_wake(struct co *co);
+
+/* Connections a pool opens when co_kv_config.max_conns is 0. */
+#ifndef CO_KV_DEFAULT_CONNS
+#define CO_KV_DEFAULT_CONNS 4
+#endif
+
+/* A pool's settings. Zero-initialise, then set the port. */
+struct co_kv_config {
+    unsigned short port; /* kvd's port on 127.0.0.1 */
+    unsigned max_conns;  /* connections at most; 0: CO_KV_DEFAULT_CONNS */
+};
+
+/* What a pool has done (counters) and holds (gauges). */
+struct co_kv_stats {
+    unsigned long opened;    /* connections opened (connect succeeded) */
+    unsigned long discarded; /* broken connections closed, not reused */
+    unsigned long parked;    /* acquires that had to wait */
+    unsigned long timeouts;  /* acquires that ended with -ETIMEDOUT */
+    unsigned long retries;   /* co_kv_request's retries on a fresh one */
+    unsigned open;           /* gauge: open or opening, idle or lent */
+    unsigned idle;           /* gauge: open and not lent */
+    unsigned waiting;        /* gauge: coroutines parked in co_kv_acquire */
+};
+
+struct co_kv_pool; /* opaque: the pool (src/co_kv.c) */
+struct co_kv_conn; /* opaque: one connection to kvd and its buffers */
+struct resp_reply; /* iolab/resp.h: a parsed reply */
+
+/*
+ * co_kv_open - makes a pool of at most cfg->max_conns connections to kvd
+ * on 127.0.0.1:cfg->port, for the coroutines of the calling thread's
+ * scheduler. No connection is opened yet: the first acquires open them.
+ * Returns 0 and *out, or -EINVAL (NULL cfg or out, port 0), -ENOMEM.
+ */
+int co_kv_open(const struct co_kv_config *cfg, struct co_kv_pool **out);
+
+/*
+ * co_kv_close - closes the idle connections (co_close) and frees the
+ * pool. Every connection must have been released and nobody may wait in
+ * co_kv_acquire. p may be NULL.
+ */
+void co_kv_close(struct co_kv_pool *p);
+
+/*
+ * co_kv_acquire - lends the calling coroutine a connection: an idle one
+ * if there is one; else a new one if fewer than max_conns are open
+ * ([CO-32] never more: the server sees at most max_conns connections of
+ * the pool at any time, and each is reused for request after request);
+ * else the coroutine parks (co_wait, no polling) until one is released.
+ * [CO-33] Waiters are served in the order they came (FIFO), and a
+ * released connection is handed straight to the longest waiter: a
+ * coroutine that arrives later cannot take it first.
+ *
+ * timeout_ms bounds the wait (negative: none). [CO-34] When it passes
+ * first, -ETIMEDOUT, never before it; the pool is as if the coroutine
+ * had never come (it no longer waits, no slot is held).
+ * [CO-35] A waiter that is cancelled (co_cancel) returns -ECANCELED and
+ * leaves the pool consistent: if a connection was handed to it before it
+ * could run, it passes it on to the next waiter (or back to idle), so no
+ * slot is ever lost.
+ * Returns 0 and *out, or -ETIMEDOUT, -ECANCELED, -EPERM outside a
+ * scheduler, or the error of connecting (-ECONNREFUSED, ...), after which
+ * the slot is free again.
+ */
+int co_kv_acquire(struct co_kv_pool *p, int timeout_ms,
+                  struct co_kv_conn **out);
+
+/*
+ * co_kv_release - gives c back. [CO-36] A connection that is broken (the
+ * caller says so, or a co_kv_call on it failed: the server closed or
+ * reset it, the reply was malformed, or the call was cancelled with a
+ * reply still owed) is closed and never lent again; its slot goes to the
+ * longest waiter, which opens a fresh connection. A healthy one goes to
+ * the longest waiter, or becomes idle.
+ */
+void co_kv_release(struct co_kv_pool *p, struct co_kv_conn *c, bool broken);
+
+/*
+ * co_kv_call - one round trip on c: the command (argc, argv, lens as for
+ * resp_encode) written with co_write, its reply read with co_read (the
+ * coroutine parks on EAGAIN, others run) and parsed into *out (free it
+ * with resp_reply_free). An error reply (-ERR ...) is a successful call.
+ * Returns 0; -ECONNRESET when the server closed or reset the connection,
+ * -EPROTO when its bytes are not RESP, -ECANCELED: then c is broken
+ * (co_kv_release closes it); or -EINVAL, -ENOMEM from encoding the
+ * command, which sent nothing and leave c as it was. *out is empty after
+ * any error.
+ */
+int co_kv_call(struct co_kv_conn *c, struct resp_reply *out, int argc,
+               const char *const argv[], const size_t lens[]);
+
+/*
+ * co_kv_request - acquire (timeout_ms), call, release: one command on the
+ * pool. [CO-37] When the call fails with -ECONNRESET on a connection that
+ * had served before, before any byte of the reply came, the server closed
+ * it while it was idle (a restart, an idle timeout): the connection is
+ * discarded and the command sent again on another one (stats.retries),
+ * until it fails on a fresh connection, at most max_conns times. The command
+ * may have run if the server died after running it and before replying: the
+ * retry suits commands that may safely run twice (GET, SET of a fixed value).
+ * Returns as co_kv_acquire and co_kv_call.
+ */
+int co_kv_request(struct co_kv_pool *p, int timeout_ms, struct resp_reply *out,
+                  int argc, const char *const argv[], const size_t lens[]);
+
+/* A snapshot of p's counters and gauges. */
+void co_kv_stats(const struct co_kv_pool *p, struct co_kv_stats *out);
 
 #endif /* IOLAB_CO_H */

@@ -467,3 +467,12 @@ co_close(int fd)
     /* EINTR: the descriptor is closed all the same on Linux (close(2)). */
     return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }
+
+int
+co_wake(struct co *co)
+{
+    if (S == NULL || co == NULL || !co->scheduled)
+        return -EINVAL;
+    /* TODO(CO-S17): -EALREADY unless co is parked; else wake it with 0. */
+    return -ENOSYS;
+}

@@ -626,3 +626,19 @@ co_close(int fd)
     /* EINTR: the descriptor is closed all the same on Linux (close(2)). */
     return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }
+
+int
+co_wake(struct co *co)
+{
+    if (S == NULL || co == NULL || !co->scheduled)
+        return -EINVAL;
+    // SOLUTION-BEGIN
+    if (!co->parked)
+        return -EALREADY; /* woken already, by its timer or a cancel */
+    wake(co, 0);
+    return 0;
+    // SOLUTION-STUB
+    // /* TODO(CO-S17): -EALREADY unless co is parked; else wake it with 0. */
+    // return -ENOSYS;
+    // SOLUTION-END
+}
