@@ -497,6 +497,7 @@ TK_TEST(zerocopy, zc_note_rejects,
     cr_assert_eq(got, -EPROTO, "a local error report gave %d, expected "
                  "-EPROTO", got);
     expect_note(&zc, 0, 2, false, -EPROTO); /* id 2 was never sent */
+    expect_note(&zc, 5, 5, false, -EPROTO); /* nor was id 5 */
     expect_note(&zc, 1, 1, false, 1);
     expect_note(&zc, 1, 1, false, -EPROTO); /* id 1 came back already */
     expect_note(&zc, 0, 1, false, -EPROTO);
