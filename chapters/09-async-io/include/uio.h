@@ -186,15 +186,15 @@ struct uio_zc_slot {
  * next_id - in_flight .. next_id - 1 may be outstanding, no older one.
  */
 struct uio_zc {
-    int sock;                /* the caller's connected stream socket */
-    bool zerocopy;           /* SO_ZEROCOPY was accepted */
-    int refused;             /* why not (-errno from setsockopt), or 0 */
-    unsigned nbufs;          /* buffers */
-    size_t buf_size;         /* bytes each */
-    char *mem;               /* the buffers, one after the other */
-    uint32_t next_id;        /* the id the next zero-copy send gets */
-    uint32_t in_flight;      /* ids sent and not completed */
-    unsigned next_slot;      /* where uio_zc_get looks first */
+    int sock;           /* the caller's connected stream socket */
+    bool zerocopy;      /* SO_ZEROCOPY was accepted */
+    int refused;        /* why not (-errno from setsockopt), or 0 */
+    unsigned nbufs;     /* buffers */
+    size_t buf_size;    /* bytes each */
+    char *mem;          /* the buffers, one after the other */
+    uint32_t next_id;   /* the id the next zero-copy send gets */
+    uint32_t in_flight; /* ids sent and not completed */
+    unsigned next_slot; /* where uio_zc_get looks first */
     struct uio_zc_slot slot[UIO_ZC_MAX_BUFS];
     struct uio_zc_stats stats;
 };
@@ -214,8 +214,7 @@ struct sock_extended_err;
  * sender then sends plain copies (no MSG_ZEROCOPY): a buffer is free
  * again as soon as its send returns.
  */
-int uio_zc_open(struct uio_zc *zc, int sock, unsigned nbufs,
-                size_t buf_size);
+int uio_zc_open(struct uio_zc *zc, int sock, unsigned nbufs, size_t buf_size);
 
 /* uio_zc_buf - the bytes of buffer i (0 <= i < nbufs), buf_size long. */
 char *uio_zc_buf(const struct uio_zc *zc, int i);

@@ -99,8 +99,8 @@ send_one(struct uio_zc *zc, size_t len, unsigned seed)
               "uio_zc_get(0) returned %d with a free buffer left", i);
     tk_fill(uio_zc_buf(zc, i), len, seed);
     ssize_t n = uio_zc_send(zc, i, len);
-    cr_assert_eq(n, (ssize_t)len, "uio_zc_send of %zu bytes returned %zd",
-                 len, n);
+    cr_assert_eq(n, (ssize_t)len, "uio_zc_send of %zu bytes returned %zd", len,
+                 n);
     return i;
 }
 
@@ -127,13 +127,12 @@ note(uint32_t lo, uint32_t hi, bool copied)
 }
 
 static void
-expect_note(struct uio_zc *zc, uint32_t lo, uint32_t hi, bool copied,
-            int want)
+expect_note(struct uio_zc *zc, uint32_t lo, uint32_t hi, bool copied, int want)
 {
     struct sock_extended_err ee = note(lo, hi, copied);
     int got = uio_zc_note(zc, &ee);
-    cr_assert_eq(got, want, "uio_zc_note(%u..%u) returned %d, expected %d",
-                 lo, hi, got, want);
+    cr_assert_eq(got, want, "uio_zc_note(%u..%u) returned %d, expected %d", lo,
+                 hi, got, want);
 }
 
 static void
@@ -149,8 +148,7 @@ static void
 expect_closed(struct uio_zc *zc)
 {
     int err = uio_zc_close(zc);
-    cr_assert_eq(err, 0, "uio_zc_close returned %d (%s)", err,
-                 strerror(-err));
+    cr_assert_eq(err, 0, "uio_zc_close returned %d (%s)", err, strerror(-err));
     cr_assert_eq(zc->stats.completed, zc->stats.zc_sends,
                  "uio_zc_close returned with %llu of %llu ids completed: "
                  "it freed buffers the kernel may still read",
@@ -246,19 +244,43 @@ reader_main(void *arg)
 }
 
 /*
+ * uio_zc_stream's loop, written with uio_zc_get and uio_zc_send: the test
+ * of uio_zc_send's partial sends stands apart from uio_zc_stream.
+ */
+static ssize_t
+by_hand(struct uio_zc *zc, struct stream *s)
+{
+    size_t total = 0;
+
+    for (;;) {
+        int i = uio_zc_get(zc, -1);
+        if (i < 0)
+            return i;
+        size_t n = stream_fill(uio_zc_buf(zc, i), zc->buf_size, s);
+        if (n == 0)
+            return (ssize_t)total;
+        ssize_t sent = uio_zc_send(zc, i, n);
+        if (sent < 0)
+            return sent;
+        total += n;
+    }
+}
+
+/*
  * Streams len bytes through a sender of nbufs buffers of size bytes,
  * fill giving piece bytes at a time, and checks what arrived. gated: the
  * receiver waits as the file's comment says; otherwise it
  * reads from the start. nonblocking: the sender's socket is non-blocking
- * with small buffers, so it meets a full socket often.
+ * with small buffers, so it meets a full socket often, and the loop is
+ * the test's own (by_hand), not uio_zc_stream.
  */
 static void
-stream_check(size_t len, unsigned nbufs, size_t size, size_t piece,
-             bool gated, bool nonblocking)
+stream_check(size_t len, unsigned nbufs, size_t size, size_t piece, bool gated,
+             bool nonblocking)
 {
     struct pair p = pair_open();
-    struct stream s = {.len = len, .piece = piece, .nbufs = nbufs,
-                       .go = !gated};
+    struct stream s = {
+        .len = len, .piece = piece, .nbufs = nbufs, .go = !gated};
     char *data = tk_xmalloc(len);
     struct reader r = {.s = &s, .fd = p.rx, .got = tk_xmalloc(len + 1)};
     struct uio_zc zc;
@@ -278,18 +300,15 @@ stream_check(size_t len, unsigned nbufs, size_t size, size_t piece,
         fi_observe(FI_WAIT, on_wait, &s);
     cr_assert(pthread_create(&th, NULL, reader_main, &r) == 0);
 
-    ssize_t n = uio_zc_stream(&zc, stream_fill, &s);
+    ssize_t n =
+        nonblocking ? by_hand(&zc, &s) : uio_zc_stream(&zc, stream_fill, &s);
     fi_observe(FI_WAIT, NULL, NULL);
     stream_go(&s); /* a stream that ended early must not hang the reader */
     int err = uio_zc_close(&zc);
     shutdown(p.tx, SHUT_WR);
     pthread_join(th, NULL);
 
-    cr_assert_eq(n, (ssize_t)len, "uio_zc_stream returned %zd, expected %zu",
-                 n, len);
-    cr_assert_eq(err, 0, "uio_zc_close returned %d", err);
-    cr_assert_eq(r.err, 0, "the receiver's read failed: %s",
-                 strerror(-r.err));
+    cr_assert_eq(r.err, 0, "the receiver's read failed: %s", strerror(-r.err));
     cr_assert_eq(r.n, len, "the receiver got %zu bytes, expected %zu", r.n,
                  len);
     for (size_t i = 0; i < len; i++)
@@ -298,6 +317,9 @@ stream_check(size_t len, unsigned nbufs, size_t size, size_t piece,
                   "fill wrote there: a buffer was rewritten before the "
                   "kernel had sent it",
                   i, i / piece);
+    cr_assert_eq(n, (ssize_t)len, "uio_zc_stream returned %zd, expected %zu", n,
+                 len);
+    cr_assert_eq(err, 0, "uio_zc_close returned %d", err);
     cr_assert_eq(zc.stats.bytes, len, "stats.bytes is %llu, expected %zu",
                  (unsigned long long)zc.stats.bytes, len);
     cr_assert_eq(zc.stats.completed, zc.stats.zc_sends,
@@ -358,7 +380,8 @@ TK_TEST(zerocopy, zc_fallback_unix,
     char *want = tk_xmalloc(8 * KIB);
     tk_fill(want, 8 * KIB, 5);
     tk_read_check(sv[1], want, 8 * KIB, LONG_MS, "the AF_UNIX peer");
-    cr_assert_eq(zc.stats.zc_sends, 0, "stats.zc_sends is %llu on a "
+    cr_assert_eq(zc.stats.zc_sends, 0,
+                 "stats.zc_sends is %llu on a "
                  "socket without zero-copy",
                  (unsigned long long)zc.stats.zc_sends);
     cr_assert_eq(zc.stats.bytes, 8 * KIB);
@@ -382,6 +405,11 @@ TK_TEST(zerocopy, zc_busy_until_read,
     await_errqueue(p.tx);
     expect_busy(&zc, a, true,
                 "with its notification on the error queue but not read");
+    ssize_t n = uio_zc_send(&zc, a, 100);
+    cr_assert_eq(n, -EINVAL,
+                 "uio_zc_send of busy buffer %d returned %zd, expected "
+                 "-EINVAL",
+                 a, n);
     int b = send_one(&zc, 16 * KIB, 2);
     cr_assert_neq(a, b, "uio_zc_get gave buffer %d again while busy", a);
     int c = uio_zc_get(&zc, 0);
@@ -397,8 +425,8 @@ TK_TEST(zerocopy, zc_busy_until_read,
 
     fi_reset(); /* now it may read them */
     c = uio_zc_get(&zc, LONG_MS);
-    cr_assert(c == a || c == b, "uio_zc_get returned %d, expected %d or %d",
-              c, a, b);
+    cr_assert(c == a || c == b, "uio_zc_get returned %d, expected %d or %d", c,
+              a, b);
     cr_assert_eq(uio_zc_flush(&zc), 0);
     expect_busy(&zc, a, false, "after uio_zc_flush");
     expect_busy(&zc, b, false, "after uio_zc_flush");
@@ -494,8 +522,10 @@ TK_TEST(zerocopy, zc_note_rejects,
     struct sock_extended_err other = note(0, 1, false);
     other.ee_origin = SO_EE_ORIGIN_LOCAL;
     int got = uio_zc_note(&zc, &other);
-    cr_assert_eq(got, -EPROTO, "a local error report gave %d, expected "
-                 "-EPROTO", got);
+    cr_assert_eq(got, -EPROTO,
+                 "a local error report gave %d, expected "
+                 "-EPROTO",
+                 got);
     expect_note(&zc, 0, 2, false, -EPROTO); /* id 2 was never sent */
     expect_note(&zc, 5, 5, false, -EPROTO); /* nor was id 5 */
     expect_note(&zc, 1, 1, false, 1);
@@ -503,7 +533,8 @@ TK_TEST(zerocopy, zc_note_rejects,
     expect_note(&zc, 0, 1, false, -EPROTO);
     expect_busy(&zc, a, true, "after notifications that were refused");
     expect_busy(&zc, b, false, "after its own notification");
-    cr_assert_eq(zc.stats.notes, 1, "stats.notes is %llu: refused "
+    cr_assert_eq(zc.stats.notes, 1,
+                 "stats.notes is %llu: refused "
                  "notifications were counted",
                  (unsigned long long)zc.stats.notes);
     expect_note(&zc, 0, 0, false, 1);
@@ -516,7 +547,7 @@ TK_TEST(zerocopy, zc_stream_intact,
                        "buffers arrive intact, and close waits for every "
                        "notification")
 {
-    stream_check(8 * KIB * KIB + 5, 4, 64 * KIB, 64 * KIB, false, false);
+    stream_check(8 * KIB * KIB + 5, 4, 128 * KIB, 128 * KIB - 3, true, false);
 }
 
 TK_TEST(zerocopy, zc_partial_sends,
@@ -636,14 +667,43 @@ TK_TEST(zerocopy, zc_peer_gone,
     pthread_cond_init(&s.cv, NULL);
     uiot_rx_start(&rx, len, 16 * KIB, false);
     zc_open_tcp(&zc, rx.send_fd, 4, 64 * KIB);
-    ssize_t n = uio_zc_stream(&zc, stream_fill, &s);
+    ssize_t n = by_hand(&zc, &s);
     cr_assert(n == -EPIPE || n == -ECONNRESET,
-              "uio_zc_stream to a peer that reset returned %zd: expected "
+              "uio_zc_send to a peer that reset returned %zd: expected "
               "-EPIPE or -ECONNRESET, not a count",
               n);
     expect_closed(&zc);
     uiot_rx_finish(&rx);
     free(rx.buf);
+    free(data);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+}
+
+TK_TEST(zerocopy, zc_stream_error,
+        .description = "[UIO-51] a send that fails ends uio_zc_stream with "
+                       "its -errno, not a count")
+{
+    struct pair p = pair_open();
+    struct stream s = {.len = 64 * KIB, .piece = 16 * KIB, .nbufs = 4};
+    struct uio_zc zc;
+    char *data = tk_xmalloc(s.len);
+
+    tk_fill(data, s.len, 44);
+    s.data = data;
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    zc_open_tcp(&zc, p.tx, 4, 16 * KIB);
+    fi_plan(FI_SEND, "pass err:EPIPE");
+    ssize_t n = uio_zc_stream(&zc, stream_fill, &s);
+    cr_assert_eq(n, -EPIPE,
+                 "uio_zc_stream returned %zd when its second send failed "
+                 "with EPIPE, expected -EPIPE",
+                 n);
+    fi_reset();
+    expect_closed(&zc);
+    tk_read_check(p.rx, data, 16 * KIB, LONG_MS, "the receiver");
+    pair_close(&p);
     free(data);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
