@@ -10,7 +10,7 @@ CHAPTERS += 09-async-io
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
 09-async-io_TESTS := uiot.c test_copy.c test_zerocopy.c test_zc.c
-09-async-io_BENCH := bench.c
+09-async-io_BENCH := bench.c bench_zc.c
 
 # liburing (Debian's liburing-dev; grader/deps.sh installs it).
 09-async-io_LIBS := -luring
