@@ -170,7 +170,8 @@ struct uio_zc_stats {
     uint64_t notes;     /* notifications read or given to uio_zc_note */
     uint64_t completed; /* ids those notifications completed */
     uint64_t copied;    /* of those, the ids the kernel reported COPIED */
-    uint64_t enobufs;   /* ENOBUFS met, then notifications reaped */
+    uint64_t enobufs;   /* ENOBUFS met from a zero-copy send */
+    uint64_t plain;     /* sends made as copies after ENOBUFS */
 };
 
 /* One buffer's state: free, or waiting for its ids. */
@@ -248,11 +249,14 @@ int uio_zc_get(struct uio_zc *zc, int timeout_ms);
  * order: a short send goes on with the rest (a new id), a non-blocking
  * socket that is full is waited on with poll(2) (reading notifications
  * meanwhile), EINTR is retried.
- * [UIO-45] ENOBUFS (the socket's option-memory limit, net.core.optmem_max,
- * is taken by notifications not yet read) is not the result while sends
- * are in flight: the sender reads notifications, waiting for at least
- * one, and sends again (stats.enobufs counts it). With nothing in flight
- * it is returned as -ENOBUFS.
+ * [UIO-45] ENOBUFS is not the result. The kernel gives it when the
+ * sends in flight hold too much: the socket's option memory
+ * (net.core.optmem_max) or the user's pinned pages (RLIMIT_MEMLOCK)
+ * (msg_zerocopy.rst). While sends are in flight the sender reads
+ * notifications, waiting for at least one, and sends again; with nothing
+ * in flight waiting cannot help, and that one call is made without
+ * MSG_ZEROCOPY, a plain copy (stats.plain counts it). stats.enobufs
+ * counts both. A plain send that fails with ENOBUFS gives -ENOBUFS.
  * [UIO-46] Any other error is returned as -errno even after part of the
  * buffer was taken; the buffer stays busy until the ids of the part that
  * was taken complete.

@@ -601,23 +601,38 @@ TK_TEST(zerocopy, zc_enobufs_retry,
 }
 
 TK_TEST(zerocopy, zc_enobufs_nothing_out,
-        .description = "[UIO-45] ENOBUFS with nothing in flight is the "
-                       "result: there is nothing to wait for")
+        .description = "[UIO-45] ENOBUFS with nothing in flight: that call "
+                       "is made as a plain copy; a copy's ENOBUFS is the "
+                       "result")
 {
     struct pair p = pair_open();
     struct uio_zc zc;
+    char *want = tk_xmalloc(4096);
 
     zc_open_tcp(&zc, p.tx, 2, 4096);
+    fi_plan(FI_SEND, "err:ENOBUFS");
+    int i = send_one(&zc, 4096, 6);
+    cr_assert_eq(zc.stats.plain, 1, "stats.plain is %llu, expected 1",
+                 (unsigned long long)zc.stats.plain);
+    cr_assert_eq(zc.stats.zc_sends, 0,
+                 "stats.zc_sends is %llu: the send after ENOBUFS with "
+                 "nothing in flight should be a plain one",
+                 (unsigned long long)zc.stats.zc_sends);
+    expect_busy(&zc, i, false, "after a plain send");
+    tk_fill(want, 4096, 6);
+    tk_read_check(p.rx, want, 4096, LONG_MS, "the receiver");
+
     fi_plan(FI_SEND, "err:ENOBUFS *");
-    int i = uio_zc_get(&zc, 0);
+    i = uio_zc_get(&zc, 0);
     cr_assert(i >= 0);
     ssize_t n = uio_zc_send(&zc, i, 4096);
     cr_assert_eq(n, -ENOBUFS,
-                 "uio_zc_send returned %zd: expected -ENOBUFS with nothing "
-                 "in flight",
+                 "uio_zc_send returned %zd when the plain send too failed "
+                 "with ENOBUFS, expected -ENOBUFS",
                  n);
     fi_reset();
     expect_closed(&zc);
+    free(want);
     pair_close(&p);
 }
 

@@ -348,18 +348,23 @@ uio_zc_send(struct uio_zc *zc, int i, size_t len)
         return -EINVAL;
     struct uio_zc_slot *s = &zc->slot[i];
     const char *buf = uio_zc_buf(zc, i);
-    int flags = MSG_NOSIGNAL | (zc->zerocopy ? MSG_ZEROCOPY : 0);
+    bool copy = false; /* this call without MSG_ZEROCOPY (ENOBUFS) */
     size_t done = 0;
 
     *s = (struct uio_zc_slot){0};
     while (done < len) {
+        bool zero = zc->zerocopy && !copy;
+        int flags = MSG_NOSIGNAL | (zero ? MSG_ZEROCOPY : 0);
         ssize_t n = send(zc->sock, buf + done, len - done, flags);
         if (n > 0) {
             done += (size_t)n;
             zc->stats.sends++;
             zc->stats.bytes += (uint64_t)n;
-            if (zc->zerocopy)
+            if (zero)
                 take_id(zc, s);
+            else if (copy)
+                zc->stats.plain++;
+            copy = false;
             continue;
         }
         if (n == 0)
@@ -369,9 +374,12 @@ uio_zc_send(struct uio_zc *zc, int i, size_t len)
             continue;
         if (err == -EAGAIN)
             err = await_room(zc);
-        else if (err == -ENOBUFS && zc->in_flight > 0) {
+        else if (err == -ENOBUFS && zero) {
+            /* Notifications not read, or pages pinned: wait for some to
+             * come back; with none out, send this part as a copy. */
             zc->stats.enobufs++;
-            int got = await_completion(zc, -1);
+            int got = zc->in_flight > 0 ? await_completion(zc, -1) : 0;
+            copy = zc->in_flight == 0;
             err = got < 0 ? got : 0;
         }
         if (err < 0)
