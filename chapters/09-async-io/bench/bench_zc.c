@@ -122,8 +122,9 @@ bench_zc(int runs, unsigned short sink_port)
             double zcopy = cpu_zerocopy(s, zc_sizes[k]);
             close(s);
             ratio[k][r] = zcopy / plain;
-            printf(" %zuK %.0f/%.0f ms/GiB", zc_sizes[k] / 1024,
-                   plain / 1e6 * 1024 / ZC_MIB, zcopy / 1e6 * 1024 / ZC_MIB);
+            printf(" %zuK %.0f/%.0f ms/GiB x%.2f", zc_sizes[k] / 1024,
+                   plain / 1e6 * 1024 / ZC_MIB, zcopy / 1e6 * 1024 / ZC_MIB,
+                   ratio[k][r]);
         }
         printf("\n");
     }
