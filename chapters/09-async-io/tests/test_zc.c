@@ -625,6 +625,7 @@ TK_TEST(zerocopy, zc_enobufs_nothing_out,
     fi_plan(FI_SEND, "err:ENOBUFS *");
     i = uio_zc_get(&zc, 0);
     cr_assert(i >= 0);
+    tk_fill(uio_zc_buf(&zc, i), 4096, 7);
     ssize_t n = uio_zc_send(&zc, i, 4096);
     cr_assert_eq(n, -ENOBUFS,
                  "uio_zc_send returned %zd when the plain send too failed "
@@ -649,6 +650,7 @@ TK_TEST(zerocopy, zc_error_keeps_busy,
     fi_plan(FI_SEND, "short:1000 err:EPIPE");
     int i = uio_zc_get(&zc, 0);
     cr_assert(i >= 0);
+    tk_fill(uio_zc_buf(&zc, i), 4000, 8);
     ssize_t n = uio_zc_send(&zc, i, 4000);
     cr_assert_eq(n, -EPIPE,
                  "uio_zc_send returned %zd after 1000 bytes then EPIPE, "
