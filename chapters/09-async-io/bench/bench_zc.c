@@ -41,8 +41,9 @@ static const char *const zc_names[] = {"zc_cpu_ratio_4k", "zc_cpu_ratio_16k",
                                        "zc_cpu_ratio_1m"};
 #define NSIZES (sizeof(zc_sizes) / sizeof(zc_sizes[0]))
 
-/* Ids completed, and of those reported COPIED, over every zero-copy run. */
-static uint64_t zc_completed, zc_copied;
+/* Ids completed, those reported COPIED, and ENOBUFS met, over every
+ * zero-copy run. */
+static uint64_t zc_completed, zc_copied, zc_enobufs;
 
 /* fill's state: how many bytes are left to stream. */
 struct left {
@@ -105,6 +106,7 @@ cpu_zerocopy(int sock, size_t size)
     }
     zc_completed += zc.stats.completed;
     zc_copied += zc.stats.copied;
+    zc_enobufs += zc.stats.enobufs;
     return (double)(pk_thread_cpu_ns() - t0);
 }
 
@@ -154,8 +156,9 @@ bench_zc(int runs, unsigned short sink_port)
     if (zc_completed > 0) {
         double copied = (double)zc_copied / (double)zc_completed;
         printf("  notifications: %llu ids completed, %.0f%% of them "
-               "COPIED\n",
-               (unsigned long long)zc_completed, copied * 100);
+               "COPIED; ENOBUFS met %llu times\n",
+               (unsigned long long)zc_completed, copied * 100,
+               (unsigned long long)zc_enobufs);
         pk_metric("zc_copied_fraction", copied);
     }
     free(buf);
