@@ -5,12 +5,12 @@ CHAPTERS += 09-async-io
 
 # The student's files: src/ in the tree being built (skeleton, solution or
 # a submission). Exercise 1 is copy.c; exercise 2, echo.c; exercise 3,
-# zerocopy.c.
-09-async-io_SRC := copy.c echo.c zerocopy.c
+# zerocopy.c (sendfile, splice) and zc_send.c (MSG_ZEROCOPY).
+09-async-io_SRC := copy.c echo.c zerocopy.c zc_send.c
 
 # The graded tests (Criterion) and the benchmark, always from chapters/.
-09-async-io_TESTS := uiot.c test_copy.c test_echo.c test_zerocopy.c
-09-async-io_BENCH := bench.c bench_echo.c
+09-async-io_TESTS := uiot.c test_copy.c test_echo.c test_zerocopy.c test_zc.c
+09-async-io_BENCH := bench.c bench_echo.c bench_zc.c
 
 # liburing (Debian's liburing-dev; grader/deps.sh installs it).
 09-async-io_LIBS := -luring

@@ -20,6 +20,8 @@
  *                          with read+write, median of --runs runs.
  *  sendfile_rchar_per_byte (info) what /proc/self/io's rchar grows by
  *                          per byte sendfile sends.
+ *  zc_cpu_ratio_*, zc_break_even_kib (info) MSG_ZEROCOPY against plain
+ *                          sends by size: see bench_zc.c.
  *
  * Exercise 2's metrics (echo_syscalls_over_epoll and the rest) are
  * measured in bench_echo.c; its header says what each is.
@@ -41,6 +43,7 @@
 
 #include "iolab/die.h"
 #include "iolab/perfkit.h"
+#include "bench_zc.h"
 #include "uio.h"
 
 #define MIB (1024 * 1024)
@@ -411,6 +414,7 @@ main(int argc, char **argv)
     bench_echo(runs, uring_unavailable());
     start_sink();
     bench_serve(runs);
+    bench_zc(runs, sink_port);
     stop_sink();
 
     unlink(copy_src);

@@ -6,20 +6,27 @@
  *    of requests is in flight; each block is read, then written at the
  *    same offset; a short read or a short write is resubmitted for the
  *    rest; the first error is the result.
+ *  - Exercise 2 (echo): uio_echo_serve, chapter 02's echo server on one
+ *    ring: a multishot accept, receives into a ring of provided buffers,
+ *    a buffer given back only once its send has completed, and a bounded
+ *    amount held per connection.
  *  - Exercise 3 (zerocopy): a file served on a socket without passing
  *    through user space, with sendfile(2) (uio_send_file) and with
- *    splice(2) through a pipe (uio_splice_file).
+ *    splice(2) through a pipe (uio_splice_file); and large buffers sent
+ *    with MSG_ZEROCOPY (uio_zc_*), none reused before the kernel's
+ *    notification says it is done with it.
  *
  * Conventions: shared/include/iolab/CONVENTIONS.md. Every sentence tagged
  * [UIO-n] is checked by a test whose description names the same tag.
  *
- * Neither function installs a signal handler. sendfile and splice raise
+ * uio_send_file and uio_splice_file install no signal handler. They raise
  * SIGPIPE when the peer has gone (they take no MSG_NOSIGNAL), so a
  * program that serves files ignores SIGPIPE itself.
  */
 #ifndef IOLAB_UIO_H
 #define IOLAB_UIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -221,5 +228,196 @@ struct uio_echo_stats {
 int uio_echo_serve(int listen_fd, int stop_fd,
                    const struct uio_echo_config *cfg,
                    struct uio_echo_stats *stats);
+
+/* --- MSG_ZEROCOPY --- */
+
+/*
+ * A sender of large buffers with MSG_ZEROCOPY (exercise 3, last part).
+ *
+ * send(2) with MSG_ZEROCOPY does not copy the bytes into the kernel: the
+ * socket keeps references to the caller's pages until the data is
+ * acknowledged, and then puts a notification on the socket's error
+ * queue. Until that notification has been read, the buffer still belongs
+ * to the kernel: rewriting it changes bytes that may not have left yet,
+ * and freeing it is a use after free in all but name. The sender below
+ * owns nbufs buffers of buf_size bytes and hands out only free ones.
+ *
+ * Every send(2) call with MSG_ZEROCOPY that takes at least one byte gets
+ * the next 32-bit id, from 0 (msg_zerocopy.rst). A notification is a
+ * struct sock_extended_err with ee_origin SO_EE_ORIGIN_ZEROCOPY that
+ * completes the ids ee_info to ee_data inclusive: the kernel merges the
+ * completions of consecutive ids into one range while the last one is
+ * still unread. ee_code SO_EE_CODE_ZEROCOPY_COPIED says the kernel copied
+ * after all (always on loopback: it copies each segment as it is looped
+ * back, so that a receiver that never reads cannot hold the sender's
+ * pages forever).
+ *
+ * Not thread-safe: one thread uses a sender at a time. The socket is the
+ * caller's; it may be blocking or not, and is never closed here.
+ */
+
+/* The most buffers a sender has. */
+#define UIO_ZC_MAX_BUFS 64
+
+/* The sender's counters. */
+struct uio_zc_stats {
+    uint64_t sends;     /* send calls that took bytes (zero-copy or not) */
+    uint64_t bytes;     /* bytes they took */
+    uint64_t zc_sends;  /* of those, the ones made with MSG_ZEROCOPY */
+    uint64_t notes;     /* notifications read or given to uio_zc_note */
+    uint64_t completed; /* ids those notifications completed */
+    uint64_t copied;    /* of those, the ids the kernel reported COPIED */
+    uint64_t enobufs;   /* ENOBUFS met from a zero-copy send */
+    uint64_t plain;     /* sends made as copies after ENOBUFS */
+};
+
+/* One buffer's state: free, or waiting for its ids. */
+struct uio_zc_slot {
+    uint32_t first;   /* the first id its sends took */
+    uint32_t pending; /* ids of first.. still not completed; 0: free */
+    uint32_t taken;   /* ids its sends took (first .. first + taken - 1) */
+};
+
+/*
+ * The sender. Invariants: a slot with pending > 0 is busy and is never
+ * handed out; the sum of the slots' pending counts is in_flight; ids
+ * next_id - in_flight .. next_id - 1 may be outstanding, no older one.
+ */
+struct uio_zc {
+    int sock;           /* the caller's connected stream socket */
+    bool zerocopy;      /* SO_ZEROCOPY was accepted */
+    int refused;        /* why not (-errno from setsockopt), or 0 */
+    unsigned nbufs;     /* buffers */
+    size_t buf_size;    /* bytes each */
+    char *mem;          /* the buffers, one after the other */
+    uint32_t next_id;   /* the id the next zero-copy send gets */
+    uint32_t in_flight; /* ids sent and not completed */
+    unsigned next_slot; /* where uio_zc_get looks first */
+    struct uio_zc_slot slot[UIO_ZC_MAX_BUFS];
+    struct uio_zc_stats stats;
+};
+
+struct sock_extended_err;
+
+/*
+ * uio_zc_open - sets zc up to send on sock with nbufs buffers of
+ * buf_size bytes each, and asks for SO_ZEROCOPY.
+ *
+ * [UIO-40] Returns 0, or -EINVAL for nbufs 0 or above UIO_ZC_MAX_BUFS, a
+ * buf_size of 0, or a negative sock; -ENOMEM if the buffers cannot be
+ * had. Every buffer is free, the stats are zero.
+ * [UIO-41] A socket that refuses SO_ZEROCOPY (an AF_UNIX socket:
+ * -EOPNOTSUPP; a kernel before 4.14: -ENOPROTOOPT) is not an error: open
+ * returns 0 with zerocopy false and refused set to that -errno, and the
+ * sender then sends plain copies (no MSG_ZEROCOPY): a buffer is free
+ * again as soon as its send returns.
+ */
+int uio_zc_open(struct uio_zc *zc, int sock, unsigned nbufs, size_t buf_size);
+
+/* uio_zc_buf - the bytes of buffer i (0 <= i < nbufs), buf_size long. */
+char *uio_zc_buf(const struct uio_zc *zc, int i);
+
+/*
+ * uio_zc_busy - whether buffer i still waits for a notification.
+ *
+ * [UIO-42] A buffer sent with MSG_ZEROCOPY is busy from its send until
+ * notifications have completed every id its send calls took (a buffer
+ * sent in several calls took several ids); not one moment before, even
+ * when the notification is already on the error queue but not read.
+ */
+bool uio_zc_busy(const struct uio_zc *zc, int i);
+
+/*
+ * uio_zc_get - a free buffer to fill: its index.
+ *
+ * timeout_ms: how long to wait for notifications when every buffer is
+ * busy (0: not at all, -1: as long as it takes). [UIO-43] Returns the
+ * index of a buffer that is not busy, reading the notifications that
+ * have arrived first; -EAGAIN when none is free within timeout_ms; never
+ * a busy buffer.
+ */
+int uio_zc_get(struct uio_zc *zc, int timeout_ms);
+
+/*
+ * uio_zc_send - sends the first len bytes of buffer i, which the caller
+ * got from uio_zc_get and filled; the buffer is busy from now on.
+ *
+ * [UIO-44] Returns len once every byte was taken by the socket, in
+ * order: a short send goes on with the rest (a new id), a non-blocking
+ * socket that is full is waited on with poll(2) (reading notifications
+ * meanwhile), EINTR is retried.
+ * [UIO-45] ENOBUFS is not the result. The kernel gives it when the
+ * sends in flight hold too much: the socket's option memory
+ * (net.core.optmem_max) or the user's pinned pages (RLIMIT_MEMLOCK)
+ * (msg_zerocopy.rst). While sends are in flight the sender reads
+ * notifications, waiting for at least one, and sends again; with nothing
+ * in flight waiting cannot help, and that one call is made without
+ * MSG_ZEROCOPY, a plain copy (stats.plain counts it). stats.enobufs
+ * counts both. A plain send that fails with ENOBUFS gives -ENOBUFS.
+ * [UIO-46] Any other error is returned as -errno even after part of the
+ * buffer was taken; the buffer stays busy until the ids of the part that
+ * was taken complete.
+ * -EINVAL for a bad i, a len of 0 or above buf_size, or a busy buffer.
+ */
+ssize_t uio_zc_send(struct uio_zc *zc, int i, size_t len);
+
+/*
+ * uio_zc_note - applies one notification, as read from the error queue.
+ *
+ * [UIO-47] Completes the ids ee->ee_info .. ee->ee_data inclusive (the
+ * range may hold the ids of several sends and of several buffers, and may
+ * wrap past 2^32 - 1 to 0); every buffer whose ids are all completed is
+ * free. Returns the number of ids completed, and counts the range in
+ * stats.copied when ee_code is SO_EE_CODE_ZEROCOPY_COPIED.
+ * [UIO-48] A notification whose origin is not SO_EE_ORIGIN_ZEROCOPY, or
+ * whose range holds an id that is not in flight, changes nothing and
+ * gives -EPROTO.
+ */
+int uio_zc_note(struct uio_zc *zc, const struct sock_extended_err *ee);
+
+/*
+ * uio_zc_reap - reads every notification already on the error queue
+ * (recvmsg(2) with MSG_ERRQUEUE), without waiting, and applies each.
+ * Returns the number of ids completed (0 if none was there), or -errno.
+ */
+int uio_zc_reap(struct uio_zc *zc);
+
+/*
+ * uio_zc_flush - waits until no buffer is busy.
+ *
+ * [UIO-49] Returns 0 once every id sent is completed (stats.completed
+ * then equals stats.zc_sends), also after a send failed and the peer is
+ * gone (the kernel completes what it drops), or -errno if waiting fails.
+ */
+int uio_zc_flush(struct uio_zc *zc);
+
+/*
+ * uio_zc_close - flushes, then frees the buffers. [UIO-50] The buffers
+ * are freed only after every notification has come: never while the
+ * kernel may still read them. Returns what uio_zc_flush returned; the
+ * buffers are freed on every path where they may be (0), and kept (and
+ * leaked, rather than handed back early) when the flush failed. zc->stats
+ * stay readable afterwards.
+ */
+int uio_zc_close(struct uio_zc *zc);
+
+/*
+ * uio_zc_fill_cb - writes up to cap bytes into buf, the next bytes of
+ * the stream, and returns how many (0: the stream is over).
+ */
+typedef size_t (*uio_zc_fill_cb)(char *buf, size_t cap, void *arg);
+
+/*
+ * uio_zc_stream - sends a whole stream: gets a free buffer (waiting as
+ * long as it takes), lets fill write into it, sends it, until fill
+ * returns 0.
+ *
+ * [UIO-51] Returns the bytes sent, every one exactly once and in order,
+ * and no buffer is given to fill while it is busy: the peer receives
+ * what fill wrote, even where the kernel had not sent it yet when the
+ * next buffer was filled. An error is returned as -errno, as uio_zc_send
+ * returns it. Does not flush: call uio_zc_flush or uio_zc_close.
+ */
+ssize_t uio_zc_stream(struct uio_zc *zc, uio_zc_fill_cb fill, void *arg);
 
 #endif /* IOLAB_UIO_H */
