@@ -7,7 +7,8 @@
 #   make grade runs it first; make test and .ci/run add --oracles, which
 #   also installs the real tools some chapters check their answers against
 #   (iostat and pidstat from sysstat, promtool from prometheus), and
-#   gnuplot for make charts. Without them those comparisons report "not
+#   gnuplot for make charts, Boost.Context for chapter 07's fcontext
+#   timing. Without them those comparisons report "not
 #   available" instead of failing, and make charts keeps the data without
 #   the pictures, so a student never needs them.
 set -u
@@ -34,6 +35,9 @@ need() { # need <description> <package> <test command...>
         missing+=("$pkg")
         [ $quiet = 1 ] || echo "missing: $what (package $pkg)"
     fi
+}
+has_so() { # has_so <name>: lib<name>.so, for dlopen, in the usual places
+    compgen -G "/usr/lib/*/lib$1.so" >/dev/null || [ -e "/usr/lib/lib$1.so" ]
 }
 has_header() { # has_header <header> [link flags...]
     printf '#include <%s>\nint main(void){return 0;}\n' "$1" |
@@ -64,6 +68,7 @@ if [ $oracles = 1 ]; then
     need "iostat and pidstat (chapter 08's oracles)" sysstat command -v iostat
     need "promtool (chapter 08's oracle)" prometheus command -v promtool
     need "gnuplot (make charts)" gnuplot-nox command -v gnuplot
+    need "Boost.Context (chapter 07's bench times jump_fcontext beside co_switch)" libboost-context-dev has_so boost_context
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
