@@ -1,15 +1,17 @@
 /*
  * tk_stream.c - stream checks the network chapters share: reading back
- * exactly what was sent (tk_read_check) and a client thread that sends a
- * large payload while the test reads its echo (tk_pump_*). Declared in
- * iolab/testkit.h.
+ * exactly what was sent (tk_read_check), thousands of connections at once
+ * (tk_echo_thousands) and a client thread that sends a large payload
+ * while the test reads its echo (tk_pump_*). Declared in iolab/testkit.h.
  */
 #include "iolab/testkit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 void
 tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
@@ -31,6 +33,39 @@ tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
                  "%s: the echo differs from what was sent, first at byte %zu "
                  "of %zu (bytes lost, reordered or duplicated)",
                  who, i, len);
+}
+
+void
+tk_echo_thousands(unsigned short port, int n, int batch, int timeout_ms,
+                  const char *who)
+{
+    int *fd = tk_xmalloc((size_t)n * sizeof(int));
+    char msg[32], what[160];
+
+    for (int i = 0; i < n; i += batch) {
+        int end = i + batch < n ? i + batch : n;
+        for (int j = i; j < end; j++)
+            fd[j] = tk_connect_tcp(port);
+        snprintf(what, sizeof(what), "%s, connection %d, the last of a batch",
+                 who, end - 1);
+        tk_write_all(fd[end - 1], "batch\n", 6);
+        tk_read_check(fd[end - 1], "batch\n", 6, timeout_ms, what);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < n; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            tk_write_all(fd[i], msg, (size_t)len);
+        }
+        for (int i = 0; i < n; i++) {
+            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
+            snprintf(what, sizeof(what), "%s, connection %d of %d, round %d",
+                     who, i, n, round);
+            tk_read_check(fd[i], msg, (size_t)len, timeout_ms, what);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        close(fd[i]);
+    free(fd);
 }
 
 static void *

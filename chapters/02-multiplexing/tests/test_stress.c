@@ -351,31 +351,10 @@ static void
 thousands(enum mux_backend b)
 {
     struct tk_server srv;
-    int *fd = tk_xmalloc(THOUSANDS * sizeof(int));
-    char msg[32], who[64];
 
     tk_raise_nofile(2 * THOUSANDS + 100); /* both ends live in this process */
     mt_start(&srv, b, NULL);
-    for (int i = 0; i < THOUSANDS; i += BATCH) {
-        for (int j = i; j < i + BATCH; j++)
-            fd[j] = tk_connect_tcp(srv.port);
-        /* One echo per batch proves the server has caught up. */
-        mt_echo_str(fd[i + BATCH - 1], "batch\n", "the last of a batch");
-    }
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < THOUSANDS; i++) {
-            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
-            tk_write_all(fd[i], msg, (size_t)len);
-        }
-        for (int i = 0; i < THOUSANDS; i++) {
-            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
-            snprintf(who, sizeof(who), "connection %d of %d", i, THOUSANDS);
-            mt_read_check(fd[i], msg, (size_t)len, REPLY_MS, who);
-        }
-    }
-    for (int i = 0; i < THOUSANDS; i++)
-        close(fd[i]);
-    free(fd);
+    tk_echo_thousands(srv.port, THOUSANDS, BATCH, REPLY_MS, mt_name());
     mt_stop(&srv);
     cr_assert_eq(mt_stats.accepted, THOUSANDS,
                  "%s: stats.accepted is %lu; expected %d", mt_name(),

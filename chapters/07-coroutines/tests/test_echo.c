@@ -116,31 +116,10 @@ TK_TEST(echo, two_thousand,
                        "each")
 {
     struct tk_server srv;
-    int *fd = tk_xmalloc(THOUSANDS * sizeof(int));
-    char msg[32], who[64];
 
     tk_raise_nofile(2 * THOUSANDS + 100); /* both ends live in this process */
     ct_start(&srv, NULL);
-    for (int i = 0; i < THOUSANDS; i += BATCH) {
-        for (int j = i; j < i + BATCH; j++)
-            fd[j] = tk_connect_tcp(srv.port);
-        /* One echo per batch proves the server has caught up. */
-        ct_echo_str(fd[i + BATCH - 1], "batch\n", "the last of a batch");
-    }
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < THOUSANDS; i++) {
-            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
-            tk_write_all(fd[i], msg, (size_t)len);
-        }
-        for (int i = 0; i < THOUSANDS; i++) {
-            int len = snprintf(msg, sizeof(msg), "%d:%d\n", i, round);
-            snprintf(who, sizeof(who), "connection %d of %d", i, THOUSANDS);
-            tk_read_check(fd[i], msg, (size_t)len, CT_REPLY_MS, who);
-        }
-    }
-    for (int i = 0; i < THOUSANDS; i++)
-        close(fd[i]);
-    free(fd);
+    tk_echo_thousands(srv.port, THOUSANDS, BATCH, CT_REPLY_MS, "echo");
     ct_stop(&srv);
     cr_assert_eq(ct_stats.accepted, THOUSANDS,
                  "stats.accepted is %lu; expected %d", ct_stats.accepted,

@@ -240,6 +240,38 @@ TK_TEST(echo, many_clients,
     srv_free(&e);
 }
 
+#define THOUSANDS 2000
+#define BATCH 250 /* connects in flight at once: below the backlog */
+
+/*
+ * Chapter 02's 2,000 connections: a server that keeps its connections in
+ * a fixed table, or indexes one by descriptor with a small bound, stops
+ * answering at the table's end. Both ends of every connection are open at
+ * once: the test's process holds the clients, the server's the rest.
+ */
+TK_TEST(echo, two_thousand,
+        .description = "[UIO-20] 2000 connections at once, each gets its "
+                       "own bytes back, twice")
+{
+    struct echo_srv e;
+
+    tk_raise_nofile(2 * THOUSANDS + 100); /* the server's process inherits */
+    srv_start(&e, NULL);
+    tk_echo_thousands(e.port, THOUSANDS, BATCH, REPLY_MS, "uio_echo_serve");
+    srv_stop(&e);
+    cr_assert_eq(e.sh->st.accepted, THOUSANDS,
+                 "stats.accepted is %lu; expected %d",
+                 (unsigned long)e.sh->st.accepted, THOUSANDS);
+    cr_assert_eq(e.sh->st.closed, THOUSANDS,
+                 "stats.closed is %lu after all %d clients closed",
+                 (unsigned long)e.sh->st.closed, THOUSANDS);
+    cr_assert_eq(e.sh->fds_after, e.sh->fds_before,
+                 "the server's process had %d descriptors open before the "
+                 "call and %d after it",
+                 e.sh->fds_before, e.sh->fds_after);
+    srv_free(&e);
+}
+
 /* ---- buffers and the ring ------------------------------------------------ */
 
 #define SLOW (128 * 1024) /* far more than four buffers and the sockets */

@@ -150,6 +150,18 @@ void tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
                    const char *who);
 
 /*
+ * tk_echo_thousands - chapter 02's many-connections scenario, for any echo
+ * server on port: opens n connections, batch at a time (one echo on the
+ * last of each batch proves the server has caught up; keep batch below
+ * the listener's backlog), then twice writes a short line on every
+ * connection before reading any echo back, and closes them all. Fails
+ * the test naming who and the connection. Both ends may live in this
+ * process: raise RLIMIT_NOFILE first (tk_raise_nofile).
+ */
+void tk_echo_thousands(unsigned short port, int n, int batch, int timeout_ms,
+                       const char *who);
+
+/*
  * A client that sends len bytes of data on fd from a thread of its own,
  * chunk bytes per send (16 KiB when 0), while the test reads the echo:
  * tk_pump_start, read (tk_read_check), tk_pump_join. It stops at the
