@@ -9,11 +9,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,6 +181,41 @@ build_dir_for(const char *tree)
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
             *p = '_';
     return tag;
+}
+
+/*
+ * Two gradings of one tree would share its build directory and remove
+ * each other's work: the second waits for the first. The lock is a file
+ * beside the directory, held for the process's life (flock(2) lets go
+ * when the grader dies, however it dies) and closed on exec, so no code
+ * under test holds it. Returns 0, or -1 with errno set.
+ */
+static int
+lock_build_dir(const char *bdir)
+{
+    if (mkdir_p("build/grade") != 0)
+        return -1;
+    char *path = xasprintf("%s.lock", bdir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    free(path);
+    if (fd == -1)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0; /* fd stays open until the grader exits */
+    if (errno != EWOULDBLOCK) {
+        close(fd);
+        return -1;
+    }
+    fprintf(stderr,
+            "iolab-grade: waiting for another grading of this tree to end "
+            "(it uses %s)\n",
+            bdir);
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) == -1 && errno == EINTR)
+        ;
+    if (rc == -1)
+        close(fd);
+    return rc;
 }
 
 /* True when path is a directory (not a symlink) of this process's user. */
@@ -466,6 +503,10 @@ main(int argc, char **argv)
         return 2;
     }
     o.build_dir = bdir;
+    if (lock_build_dir(bdir) != 0) {
+        fprintf(stderr, "iolab-grade: %s.lock: %s\n", bdir, strerror(errno));
+        return 2;
+    }
     if (!has_chapter_dirs(o.tree)) {
         fprintf(stderr,
                 "iolab-grade: %s has no chapter directories (01-blocking-io, "

@@ -395,6 +395,37 @@ if [ -d chapters/09-async-io ]; then
     check "io_uring off: chapter 09's io_uring tests and metric are skipped, not failed" uring_off
 fi
 
+# 5e. Two gradings of one tree share its build directory: the second waits
+# for the first (a lock beside the directory) instead of removing its
+# work. The self-test holds the lock itself, so the wait is certain.
+two_at_once() {
+    local fd pid i
+    mkdir -p build/grade
+    rm -f "$out/twice.json"
+    exec {fd}>build/grade/solutions.lock
+    flock "$fd"
+    "$grader" --tree solutions --ch 10 --no-perf --no-memcheck --no-color \
+        --quiet --json "$out/twice.json" >"$out/twice.txt" 2>&1 {fd}>&- &
+    pid=$!
+    for ((i = 0; i < 300; i++)); do
+        grep -q 'waiting for another grading' "$out/twice.txt" && break
+        sleep 0.1
+    done
+    [ ! -e "$out/twice.json" ] || {
+        echo "the second grading did not wait"
+        exec {fd}>&-
+        wait "$pid"
+        return 1
+    }
+    exec {fd}>&-
+    wait "$pid" &&
+        grep -q 'waiting for another grading of this tree' "$out/twice.txt" &&
+        python3 grader/results.py items "$out/twice.json" --no-perf --no-memcheck >"$out/twice.items" &&
+        ! grep -q '^failed ' "$out/twice.items" &&
+        grep -q '^passed ' "$out/twice.items"
+}
+check "two gradings of one tree: the second waits for the first, then grades whole" two_at_once
+
 check "mutants: every wrong version in solutions/*/mutants is caught by its tests" bash grader/mutants.sh
 
 # 6. Coverage of the solutions by the tests.
