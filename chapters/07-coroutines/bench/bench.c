@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,22 @@ time_ucontext(void)
     for (int i = 0; i < TIMED_PAIRS; i++)
         swapcontext(&uc_main, &uc_co);
     return (double)(pk_now_ns() - t0) / TIMED_PAIRS;
+}
+
+/*
+ * ns per rt_sigprocmask system call, the one swapcontext makes per switch
+ * to restore the signal mask: what a system call costs on this machine,
+ * which is most of what a swapcontext round trip costs.
+ */
+static double
+time_sigprocmask(void)
+{
+    sigset_t now;
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    uint64_t t0 = pk_now_ns();
+    for (int i = 0; i < TIMED_PAIRS / 4; i++)
+        sigprocmask(SIG_SETMASK, &now, NULL);
+    return (double)(pk_now_ns() - t0) / (TIMED_PAIRS / 4);
 }
 
 /* ns per co_resume/co_yield round trip. */
@@ -242,7 +259,9 @@ bench_switch(int runs)
                "threads through pipes %.0f ns; swapcontext/co %.1f\n",
                r + 1, uc, mine, th, ratio[r]);
         double raw = time_raw_switch();
-        printf("  run %d: round trip: co_switch alone %.1f ns", r + 1, raw);
+        printf("  run %d: one rt_sigprocmask %.0f ns; round trip: co_switch "
+               "alone %.1f ns",
+               r + 1, time_sigprocmask(), raw);
         if (fc > 0)
             printf(", Boost.Context's jump_fcontext %.1f ns; fcontext over "
                    "co_switch alone %.2f",
