@@ -1,8 +1,9 @@
 /*
  * tk_stream.c - stream checks the network chapters share: reading back
- * exactly what was sent (tk_read_check), thousands of connections at once
- * (tk_echo_thousands) and a client thread that sends a large payload
- * while the test reads its echo (tk_pump_*). Declared in iolab/testkit.h.
+ * exactly what was sent (tk_read_check), chapter 02's scenarios for any
+ * echo server (tk_echo_many, tk_echo_thousands) and a client thread that
+ * sends a large payload while the test reads its echo (tk_pump_*).
+ * Declared in iolab/testkit.h.
  */
 #include "iolab/testkit.h"
 
@@ -33,6 +34,49 @@ tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
                  "%s: the echo differs from what was sent, first at byte %zu "
                  "of %zu (bytes lost, reordered or duplicated)",
                  who, i, len);
+}
+
+void
+tk_echo_many(unsigned short port, int n, size_t each, size_t max_piece,
+             uint64_t seed, int timeout_ms, const char *who)
+{
+    struct tk_rng rng;
+    int *fd = tk_xmalloc((size_t)n * sizeof(int));
+    size_t *sent = tk_xmalloc((size_t)n * sizeof(size_t));
+    size_t *piece = tk_xmalloc((size_t)n * sizeof(size_t));
+    char *data = tk_xmalloc((size_t)n * each);
+    char what[160];
+
+    tk_rng_seed(&rng, seed);
+    tk_fill(data, (size_t)n * each, seed + 1);
+    for (int i = 0; i < n; i++) {
+        fd[i] = tk_connect_tcp(port);
+        sent[i] = 0;
+    }
+    for (bool busy = true; busy;) {
+        busy = false;
+        for (int i = 0; i < n; i++) {
+            piece[i] = 1 + tk_rng_below(&rng, max_piece);
+            if (piece[i] > each - sent[i])
+                piece[i] = each - sent[i];
+            tk_write_all(fd[i], data + (size_t)i * each + sent[i], piece[i]);
+        }
+        for (int i = 0; i < n; i++) {
+            snprintf(what, sizeof(what),
+                     "%s, client %d of %d, bytes %zu to %zu of its stream", who,
+                     i, n, sent[i], sent[i] + piece[i]);
+            tk_read_check(fd[i], data + (size_t)i * each + sent[i], piece[i],
+                          timeout_ms, what);
+            sent[i] += piece[i];
+            busy |= sent[i] < each;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        close(fd[i]);
+    free(data);
+    free(piece);
+    free(sent);
+    free(fd);
 }
 
 void

@@ -50,39 +50,9 @@ static void
 many_clients(enum mux_backend b)
 {
     struct tk_server srv;
-    struct tk_rng rng;
-    int fd[NCLIENTS];
-    size_t sent[NCLIENTS] = {0};
-    char *data = tk_xmalloc((size_t)NCLIENTS * STREAM);
-    char who[64];
 
-    tk_rng_seed(&rng, 42);
-    mt_fill(data, (size_t)NCLIENTS * STREAM, 2);
     mt_start(&srv, b, NULL);
-    for (int i = 0; i < NCLIENTS; i++)
-        fd[i] = tk_connect_tcp(srv.port);
-    /* Rounds: every client sends a random-sized piece, then every client
-     * reads exactly its own piece back. */
-    for (bool busy = true; busy;) {
-        size_t piece[NCLIENTS];
-        busy = false;
-        for (int i = 0; i < NCLIENTS; i++) {
-            piece[i] = 1 + tk_rng_below(&rng, 900);
-            if (piece[i] > STREAM - sent[i])
-                piece[i] = STREAM - sent[i];
-            tk_write_all(fd[i], data + (size_t)i * STREAM + sent[i], piece[i]);
-        }
-        for (int i = 0; i < NCLIENTS; i++) {
-            snprintf(who, sizeof(who), "client %d of %d", i, NCLIENTS);
-            mt_read_check(fd[i], data + (size_t)i * STREAM + sent[i], piece[i],
-                          REPLY_MS, who);
-            sent[i] += piece[i];
-            busy |= sent[i] < STREAM;
-        }
-    }
-    for (int i = 0; i < NCLIENTS; i++)
-        close(fd[i]);
-    free(data);
+    tk_echo_many(srv.port, NCLIENTS, STREAM, 900, 42, REPLY_MS, mt_name());
     mt_stop(&srv);
 }
 MUX_TEST_EACH(many_clients,

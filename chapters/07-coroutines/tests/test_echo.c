@@ -25,24 +25,6 @@
 #include "helpers.h"
 #include "iolab/fault.h"
 
-/* Sets SO_SNDBUF and SO_RCVBUF to a few KiB before a connection exists. */
-static int
-connect_rcvbuf(unsigned short port, int rcvbuf)
-{
-    struct sockaddr_in a = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-        .sin_port = htons(port),
-    };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    cr_assert_neq(fd, -1, "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
-                 "connect to 127.0.0.1:%u: %s", port, strerror(errno));
-    return fd;
-}
-
 /* ---- one client, many clients ------------------------------------------ */
 
 TK_TEST(echo, one_client,
@@ -72,39 +54,9 @@ TK_TEST(echo, many_clients,
                        "own bytes in order")
 {
     struct tk_server srv;
-    struct tk_rng rng;
-    int fd[NCLIENTS];
-    size_t sent[NCLIENTS] = {0};
-    char *data = tk_xmalloc((size_t)NCLIENTS * STREAM);
-    char who[64];
 
-    tk_rng_seed(&rng, 42);
-    tk_fill(data, (size_t)NCLIENTS * STREAM, 2);
     ct_start(&srv, NULL);
-    for (int i = 0; i < NCLIENTS; i++)
-        fd[i] = tk_connect_tcp(srv.port);
-    /* Rounds: every client sends a random-sized piece, then every client
-     * reads exactly its own piece back. */
-    for (bool busy = true; busy;) {
-        size_t piece[NCLIENTS];
-        busy = false;
-        for (int i = 0; i < NCLIENTS; i++) {
-            piece[i] = 1 + tk_rng_below(&rng, 900);
-            if (piece[i] > STREAM - sent[i])
-                piece[i] = STREAM - sent[i];
-            tk_write_all(fd[i], data + (size_t)i * STREAM + sent[i], piece[i]);
-        }
-        for (int i = 0; i < NCLIENTS; i++) {
-            snprintf(who, sizeof(who), "client %d of %d", i, NCLIENTS);
-            tk_read_check(fd[i], data + (size_t)i * STREAM + sent[i], piece[i],
-                          CT_REPLY_MS, who);
-            sent[i] += piece[i];
-            busy |= sent[i] < STREAM;
-        }
-    }
-    for (int i = 0; i < NCLIENTS; i++)
-        close(fd[i]);
-    free(data);
+    tk_echo_many(srv.port, NCLIENTS, STREAM, 900, 42, CT_REPLY_MS, "echo");
     ct_stop(&srv);
 }
 
@@ -183,7 +135,7 @@ TK_TEST(echo, half_close,
     ct_start(&srv, NULL);
     int small = 4096;
     setsockopt(srv.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    int fd = connect_rcvbuf(srv.port, 4096);
+    int fd = tk_connect_tcp_rcvbuf(srv.port, 4096);
     tk_write_all(fd, data, HALF);
     shutdown(fd, SHUT_WR); /* EOF to the server; we still read */
     unsigned long waits0 = fi_calls(FI_WAIT);
@@ -248,7 +200,7 @@ TK_TEST(echo, resets,
     /* e half-closes with 60 KiB of echo owed to its 1-byte window, then
      * resets: the server's next write fails with EPIPE, which raises
      * SIGPIPE unless it is ignored. */
-    int e = connect_rcvbuf(srv.port, 1);
+    int e = tk_connect_tcp_rcvbuf(srv.port, 1);
     tk_write_all(e, junk, 60 * 1024);
     shutdown(e, SHUT_WR);
     tk_readable(e, 100); /* let the server start writing; bounded */

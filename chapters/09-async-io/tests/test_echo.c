@@ -200,39 +200,16 @@ TK_TEST(echo, one_client,
 }
 
 #define NCLIENTS 400
-#define ROUNDS 3
+#define STREAM 6000 /* bytes each client sends in all */
 
 TK_TEST(echo, many_clients,
         .description = "[UIO-20] 400 clients at once, random sizes, each "
                        "gets its own bytes in order")
 {
     struct echo_srv e;
-    struct tk_rng rng;
-    static int fd[NCLIENTS];
-    size_t each = 2000, piece[NCLIENTS];
-    char *data = tk_xmalloc((size_t)NCLIENTS * each);
-    char who[64];
 
-    tk_rng_seed(&rng, 9);
-    tk_fill(data, (size_t)NCLIENTS * each, 21);
     srv_start(&e, NULL);
-    for (int i = 0; i < NCLIENTS; i++)
-        fd[i] = tk_connect_tcp(e.port);
-    for (int round = 0; round < ROUNDS; round++) {
-        for (int i = 0; i < NCLIENTS; i++) {
-            piece[i] = 1 + tk_rng_below(&rng, each);
-            tk_write_all(fd[i], data + (size_t)i * each, piece[i]);
-        }
-        for (int i = 0; i < NCLIENTS; i++) {
-            snprintf(who, sizeof(who), "client %d of %d, round %d", i, NCLIENTS,
-                     round);
-            tk_read_check(fd[i], data + (size_t)i * each, piece[i], REPLY_MS,
-                          who);
-        }
-    }
-    for (int i = 0; i < NCLIENTS; i++)
-        close(fd[i]);
-    free(data);
+    tk_echo_many(e.port, NCLIENTS, STREAM, 2000, 9, REPLY_MS, "uio_echo_serve");
     srv_stop(&e);
     cr_assert_eq(e.sh->st.accepted, NCLIENTS,
                  "stats.accepted is %lu; expected %d",

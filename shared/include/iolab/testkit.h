@@ -150,6 +150,17 @@ void tk_read_check(int fd, const void *want, size_t len, int timeout_ms,
                    const char *who);
 
 /*
+ * tk_echo_many - chapter 02's interleaved-clients scenario, for any echo
+ * server on port: n clients each send `each` bytes of their own, in
+ * rounds; in a round every client writes a piece of 1 to max_piece bytes
+ * (random, from seed), then every client reads exactly its piece back,
+ * so bytes lost, mixed between clients or reordered show at once. Fails
+ * the test naming who and the client; closes the clients at the end.
+ */
+void tk_echo_many(unsigned short port, int n, size_t each, size_t max_piece,
+                  uint64_t seed, int timeout_ms, const char *who);
+
+/*
  * tk_echo_thousands - chapter 02's many-connections scenario, for any echo
  * server on port: opens n connections, batch at a time (one echo on the
  * last of each batch proves the server has caught up; keep batch below
