@@ -186,17 +186,30 @@ build_dir_for(const char *tree)
 /*
  * Two gradings of one tree would share its build directory and remove
  * each other's work: the second waits for the first. The lock is a file
- * beside the directory, held for the process's life (flock(2) lets go
- * when the grader dies, however it dies) and closed on exec, so no code
- * under test holds it. Returns 0, or -1 with errno set.
+ * in the directory (so whoever removes a build removes its lock too),
+ * held for the process's life (flock(2) lets go when the grader dies,
+ * however it dies) and closed on exec, so no code under test holds it.
+ * Anything but a plain file in its place (code under test may have
+ * written there) is removed first. Returns 0, or -1 with errno set.
  */
 static int
 lock_build_dir(const char *bdir)
 {
-    if (mkdir_p("build/grade") != 0)
+    if (mkdir_p(bdir) != 0)
         return -1;
-    char *path = xasprintf("%s.lock", bdir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    char *path = xasprintf("%s/.lock", bdir);
+    int fd = -1;
+    for (int tries = 0; fd == -1 && tries < 2; tries++) {
+        struct stat st;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                  0644);
+        if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+            break;
+        if (fd != -1)
+            close(fd);
+        fd = -1;
+        rm_tree(path);
+    }
     free(path);
     if (fd == -1)
         return -1;
@@ -504,7 +517,7 @@ main(int argc, char **argv)
     }
     o.build_dir = bdir;
     if (lock_build_dir(bdir) != 0) {
-        fprintf(stderr, "iolab-grade: %s.lock: %s\n", bdir, strerror(errno));
+        fprintf(stderr, "iolab-grade: %s/.lock: %s\n", bdir, strerror(errno));
         return 2;
     }
     if (!has_chapter_dirs(o.tree)) {

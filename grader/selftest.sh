@@ -400,9 +400,9 @@ fi
 # work. The self-test holds the lock itself, so the wait is certain.
 two_at_once() {
     local fd pid i
-    mkdir -p build/grade
+    mkdir -p build/grade/solutions
     rm -f "$out/twice.json"
-    exec {fd}>build/grade/solutions.lock
+    exec {fd}>build/grade/solutions/.lock
     flock "$fd"
     "$grader" --tree solutions --ch 10 --no-perf --no-memcheck --no-color \
         --quiet --json "$out/twice.json" >"$out/twice.txt" 2>&1 {fd}>&- &
