@@ -396,7 +396,7 @@ if [ -d chapters/09-async-io ]; then
 fi
 
 # 5e. Two gradings of one tree share its build directory: the second waits
-# for the first (a lock beside the directory) instead of removing its
+# for the first (a lock inside it, .lock) instead of removing its
 # work. The self-test holds the lock itself, so the wait is certain.
 two_at_once() {
     local fd pid i
